@@ -1,0 +1,121 @@
+import { VendorError, isVendorError, type ErrorKind } from '../../domain/errors.js';
+import type { VendorName } from '../../domain/vendor.js';
+
+/**
+ * Classification at the boundary: HTTP statuses and headers, Node/undici network errors,
+ * timeouts and aborts become {@link VendorError}s of the DESIGN.md taxonomy.
+ */
+
+/** The kind a bare HTTP status maps to; vendor adapters refine it from the body (quota, auth). */
+export function kindForStatus(status: number): ErrorKind | null {
+  if (status >= 200 && status < 300) return null;
+  if (status === 429) return 'rate_limited';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404 || status === 410) return 'not_found';
+  if (status === 408) return 'timeout';
+  if (status === 402) return 'quota_exhausted';
+  if (status >= 500) return 'server';
+  return 'bad_request';
+}
+
+/**
+ * Parses a Retry-After header: delta-seconds (`"3"`, `"1.5"`) or an HTTP date.
+ * Also accepts OpenAI's `retry-after-ms`. Returns milliseconds, never negative, or undefined.
+ *
+ * @param now epoch milliseconds used to turn a date into a delay
+ */
+export function parseRetryAfter(
+  headers: { get(name: string): string | null } | undefined,
+  now: number,
+): number | undefined {
+  if (!headers) return undefined;
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Math.max(0, Math.round(Number(ms)));
+  const value = headers.get('retry-after');
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.max(0, Math.round(Number(trimmed) * 1000));
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/**
+ * A VendorError for a non-2xx response from its status and headers.
+ *
+ * @param now epoch milliseconds (for Retry-After dates)
+ */
+export function classifyHttpResponse(
+  vendor: VendorName,
+  status: number,
+  headers: { get(name: string): string | null } | undefined,
+  now: number,
+  detail?: string,
+): VendorError {
+  const kind = kindForStatus(status) ?? 'bad_response';
+  const retryAfterMs = kind === 'rate_limited' || kind === 'server' ? parseRetryAfter(headers, now) : undefined;
+  return new VendorError({ vendor, kind, status, retryAfterMs, detail });
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EPROTO',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'UND_ERR_CONNECT',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT_ATTEMPT',
+]);
+
+function codesOf(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const record = current as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof record.code === 'string') codes.push(record.code);
+    if (typeof record.name === 'string') codes.push(record.name);
+    if (Array.isArray(record.errors)) for (const inner of record.errors) codes.push(...codesOf(inner));
+    current = record.cause;
+  }
+  return codes;
+}
+
+/**
+ * Classifies what a request threw: a VendorError passes through; `TimeoutError` (from
+ * `AbortSignal.timeout`) and undici timeouts become `timeout`; resets, refusals and DNS failures
+ * become `network`. An abort by the caller (not a timeout) is rethrown as `timeout` with
+ * detail `aborted` so that the guarded call can tell it from the vendor's fault by the signal.
+ */
+export function classifyThrown(vendor: VendorName, error: unknown): VendorError {
+  if (isVendorError(error)) return error;
+  const codes = codesOf(error);
+  if (codes.includes('TimeoutError') || codes.some((c) => TIMEOUT_CODES.has(c))) {
+    return new VendorError({ vendor, kind: 'timeout', detail: 'attempt timed out', cause: error });
+  }
+  if (codes.includes('AbortError')) {
+    return new VendorError({ vendor, kind: 'timeout', detail: 'aborted', cause: error });
+  }
+  const network = codes.find((c) => NETWORK_CODES.has(c) || c.startsWith('UND_ERR_'));
+  if (network) return new VendorError({ vendor, kind: 'network', detail: network, cause: error });
+  if (error instanceof SyntaxError) return new VendorError({ vendor, kind: 'bad_response', detail: 'unparseable body', cause: error });
+  if (error instanceof TypeError && /fetch failed|terminated|other side closed/i.test(error.message)) {
+    return new VendorError({ vendor, kind: 'network', detail: 'fetch failed', cause: error });
+  }
+  return new VendorError({ vendor, kind: 'network', detail: 'unclassified transport error', cause: error });
+}

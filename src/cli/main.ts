@@ -1,0 +1,53 @@
+import { Command, CommanderError } from 'commander';
+import { describeConfig, isConfigError, loadConfig } from '../config/index.js';
+
+/** Exit codes of DESIGN.md "Command line". */
+export const EXIT = { ok: 0, fatal: 1, usage: 2 } as const;
+
+function buildProgram(): Command {
+  const program = new Command('lead-enrich')
+    .description('Enrich B2B companies from flaky vendors, persist every degradation, export to Odoo.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('config')
+    .description('print the effective configuration, secrets masked')
+    .option('--json', 'print as JSON')
+    .action((options: { json?: boolean }) => {
+      loadConfig();
+      const rows = describeConfig();
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      const width = Math.max(...rows.map((r) => r.variable.length));
+      for (const row of rows) {
+        process.stdout.write(`${row.variable.padEnd(width)}  ${row.value === '' ? '(empty)' : row.value}${row.source === 'env' ? '' : '  (default)'}\n`);
+      }
+    });
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    // Validate before any work, whatever the command (DESIGN.md: exit 2 on bad configuration).
+    const wantsHelp = argv.slice(2).some((a) => a === '--help' || a === '-h') || argv.length <= 2;
+    if (!wantsHelp) loadConfig();
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (error) {
+    if (isConfigError(error)) {
+      process.stderr.write(`lead-enrich: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    process.stderr.write(`lead-enrich: fatal: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.fatal;
+  }
+}

@@ -1,0 +1,91 @@
+import type { BreakerVendor } from '../domain/vendor.js';
+
+/** Retry policy of every guarded call. */
+export interface RetryConfig {
+  /** Attempts per guarded call, the first included. Default 3. */
+  maxAttempts: number;
+  /** First backoff delay, in milliseconds. Default 250. */
+  baseDelayMs: number;
+  /** Cap on any single delay, jitter included, in milliseconds. Default 4000. */
+  maxDelayMs: number;
+}
+
+/** Per (tenant, vendor) breaker policy. */
+export interface BreakerConfig {
+  /** Consecutive failed guarded calls that open a breaker. Default 3. */
+  errorThreshold: number;
+  /** Seconds a breaker stays open before one probe is admitted. Default 300. */
+  coolOffS: number;
+  /** Vendors never short-circuited. Default none. */
+  exemptVendors: BreakerVendor[];
+}
+
+export interface VendorEndpoint {
+  /** The API key or token; null means the vendor is off. Never logged. */
+  apiKey: string | null;
+  /** Base URL without a trailing slash. */
+  baseUrl: string;
+}
+
+/** The one validated, typed configuration; built only by {@link loadConfig}. */
+export interface Config {
+  retry: RetryConfig;
+  breaker: BreakerConfig;
+  features: {
+    tavilyFallback: boolean;
+    apifyLinkedin: boolean;
+    lushaFallback: boolean;
+    odooSetDefaults: boolean;
+  };
+  database: {
+    /** null: start the embedded PostgreSQL under dataDir. */
+    url: string | null;
+    dataDir: string;
+  };
+  vendors: {
+    tavily: VendorEndpoint;
+    openai: VendorEndpoint & { model: string };
+    zerobounce: VendorEndpoint;
+    lusha: VendorEndpoint;
+    apify: VendorEndpoint & { linkedinActor: string };
+  };
+  odoo: {
+    url: string | null;
+    db: string | null;
+    username: string | null;
+    password: string | null;
+    /** Fields dropped when a write faults. Default autopost_bills, website. */
+    stripFields: string[];
+  };
+  crawl: {
+    /** URL with a {domain} placeholder. Default https://{domain}/. */
+    urlTemplate: string;
+    /** Less visible text than this is thin. Default 500. */
+    minChars: number;
+    allowPrivateNetworks: boolean;
+    /** Per-attempt timeout, in milliseconds. Default 10000. */
+    timeoutMs: number;
+  };
+  /** Per-attempt timeout of vendor and Odoo calls, in milliseconds. Default 15000. */
+  vendorTimeoutMs: number;
+  /** Companies enriched at once. Default 16. */
+  runConcurrency: number;
+  /** Time one company may take, in milliseconds. Default 120000. */
+  companyDeadlineMs: number;
+  /** Grace for in-flight companies on shutdown, in milliseconds. Default 30000. */
+  shutdownGraceMs: number;
+  sink: {
+    /** Events per batch. Default 200. */
+    batchSize: number;
+    /** Longest wait before a partial batch is written, in milliseconds. Default 250. */
+    flushMs: number;
+    /** Events buffered before producers wait. Default 10000. */
+    maxBuffer: number;
+  };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Reads a secret by the name of the variable that holds it (a tenant row stores the *name*
+   * of its Odoo key's variable, never the key). Returns null when unset or empty.
+   */
+  secret(name: string): string | null;
+}

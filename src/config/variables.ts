@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/**
+ * The environment variables of DESIGN.md "Configuration", each with its default, its schema and
+ * what it means. This table is the single source for validation, `lead-enrich config` and the README.
+ */
+export interface VariableSpec {
+  name: string;
+  /** The raw default, as it would be written in the environment; undefined means unset. */
+  default: string | undefined;
+  schema: z.ZodType<unknown>;
+  /** What a valid value looks like, used in error messages. */
+  expected: string;
+  doc: string;
+  secret?: boolean;
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'not an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0'].includes(v), 'not a boolean')
+  .transform((v) => v === 'true' || v === '1');
+
+const csv = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'not an http(s) URL')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const optionalUrl = z.union([z.literal('').transform(() => null), httpUrl]);
+
+const pgUrl = z.union([
+  z.literal('').transform(() => null),
+  z
+    .string()
+    .trim()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'not a postgres:// URL'),
+]);
+
+const optionalText = z.string().transform((v) => (v.trim() === '' ? null : v));
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+const vendorList = csv.pipe(
+  z.array(z.enum(['tavily', 'openai', 'zerobounce', 'lusha', 'apify_linkedin', 'odoo'])),
+);
+
+const crawlTemplate = z
+  .string()
+  .trim()
+  .refine((v) => v.includes('{domain}'), 'must contain {domain}')
+  .refine((v) => URL.canParse(v.replaceAll('{domain}', 'example.com')), 'not a URL once {domain} is filled in');
+
+export const VARIABLES: readonly VariableSpec[] = [
+  { name: 'RETRY_MAX_ATTEMPTS', default: '3', schema: int(1, 20), expected: 'an integer from 1 to 20', doc: 'Attempts per guarded call, the first included.' },
+  { name: 'RETRY_BASE_DELAY_MS', default: '250', schema: int(0), expected: 'an integer >= 0 (milliseconds)', doc: 'First backoff delay, in milliseconds.' },
+  { name: 'RETRY_MAX_DELAY_MS', default: '4000', schema: int(0), expected: 'an integer >= 0 (milliseconds), not below RETRY_BASE_DELAY_MS', doc: 'Cap on any single delay, jitter included, in milliseconds; a longer Retry-After is not waited for.' },
+  { name: 'CB_ERROR_THRESHOLD', default: '3', schema: int(1), expected: 'an integer >= 1', doc: 'Consecutive failed guarded calls that open a (tenant, vendor) breaker.' },
+  { name: 'CB_COOL_OFF_S', default: '300', schema: int(0), expected: 'an integer >= 0 (seconds)', doc: 'Seconds a breaker stays open before one probe is let through.' },
+  { name: 'CB_GLOBAL_EXEMPT_VENDORS', default: '', schema: vendorList, expected: 'a comma-separated list of tavily, openai, zerobounce, lusha, apify_linkedin, odoo', doc: 'Vendors that are never short-circuited.' },
+  { name: 'ENABLE_TAVILY_FALLBACK', default: 'true', schema: bool, expected: 'true, false, 1 or 0', doc: 'Search Tavily when the crawl is thin or failed.' },
+  { name: 'ENABLE_APIFY_LINKEDIN', default: 'true', schema: bool, expected: 'true, false, 1 or 0', doc: 'Apify LinkedIn is the first contact source.' },
+  { name: 'ENABLE_LUSHA_FALLBACK', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Lusha is tried when Apify fails or is open (always the source when Apify is off).' },
+  { name: 'ODOO_EXPORT_SET_DEFAULTS', default: 'true', schema: bool, expected: 'true, false, 1 or 0', doc: "Fill Odoo's required fields with defaults on export." },
+  { name: 'DATABASE_URL', default: '', schema: pgUrl, expected: 'empty or a postgres:// URL', doc: 'PostgreSQL; empty means the embedded PostgreSQL under LEAD_ENRICH_DATA_DIR.', secret: true },
+  { name: 'LEAD_ENRICH_DATA_DIR', default: './.lead-enrich', schema: z.string().trim().min(1), expected: 'a directory path', doc: 'Embedded database and local files.' },
+  { name: 'TAVILY_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'Tavily key; empty turns the search fallback off.', secret: true },
+  { name: 'TAVILY_BASE_URL', default: 'https://api.tavily.com', schema: httpUrl, expected: 'an http(s) URL', doc: 'Tavily API base.' },
+  { name: 'OPENAI_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'OpenAI key; empty means the deterministic extraction is used.', secret: true },
+  { name: 'OPENAI_BASE_URL', default: 'https://api.openai.com/v1', schema: httpUrl, expected: 'an http(s) URL', doc: 'OpenAI API base.' },
+  { name: 'OPENAI_MODEL', default: 'gpt-4o-mini', schema: z.string().trim().min(1), expected: 'a model name', doc: 'Chat model used for extraction.' },
+  { name: 'ZEROBOUNCE_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'ZeroBounce key; empty leaves emails unverified.', secret: true },
+  { name: 'ZEROBOUNCE_BASE_URL', default: 'https://api.zerobounce.net/v2', schema: httpUrl, expected: 'an http(s) URL', doc: 'ZeroBounce API base (including /v2).' },
+  { name: 'LUSHA_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'Lusha key; empty turns Lusha off.', secret: true },
+  { name: 'LUSHA_BASE_URL', default: 'https://api.lusha.com', schema: httpUrl, expected: 'an http(s) URL', doc: 'Lusha API base.' },
+  { name: 'APIFY_TOKEN', default: '', schema: optionalText, expected: 'a token or empty', doc: 'Apify token; empty turns Apify LinkedIn off.', secret: true },
+  { name: 'APIFY_BASE_URL', default: 'https://api.apify.com/v2', schema: httpUrl, expected: 'an http(s) URL', doc: 'Apify API base (including /v2).' },
+  { name: 'APIFY_LINKEDIN_ACTOR', default: 'harvestapi~linkedin-company-employees', schema: z.string().trim().regex(/^[A-Za-z0-9._-]*~?[A-Za-z0-9._-]+$/, 'not an actor id'), expected: 'an actor id or username~actor-name', doc: 'Apify actor run for LinkedIn contacts.' },
+  { name: 'ODOO_URL', default: '', schema: optionalUrl, expected: 'empty or an http(s) URL', doc: 'Default Odoo target; empty skips the export unless a tenant has its own.' },
+  { name: 'ODOO_DB', default: '', schema: optionalText, expected: 'a database name', doc: 'Default Odoo database.' },
+  { name: 'ODOO_USERNAME', default: '', schema: optionalText, expected: 'a login', doc: 'Default Odoo login.' },
+  { name: 'ODOO_PASSWORD', default: '', schema: optionalText, expected: 'a password or API key', doc: 'Default Odoo password or API key.', secret: true },
+  { name: 'ODOO_STRIP_FIELDS', default: 'autopost_bills,website', schema: csv, expected: 'a comma-separated list of field names', doc: 'Fields dropped when an Odoo write faults.' },
+  { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'a URL containing {domain}', doc: "Where a company's site is fetched from." },
+  { name: 'CRAWL_MIN_CHARS', default: '500', schema: int(0), expected: 'an integer >= 0', doc: 'Less visible text than this is a thin crawl.' },
+  { name: 'CRAWL_ALLOW_PRIVATE_NETWORKS', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Crawl loopback/private/link-local addresses too.' },
+  { name: 'VENDOR_TIMEOUT_MS', default: '15000', schema: int(1), expected: 'an integer > 0 (milliseconds)', doc: 'Per-attempt timeout of vendor and Odoo calls, in milliseconds.' },
+  { name: 'CRAWL_TIMEOUT_MS', default: '10000', schema: int(1), expected: 'an integer > 0 (milliseconds)', doc: 'Per-attempt timeout of a crawl, in milliseconds.' },
+  { name: 'RUN_CONCURRENCY', default: '16', schema: int(1, 4096), expected: 'an integer from 1 to 4096', doc: 'Companies enriched at once.' },
+  { name: 'COMPANY_DEADLINE_MS', default: '120000', schema: int(1), expected: 'an integer > 0 (milliseconds)', doc: 'Time one company may take before it ends with what it has.' },
+  { name: 'SHUTDOWN_GRACE_MS', default: '30000', schema: int(0), expected: 'an integer >= 0 (milliseconds)', doc: 'On SIGINT/SIGTERM, how long in-flight companies may take to finish.' },
+  { name: 'SINK_BATCH_SIZE', default: '200', schema: int(1, 10000), expected: 'an integer from 1 to 10000', doc: 'Events written per database statement batch.' },
+  { name: 'SINK_FLUSH_MS', default: '250', schema: int(1), expected: 'an integer > 0 (milliseconds)', doc: 'Longest an event waits in the sink before it is written.' },
+  { name: 'SINK_MAX_BUFFER', default: '10000', schema: int(1), expected: 'an integer >= 1', doc: 'Events the sink holds before producers wait.' },
+  { name: 'LOG_LEVEL', default: 'info', schema: logLevel, expected: 'fatal, error, warn, info, debug, trace or silent', doc: 'pino log level.' },
+];
