@@ -1,0 +1,73 @@
+import type { Observable } from 'rxjs';
+import type { ErrorKind, VendorError } from '../domain/errors.js';
+import type { BreakerStateName, BreakerTransition } from '../domain/events.js';
+import type { BreakerVendor, TenantId, VendorName } from '../domain/vendor.js';
+
+/**
+ * The contract of the resilience core (issue 2). Everything that calls the outside world goes
+ * through a {@link GuardedCaller}; adapters stay plain (they classify and throw VendorError).
+ */
+
+/** Options of one guarded call. */
+export interface GuardedCallOptions {
+  /** The caller's cancellation (run shutdown, company deadline): stops retries and waits at once. */
+  signal?: AbortSignal;
+  /** Epoch milliseconds (injected clock) after which no new attempt or backoff wait starts. */
+  deadline?: number;
+}
+
+/** What the guarded call reports, for usage accounting (calls, errors, retries) and logs. */
+export interface GuardObserver {
+  /** After every attempt that made a request. */
+  onAttempt?(event: {
+    tenantId: TenantId;
+    vendor: VendorName;
+    attempt: number;
+    ok: boolean;
+    error?: VendorError;
+    durationMs: number;
+  }): void;
+  /** Before every backoff wait. */
+  onRetry?(event: { tenantId: TenantId; vendor: VendorName; attempt: number; delayMs: number; kind: ErrorKind }): void;
+  /** A call refused by an open breaker (no request made). */
+  onRefused?(event: { tenantId: TenantId; vendor: BreakerVendor }): void;
+}
+
+/**
+ * Breaker admission, per-attempt timeout, retryWithBackoff, and one success or failure reported
+ * to the (tenant, vendor) breaker per call. `crawler` has no breaker and uses CRAWL_TIMEOUT_MS.
+ * Failures are VendorError (classified) or CircuitOpenError (refused, no request made).
+ */
+export interface GuardedCaller {
+  call$<T>(
+    tenantId: TenantId,
+    vendor: VendorName,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options?: GuardedCallOptions,
+  ): Observable<T>;
+  call<T>(
+    tenantId: TenantId,
+    vendor: VendorName,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options?: GuardedCallOptions,
+  ): Promise<T>;
+  readonly registry: BreakerRegistryView;
+}
+
+/** One breaker as listed by the registry. */
+export interface BreakerInfo {
+  tenantId: TenantId;
+  vendor: BreakerVendor;
+  state: BreakerStateName;
+  consecutiveFailures: number;
+  /** Epoch ms when it last opened, or null. */
+  openedAt: number | null;
+}
+
+/** The read side of the breaker registry, for the runner, the CLI and the library API. */
+export interface BreakerRegistryView {
+  /** Every transition (tenant, vendor, from, to, at, reason) as it happens. */
+  readonly transitions$: Observable<BreakerTransition>;
+  /** Every breaker created so far, with its state as of now (the injected clock). */
+  list(): BreakerInfo[];
+}
