@@ -17,6 +17,8 @@ export interface FakeOdooBehaviour {
   unknownFields?: string[];
   /** Every create and write faults with a ValidationError (code 2). */
   rejectWrites?: boolean;
+  /** Creates and writes whose `name` is one of these fault with a ValidationError (code 2). */
+  rejectNames?: string[];
   /** Calls naming this database fault with `database "…" does not exist` (code 1). */
   missing?: boolean;
   /** authenticate answers false. */
@@ -102,7 +104,10 @@ export async function startFakeOdoo(options: { port?: number } = {}): Promise<Fa
       const [, uid, key, model, modelMethod, args, kwargs] = params;
       if (uid !== db.uid || key !== db.apiKey) throw accessDenied();
       if (model !== 'res.partner') throw unknownModel(String(model));
-      if (db.behaviour.rejectWrites && (modelMethod === 'create' || modelMethod === 'write')) {
+      const isWrite = modelMethod === 'create' || modelMethod === 'write';
+      const vals = (Array.isArray(args) ? (modelMethod === 'create' ? args[0] : args[1]) : undefined) as { name?: unknown } | undefined;
+      const rejectedName = isWrite && typeof vals?.name === 'string' && (db.behaviour.rejectNames ?? []).includes(vals.name);
+      if (isWrite && (db.behaviour.rejectWrites || rejectedName)) {
         throw validationError('The operation cannot be completed: the record was rejected by a validation rule of this database.');
       }
       return db.partners.execute(String(modelMethod), Array.isArray(args) ? args : [], (kwargs ?? {}) as Record<string, unknown>, db.uid);
