@@ -48,9 +48,10 @@ function categoryOf(code: number, text: string): OdooFaultCategory {
  */
 export function parseFault(faultCode: unknown, faultString: unknown, secrets: readonly string[] = []): OdooFault {
   const code = typeof faultCode === 'number' && Number.isInteger(faultCode) ? faultCode : 1;
-  const text = typeof faultString === 'string' ? faultString : '';
+  // Masked before cutting, so that no part of a secret survives the cut.
+  const text = redact(typeof faultString === 'string' ? faultString : '', secrets);
   const category = categoryOf(code, text);
-  const message = redact(category === 'missing_database' ? (MISSING_DB.exec(text)?.[0] ?? '') : shortMessage(code, text), secrets);
+  const message = category === 'missing_database' ? (MISSING_DB.exec(text)?.[0] ?? '') : shortMessage(code, text);
   return { code, category, message };
 }
 

@@ -50,14 +50,13 @@ export function request(fake: { url: string } | FakeOdoo, tenantId: number, db: 
   };
 }
 
-/** Fires every pending timeout each time the fake receives a call, until stopped (simulates hangs timing out). */
+/** Fires the pending timeouts whenever a call reaches a hanging database, until stopped (a hang timing out, no real wait). */
 export function fireTimeoutsOnEveryCall(fake: FakeOdoo, timeouts: ReturnType<typeof manualTimeouts>): () => void {
   let running = true;
   const loop = async (): Promise<void> => {
     while (running) {
-      await fake.nextCall();
-      // Let the client's request settle into its wait first.
-      await new Promise((r) => setImmediate(r));
+      const call = await fake.nextCall();
+      if (call.db === null || fake.database(call.db).behaviour.down !== 'hang') continue;
       timeouts.fireAll();
     }
   };
