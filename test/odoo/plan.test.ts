@@ -95,3 +95,11 @@ describe('fault parsing', () => {
     expect(parseFault('warning -- UserError', 'x')).toMatchObject({ code: 1, category: 'other' });
   });
 });
+
+describe('export request from configuration', () => {
+  it('takes defaults and strip fields from the config', async () => {
+    const { exportRequestFor } = await import('../../src/streams/odoo/request.js');
+    const request = exportRequestFor(configFrom({ ODOO_EXPORT_SET_DEFAULTS: 'false', ODOO_STRIP_FIELDS: 'website' }), 3, null, true);
+    expect(request).toEqual({ tenantId: 3, resolution: { kind: 'none' }, setDefaults: false, stripFields: ['website'], dryRun: true });
+  });
+});

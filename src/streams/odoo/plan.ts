@@ -114,3 +114,15 @@ export function stripVals(vals: PartnerVals, fields: readonly string[]): { vals:
   for (const [key, value] of Object.entries(vals)) if (!stripped.includes(key)) kept[key] = value;
   return { vals: kept, stripped };
 }
+
+/**
+ * The export's view of one enriched company: identity from the input row, facts and contacts from
+ * the enrichment (the input's known contacts when the enrichment found none).
+ */
+export function toExportCompany(
+  company: { companyId: number; name: string | null; domain: string | null; knownContacts?: Contact[] },
+  output: { facts: CompanyFacts; contacts: Contact[] },
+): ExportCompany {
+  const contacts = output.contacts.length > 0 ? output.contacts : (company.knownContacts ?? []);
+  return { companyId: company.companyId, name: company.name, domain: company.domain, facts: output.facts, contacts };
+}
