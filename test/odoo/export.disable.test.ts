@@ -131,3 +131,15 @@ describe('Odoo export disabled for the rest of the run', () => {
     expect(fake.calls.length).toBe(0);
   });
 });
+
+describe('run cancellation', () => {
+  it('stops the export without disabling the tenant', async () => {
+    fake.addDatabase('acme', { login: 'bot', apiKey: KEY }, { down: 'hang' });
+    const h = harness();
+    const controller = new AbortController();
+    void fake.nextCall().then(() => controller.abort());
+    const { outcomes, summary } = await exportTenantAll(h.deps, request(fake, 1, 'acme', KEY, { signal: controller.signal }), companies(3));
+    expect(summary.odooExportDisabled).toBe(false);
+    expect(outcomes.map((o) => [o.exportStatus, o.detail])).toEqual([['disabled', 'export disabled: unreachable (run cancelled)']]);
+  });
+});

@@ -75,16 +75,20 @@ export class OdooSession {
     return guard.call(tenantId, 'odoo', fn, signal ? { signal } : {});
   }
 
-  /** Logs in once per run; null when the export is (or just got) disabled. */
-  async uid(): Promise<number | null> {
-    if (this.disabledValue) return null;
-    if (this.uidValue !== null) return this.uidValue;
+  /** A run cancellation is not Odoo's fault: it stops this call without disabling the tenant. */
+  private cancelled(): Disabled | null {
+    return this.init.signal?.aborted ? { reason: 'unreachable', detail: 'run cancelled' } : null;
+  }
+
+  /** Logs in once per run; the uid, or why the export cannot go on (disabled or cancelled). */
+  async login(): Promise<{ uid: number } | { disabled: Disabled }> {
+    if (this.disabledValue) return { disabled: this.disabledValue };
+    if (this.uidValue !== null) return { uid: this.uidValue };
     try {
       this.uidValue = await this.guarded((signal) => this.init.client.authenticate(signal));
-      return this.uidValue;
+      return { uid: this.uidValue };
     } catch (error) {
-      this.disable(triageLogin(error));
-      return null;
+      return { disabled: this.cancelled() ?? this.disable(triageLogin(error)) };
     }
   }
 
@@ -94,15 +98,16 @@ export class OdooSession {
    * transport failure (after the guard's retries) disables the tenant.
    */
   async call<T>(model: string, method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<CallResult<T>> {
-    const uid = await this.uid();
-    if (uid === null) return { ok: false, disabled: this.disabledValue as Disabled };
+    const login = await this.login();
+    if ('disabled' in login) return { ok: false, disabled: login.disabled };
+    const { uid } = login;
     try {
       const value = await this.guarded((signal) => this.init.client.executeKw(uid, model, method, args, kwargs, signal));
       return { ok: true, value: value as T };
     } catch (error) {
       const fault = odooFaultOf(error);
       if (fault && fault.category !== 'missing_database' && fault.category !== 'access_denied') return { ok: false, fault };
-      return { ok: false, disabled: this.disable(triageLogin(error)) };
+      return { ok: false, disabled: this.cancelled() ?? this.disable(triageLogin(error)) };
     }
   }
 }
