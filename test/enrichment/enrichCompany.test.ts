@@ -5,6 +5,7 @@
  */
 import { defer, EMPTY, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SimulatedClock } from 'xstate';
 import { configFrom } from '../../src/config/index.js';
 import {
   CircuitOpenError,
@@ -153,6 +154,17 @@ describe('enrichCompany', () => {
     expect(output.reasons).toEqual(['DEADLINE_EXCEEDED']);
     expect(output.emails.map((e) => e.email)).toEqual(['info@acme.test', 'sales@acme.test']);
     expect(seen[0]?.aborted).toBe(true);
+  });
+
+  it('takes the deadline timer from machineClock when given (e.g. a SimulatedClock)', async () => {
+    const machineClock = new SimulatedClock();
+    const seen: AbortSignal[] = [];
+    const ports = { ...workingPorts(), apify: { findContacts: (_: unknown, signal: AbortSignal) => hang(signal, seen) } };
+    const { deps } = depsOf({ ports, machineClock }, { ...allKeys, COMPANY_DEADLINE_MS: '60000' });
+    const running = enrichCompany(company, deps);
+    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    machineClock.increment(60_000);
+    await expect(running).resolves.toMatchObject({ reasons: ['DEADLINE_EXCEEDED'], facts: fixtures.facts });
   });
 
   it('a throwing stage sink does not fail the company', async () => {
