@@ -61,7 +61,7 @@ const SQL = {
     SELECT r.run_id, r.tenant_id, r.company_id, r.stage, r.event, r.status, r.error_code, r.duration_ms, r.extra,
       to_timestamp(r.at / 1000.0)
     FROM jsonb_to_recordset($1::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, stage text, event text,
-      status text, error_code text, duration_ms float8, extra jsonb, at float8)
+      status text, error_code text, duration_ms float8, extra jsonb, at float8, ord int)
     ORDER BY r.ord`,
   transitions: `INSERT INTO breaker_transitions (tenant_id, vendor, from_state, to_state, at, reason, run_id)
     SELECT r.tenant_id, r.vendor, r.from_state, r.to_state, to_timestamp(r.at / 1000.0), r.reason, r.run_id
