@@ -23,7 +23,6 @@ declare module 'vitest' {
  * migrated, provided to tests (`inject('databaseUrl')`) and dropped (the server stopped) at the end.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // eslint-disable-next-line no-restricted-properties -- tests choose their server like the program does
   const given = process.env.DATABASE_URL?.trim() || null;
   let server: EmbeddedPostgres | null = null;
   let tmp: string | null = null;

