@@ -34,7 +34,7 @@ function buildProgram(): Command {
     .description('apply pending database migrations (DATABASE_URL, or the embedded PostgreSQL)')
     .action(async () => {
       const config = loadConfig();
-      const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: process.stderr as never });
+      const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: process.stderr });
       const db = await openDatabase(config, { logger, migrate: true });
       try {
         const result = db.migrations;
