@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import { createActor, type Actor, type SnapshotFrom } from 'xstate';
+import { createActor, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import type { BreakerConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { countsAgainstBreaker, type ErrorKind } from '../domain/errors.js';
@@ -32,6 +32,8 @@ export interface BreakerRegistryOptions {
   clock: Clock;
   /** Per-attempt timeout of a probe, in milliseconds, for the probe lease. Default 15000. */
   probeTimeoutMs?: number;
+  /** XState inspection of every breaker actor (e.g. @statelyai/inspect, or a test counting events). */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 /** Breakers per (tenant, vendor): admission, outcomes, listing, persistence and transitions. */
@@ -123,7 +125,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
 
     admit(tenantId, vendor) {
       if (exempt.has(vendor)) return ADMITTED;
-      const entry = find(tenantId, vendor) ?? install(tenantId, vendor, createActor(breakerMachine, { input }).start());
+      const entry = find(tenantId, vendor) ?? install(tenantId, vendor, createActor(breakerMachine, { input, inspect: options.inspect }).start());
       if (entry.state === 'closed') return ADMITTED;
       const now = clock.now();
       // Same guard as the machine's: an open breaker still cooling off needs no event to refuse.
@@ -185,7 +187,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
           value: probing ? 'open' : persisted.value,
           context: { ...persisted.context, ...input, ...(probing ? { probeStartedAt: null, reason: 'restored' } : {}) },
         };
-        install(tenantId, vendor, createActor(breakerMachine, { snapshot: patched as never, input }).start());
+        install(tenantId, vendor, createActor(breakerMachine, { snapshot: patched as never, input, inspect: options.inspect }).start());
         if (probing) transitions.next({ tenantId, vendor, from: 'halfOpen', to: 'open', at: clock.now(), reason: 'restored' });
       }
     },
