@@ -27,7 +27,7 @@ export interface BreakerContext extends BreakerInput {
   consecutiveFailures: number;
   /** Epoch ms of the last opening, or null if it never opened. */
   openedAt: number | null;
-  /** Epoch ms when the current (or last) probe was admitted, or null. */
+  /** Epoch ms when the current (or last) probe was admitted, or null if none ever was. */
   probeStartedAt: number | null;
   /** Increases with every admitted probe; outcomes name the probe they belong to. */
   probeId: number;
@@ -55,6 +55,8 @@ export const breakerMachine = setup({
   types: {} as { context: BreakerContext; events: BreakerEvent; input: BreakerInput },
   guards: {
     counts: ({ event }) => event.type === 'call.failed' && countsAgainstBreaker(event.kind),
+    // Outcomes naming a probe reach a closed breaker only from a probe presumed lost: ignored.
+    notFromProbe: ({ event }) => !('probeId' in event) || event.probeId === undefined,
     thresholdReached: ({ context, event }) =>
       event.type === 'call.failed' && countsAgainstBreaker(event.kind) && context.consecutiveFailures + 1 >= context.errorThreshold,
     hasFailures: ({ context }) => context.consecutiveFailures > 0,
@@ -81,10 +83,10 @@ export const breakerMachine = setup({
       probeId: ({ context }) => context.probeId + 1,
       reason: 'probe_lease_expired',
     }),
-    closeAfterProbe: assign({ consecutiveFailures: 0, probeStartedAt: null, reason: 'probe_succeeded' }),
-    closeAfterAnswer: assign({ consecutiveFailures: 0, probeStartedAt: null, reason: 'probe_answered' }),
-    reopen: assign({ openedAt: ({ event }) => event.now, probeStartedAt: null, reason: 'probe_failed' }),
-    releaseProbe: assign({ probeStartedAt: null, reason: 'probe_abandoned' }),
+    closeAfterProbe: assign({ consecutiveFailures: 0, reason: 'probe_succeeded' }),
+    closeAfterAnswer: assign({ consecutiveFailures: 0, reason: 'probe_answered' }),
+    reopen: assign({ openedAt: ({ event }) => event.now, reason: 'probe_failed' }),
+    releaseProbe: assign({ reason: 'probe_abandoned' }),
   },
 }).createMachine({
   id: 'breaker',
@@ -93,12 +95,12 @@ export const breakerMachine = setup({
   states: {
     closed: {
       description:
-        'Calls pass. Each guarded call that fails (after its retries) with a kind that counts against the breaker adds one; a success resets the count; bad_request/not_found change nothing. CB_ERROR_THRESHOLD in a row open it.',
+        'Calls pass. Each guarded call that fails (after its retries) with a kind that counts against the breaker adds one; a success resets the count; bad_request/not_found change nothing; late outcomes of a probe presumed lost are ignored. CB_ERROR_THRESHOLD in a row open it.',
       on: {
-        'call.succeeded': { guard: 'hasFailures', actions: 'resetFailures' },
+        'call.succeeded': { guard: and(['notFromProbe', 'hasFailures']), actions: 'resetFailures' },
         'call.failed': [
-          { guard: 'thresholdReached', target: 'open', actions: 'trip' },
-          { guard: 'counts', actions: 'countFailure' },
+          { guard: and(['notFromProbe', 'thresholdReached']), target: 'open', actions: 'trip' },
+          { guard: and(['notFromProbe', 'counts']), actions: 'countFailure' },
         ],
       },
     },

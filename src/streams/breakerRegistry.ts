@@ -185,7 +185,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
         const patched = {
           ...persisted,
           value: probing ? 'open' : persisted.value,
-          context: { ...persisted.context, ...input, ...(probing ? { probeStartedAt: null, reason: 'restored' } : {}) },
+          context: { ...persisted.context, ...input, ...(probing ? { reason: 'restored' } : {}) },
         };
         install(tenantId, vendor, createActor(breakerMachine, { snapshot: patched as never, input, inspect: options.inspect }).start());
         if (probing) transitions.next({ tenantId, vendor, from: 'halfOpen', to: 'open', at: clock.now(), reason: 'restored' });
