@@ -32,6 +32,8 @@ const HOSTNAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9
 /** The bare, ASCII host name of a company domain, or null when it is not one. */
 export function normaliseDomain(domain: string): string | null {
   const trimmed = domain.trim().toLowerCase().replace(/\.$/, '');
+  // Only letters, digits, dots and hyphens: no scheme, port, path, userinfo or fragment can ride along.
+  if (!/^[\p{L}\p{N}.-]+$/u.test(trimmed)) return null;
   const ascii = domainToASCII(trimmed);
   return ascii && HOSTNAME.test(ascii) ? ascii : null;
 }

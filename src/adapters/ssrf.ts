@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { VendorError } from '../domain/errors.js';
+import { classifyThrown } from './http/classify.js';
 
 /**
  * The crawler's SSRF guard: a company domain comes from tenant input, so the crawler must not be
@@ -150,7 +151,11 @@ export async function resolveChecked(hostname: string, options: GuardOptions): P
       options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true });
     });
     aborted.catch(() => undefined);
-    addresses = await Promise.race([options.lookup(host), aborted]);
+    try {
+      addresses = await Promise.race([options.lookup(host), aborted]);
+    } catch (error) {
+      throw classifyThrown('crawler', options.signal.aborted ? options.signal.reason : error);
+    }
   }
   const first = addresses[0];
   if (!first) throw new VendorError({ vendor: 'crawler', kind: 'network', detail: 'ENOTFOUND' });
