@@ -122,6 +122,11 @@ describe('vendor adapters, happy paths against the simulator', () => {
     expect(runTimeoutSeconds(500)).toBe(1);
   });
 
+  it('a body over the size cap is bad_response, not a crash or an unbounded read', async () => {
+    const error = await vendorErrorOf(createTavilyClient(fx.config, { maxBytes: 64 }).search('acme-tools.example', attempt()));
+    expect([error.kind, error.detail]).toEqual(['bad_response', 'response too large']);
+  });
+
   it('a vendor without its key is off: its adapter refuses to be built', () => {
     const config = configFrom({ ...fx.sim.overrides, TAVILY_API_KEY: '' });
     expect(() => createTavilyClient(config)).toThrow(/TAVILY_API_KEY/);

@@ -53,6 +53,12 @@ export function defaultDispatcher(): Agent {
   return sharedAgent;
 }
 
+/** Stops reading a body; undici reports the abort as an 'error' event, which nobody needs here. */
+function discard(body: { on(event: 'error', listener: () => void): unknown; destroy(): unknown }): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 /** Wraps undici's header record (lower-case keys; arrays for repeated headers). */
 export function headerGetter(raw: Record<string, string | string[] | undefined>): HeaderGetter {
   return {
@@ -89,7 +95,7 @@ export async function sendRequest(vendor: VendorName, req: HttpRequest): Promise
     });
     const declared = Number(res.headers['content-length']);
     if (req.onOverflow !== 'truncate' && Number.isFinite(declared) && declared > maxBytes) {
-      res.body.destroy();
+      discard(res.body);
       throw new VendorError({ vendor, kind: 'bad_response', status: res.statusCode, detail: 'response too large' });
     }
     const chunks: Buffer[] = [];
@@ -99,12 +105,12 @@ export async function sendRequest(vendor: VendorName, req: HttpRequest): Promise
       const buffer = chunk as Buffer;
       if (size + buffer.length > maxBytes) {
         if (req.onOverflow !== 'truncate') {
-          res.body.destroy();
+          discard(res.body);
           throw new VendorError({ vendor, kind: 'bad_response', status: res.statusCode, detail: 'response too large' });
         }
         chunks.push(buffer.subarray(0, maxBytes - size));
         truncated = true;
-        res.body.destroy();
+        discard(res.body);
         break;
       }
       chunks.push(buffer);
