@@ -146,15 +146,21 @@ export async function resolveChecked(hostname: string, options: GuardOptions): P
   if (isIP(host)) {
     addresses = [{ address: host, family: isIP(host) }];
   } else {
-    options.signal.throwIfAborted();
+    // dns.lookup cannot be cancelled: race it against the signal so a slow resolver cannot
+    // outlive the attempt.
+    let onAbort = (): void => undefined;
     const aborted = new Promise<never>((_, reject) => {
-      options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true });
+      onAbort = () => reject(options.signal.reason);
+      options.signal.addEventListener('abort', onAbort, { once: true });
     });
-    aborted.catch(() => undefined);
     try {
+      options.signal.throwIfAborted();
       addresses = await Promise.race([options.lookup(host), aborted]);
     } catch (error) {
       throw classifyThrown('crawler', options.signal.aborted ? options.signal.reason : error);
+    } finally {
+      options.signal.removeEventListener('abort', onAbort);
+      aborted.catch(() => undefined);
     }
   }
   const first = addresses[0];

@@ -69,3 +69,11 @@ describe('resolveChecked', () => {
     await expect(resolveChecked('[::1]', { lookup: never, allowPrivate: true, signal })).resolves.toEqual({ address: '::1', family: 6 });
   });
 });
+
+describe('resolveChecked and a slow resolver', () => {
+  it('gives up when the attempt signal fires, as a timeout', async () => {
+    const stuck: LookupFn = () => new Promise(() => undefined);
+    const error: unknown = await resolveChecked('slow.test', { lookup: stuck, allowPrivate: false, signal: AbortSignal.timeout(20) }).catch((e: unknown) => e);
+    expect(isVendorError(error) && [error.vendor, error.kind, error.detail]).toEqual(['crawler', 'timeout', 'attempt timed out']);
+  });
+});

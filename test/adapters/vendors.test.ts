@@ -4,6 +4,7 @@ import { createLushaClient } from '../../src/adapters/lusha.js';
 import { createOpenAiClient } from '../../src/adapters/openai.js';
 import { estimateCostUsd } from '../../src/adapters/openaiFacts.js';
 import { createTavilyClient } from '../../src/adapters/tavily.js';
+import { createVendorAdapters } from '../../src/adapters/vendors.js';
 import { createZeroBounceClient } from '../../src/adapters/zerobounce.js';
 import { configFrom } from '../../src/config/index.js';
 import type { Company } from '../../src/domain/company.js';
@@ -127,8 +128,11 @@ describe('vendor adapters, happy paths against the simulator', () => {
     expect([error.kind, error.detail]).toEqual(['bad_response', 'response too large']);
   });
 
-  it('a vendor without its key is off: its adapter refuses to be built', () => {
-    const config = configFrom({ ...fx.sim.overrides, TAVILY_API_KEY: '' });
+  it('a vendor without its key is off: its adapter refuses to be built, the bundle leaves it null', () => {
+    const config = configFrom({ ...fx.sim.overrides, TAVILY_API_KEY: '', LUSHA_API_KEY: '' });
     expect(() => createTavilyClient(config)).toThrow(/TAVILY_API_KEY/);
+    const adapters = createVendorAdapters(config);
+    expect([adapters.tavily, adapters.lusha]).toEqual([null, null]);
+    expect([adapters.openai, adapters.zerobounce, adapters.apifyLinkedin].every((a) => a !== null)).toBe(true);
   });
 });
