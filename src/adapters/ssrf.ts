@@ -1,0 +1,175 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { VendorError } from '../domain/errors.js';
+import { classifyThrown } from './http/classify.js';
+
+/**
+ * The crawler's SSRF guard: a company domain comes from tenant input, so the crawler must not be
+ * turned against the machine it runs on or its network. A host is resolved once, every address it
+ * resolves to is checked, and the connection is then pinned to the checked address (see
+ * crawler.ts) so that a second, different DNS answer (rebinding) cannot slip past the check.
+ */
+
+/** One resolved address. */
+export interface ResolvedAddress {
+  address: string;
+  /** 4 or 6. */
+  family: number;
+}
+
+/** Resolves a host name to all its addresses; injectable so tests can fake DNS. */
+export type LookupFn = (hostname: string) => Promise<readonly ResolvedAddress[]>;
+
+/** The system resolver (getaddrinfo through node:dns), every address, in resolver order. */
+export const systemLookup: LookupFn = async (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+interface Range {
+  bytes: number[];
+  bits: number;
+  reason: string;
+}
+
+function v4(text: string): number[] | null {
+  if (isIP(text) !== 4) return null;
+  return text.split('.').map(Number);
+}
+
+function v6(text: string): number[] | null {
+  let bare = text.replace(/%.*$/, '');
+  if (isIP(bare) !== 6) return null;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+  if (dotted?.[1]) {
+    const [a = 0, b = 0, c = 0, d = 0] = v4(dotted[1]) ?? [];
+    bare = `${bare.slice(0, -dotted[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [left = '', right] = bare.split('::');
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)));
+  const l = parse(left);
+  const r = right === undefined ? [] : parse(right);
+  const words = right === undefined ? l : [...l, ...Array<number>(Math.max(0, 8 - l.length - r.length)).fill(0), ...r];
+  if (words.length !== 8) return null;
+  return words.flatMap((w) => [w >> 8, w & 0xff]);
+}
+
+function range(cidr: string, reason: string): Range {
+  const [ip = '', bits = '0'] = cidr.split('/');
+  const bytes = v4(ip) ?? v6(ip);
+  if (!bytes) throw new RangeError(`bad CIDR ${cidr}`);
+  return { bytes, bits: Number(bits), reason };
+}
+
+function inRange(bytes: number[], r: Range): boolean {
+  if (bytes.length !== r.bytes.length) return false;
+  for (let bit = 0; bit < r.bits; bit++) {
+    const mask = 0x80 >> bit % 8;
+    const i = Math.floor(bit / 8);
+    if (((bytes[i] ?? 0) & mask) !== ((r.bytes[i] ?? 0) & mask)) return false;
+  }
+  return true;
+}
+
+const V4_RANGES: Range[] = [
+  range('169.254.169.254/32', 'cloud_metadata'),
+  range('0.0.0.0/8', 'unspecified'),
+  range('10.0.0.0/8', 'private'),
+  range('100.64.0.0/10', 'cgnat'),
+  range('127.0.0.0/8', 'loopback'),
+  range('169.254.0.0/16', 'link_local'),
+  range('172.16.0.0/12', 'private'),
+  range('192.0.0.0/24', 'reserved'),
+  range('192.0.2.0/24', 'reserved'),
+  range('192.168.0.0/16', 'private'),
+  range('198.18.0.0/15', 'reserved'),
+  range('198.51.100.0/24', 'reserved'),
+  range('203.0.113.0/24', 'reserved'),
+  range('224.0.0.0/4', 'multicast'),
+  range('240.0.0.0/4', 'reserved'),
+];
+
+const V6_RANGES: Range[] = [
+  range('::/128', 'unspecified'),
+  range('::1/128', 'loopback'),
+  range('::/96', 'reserved'),
+  range('100::/64', 'reserved'),
+  range('2001::/32', 'reserved'),
+  range('2001:db8::/32', 'reserved'),
+  range('fc00::/7', 'unique_local'),
+  range('fe80::/10', 'link_local'),
+  range('fec0::/10', 'private'),
+  range('ff00::/8', 'multicast'),
+];
+
+/** IPv6 prefixes that embed an IPv4 address (mapped, NAT64, 6to4) and where it sits. */
+const EMBEDDING: { range: Range; at: number }[] = [
+  { range: range('::ffff:0:0/96', 'ipv4_mapped'), at: 12 },
+  { range: range('64:ff9b::/96', 'nat64'), at: 12 },
+  { range: range('2002::/16', '6to4'), at: 2 },
+];
+
+/**
+ * Why an address must not be crawled, or null when it is a public unicast address.
+ * IPv6 addresses that embed an IPv4 address are judged by the embedded address.
+ *
+ * @returns a reason such as `loopback`, `private`, `link_local`, `cloud_metadata`, `cgnat`,
+ *   `unique_local`, `unspecified`, `multicast`, `reserved`, or `not_an_ip`
+ */
+export function blockedReason(address: string): string | null {
+  const bare = address.replace(/^\[|\]$/g, '');
+  const four = v4(bare);
+  if (four) return V4_RANGES.find((r) => inRange(four, r))?.reason ?? null;
+  const six = v6(bare);
+  if (!six) return 'not_an_ip';
+  for (const { range: r, at } of EMBEDDING) {
+    if (inRange(six, r)) return blockedReason(six.slice(at, at + 4).join('.'));
+  }
+  return V6_RANGES.find((r) => inRange(six, r))?.reason ?? null;
+}
+
+/** Options of {@link resolveChecked}. */
+export interface GuardOptions {
+  lookup: LookupFn;
+  /** CRAWL_ALLOW_PRIVATE_NETWORKS: skip the address check (resolution and pinning still happen). */
+  allowPrivate: boolean;
+  signal: AbortSignal;
+}
+
+/**
+ * Resolves a URL host name (or takes an IP literal) and checks every address.
+ *
+ * @returns the address to pin the connection to (the first one resolved)
+ * @throws VendorError `crawler`/`bad_request` with detail `ssrf_refused:<reason>` when any address
+ *   is refused; `network` when the name does not resolve; `timeout` when the signal fires first
+ */
+export async function resolveChecked(hostname: string, options: GuardOptions): Promise<ResolvedAddress> {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  let addresses: readonly ResolvedAddress[];
+  if (isIP(host)) {
+    addresses = [{ address: host, family: isIP(host) }];
+  } else {
+    // dns.lookup cannot be cancelled: race it against the signal so a slow resolver cannot
+    // outlive the attempt.
+    let onAbort = (): void => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(options.signal.reason);
+      options.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      options.signal.throwIfAborted();
+      addresses = await Promise.race([options.lookup(host), aborted]);
+    } catch (error) {
+      throw classifyThrown('crawler', options.signal.aborted ? options.signal.reason : error);
+    } finally {
+      options.signal.removeEventListener('abort', onAbort);
+      aborted.catch(() => undefined);
+    }
+  }
+  const first = addresses[0];
+  if (!first) throw new VendorError({ vendor: 'crawler', kind: 'network', detail: 'ENOTFOUND' });
+  if (!options.allowPrivate) {
+    for (const { address } of addresses) {
+      const reason = blockedReason(address);
+      if (reason) throw new VendorError({ vendor: 'crawler', kind: 'bad_request', detail: `ssrf_refused:${reason}` });
+    }
+  }
+  return first;
+}

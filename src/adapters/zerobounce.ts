@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import type { Config } from '../config/index.js';
+import { VendorError } from '../domain/errors.js';
+import type { EmailVerification, EmailVerifierPort } from '../domain/ports.js';
+import { systemClock } from './clock.js';
+import { isRecord, requireKey, type HttpAdapterDeps } from './http/deps.js';
+import { expectJson, type RefineResponse } from './http/request.js';
+import { validateBody } from './http/validate.js';
+
+/** The documented `status` values; any other value is a `bad_response`. */
+const STATUSES = ['valid', 'invalid', 'catch-all', 'unknown', 'spamtrap', 'abuse', 'do_not_mail'] as const;
+
+/** `GET /v2/validate` 200 body (fields we read). */
+const ValidateSchema = z.object({
+  address: z.string(),
+  status: z.enum(STATUSES),
+  // The API adds sub_status values over time: any string is accepted and passed on.
+  sub_status: z.string().nullish(),
+});
+
+/** The text of an `error` member (a string, or a string[] as one SDK's tests show). */
+function errorText(json: unknown): string | null {
+  if (!isRecord(json) || !('error' in json)) return null;
+  const error = json.error;
+  if (typeof error === 'string') return error;
+  if (Array.isArray(error)) return error.filter((e) => typeof e === 'string').join('; ');
+  return String(error);
+}
+
+/**
+ * ZeroBounce reports errors in the body, often with HTTP 200. A body with an `error` key is an
+ * error whatever the status: an invalid key and exhausted credits share one message ("Invalid API
+ * Key or your account ran out of credits") and are `auth`; a missing api_key is `auth`; any other
+ * error text on a 2xx is `bad_request`. Non-2xx bodies without key/credit text fall through to the
+ * status rules (429 stays `rate_limited`, 5xx `server`).
+ */
+const refineZeroBounce: RefineResponse = (res, json) => {
+  const text = errorText(json);
+  if (text === null) return undefined;
+  if (/api.?key|credits/i.test(text)) {
+    return new VendorError({ vendor: 'zerobounce', kind: 'auth', status: res.status, detail: /credits/i.test(text) ? 'invalid_key_or_out_of_credits' : 'api_key' });
+  }
+  if (res.status >= 200 && res.status < 300) return new VendorError({ vendor: 'zerobounce', kind: 'bad_request', status: res.status, detail: 'error body' });
+  return undefined;
+};
+
+/**
+ * ZeroBounce single validation (EmailVerifierPort): `GET {ZEROBOUNCE_BASE_URL}/validate?api_key=…
+ * &email=…&ip_address=` (the base includes /v2). The key travels in the query as the API requires;
+ * the URL is never logged or put in an error.
+ *
+ * @throws Error at construction when ZEROBOUNCE_API_KEY is empty
+ * @throws VendorError (vendor `zerobounce`) from `verify`: an `error` body → `auth` (invalid key or
+ *   out of credits, not retried) or `bad_request`; 429 → `rate_limited`; 5xx → `server`; an
+ *   unknown `status` or another body shape → `bad_response`
+ */
+export function createZeroBounceClient(config: Pick<Config, 'vendors'>, deps: HttpAdapterDeps = {}): EmailVerifierPort {
+  const { baseUrl } = config.vendors.zerobounce;
+  const key = requireKey(config.vendors.zerobounce.apiKey, 'ZEROBOUNCE_API_KEY');
+  const clock = deps.clock ?? systemClock;
+  return {
+    async verify(email: string, signal: AbortSignal): Promise<EmailVerification> {
+      const query = new URLSearchParams({ api_key: key, email, ip_address: '' });
+      const body = await expectJson(
+        'zerobounce',
+        { method: 'GET', url: `${baseUrl}/validate?${query.toString()}`, signal, dispatcher: deps.dispatcher, maxBytes: deps.maxBytes },
+        { now: clock.now, refine: refineZeroBounce },
+      );
+      const parsed = validateBody('zerobounce', ValidateSchema, body);
+      return { email, status: parsed.status, subStatus: parsed.sub_status ? parsed.sub_status : null };
+    },
+  };
+}

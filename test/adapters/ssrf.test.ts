@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { blockedReason, resolveChecked, type LookupFn } from '../../src/adapters/ssrf.js';
+import { isVendorError } from '../../src/domain/errors.js';
+
+describe('blockedReason', () => {
+  it.each([
+    ['127.0.0.1', 'loopback'],
+    ['127.255.0.9', 'loopback'],
+    ['::1', 'loopback'],
+    ['[::1]', 'loopback'],
+    ['::', 'unspecified'],
+    ['0.0.0.0', 'unspecified'],
+    ['10.1.2.3', 'private'],
+    ['172.16.0.1', 'private'],
+    ['172.31.255.255', 'private'],
+    ['192.168.1.1', 'private'],
+    ['100.64.0.1', 'cgnat'],
+    ['169.254.169.254', 'cloud_metadata'],
+    ['169.254.1.1', 'link_local'],
+    ['fe80::1', 'link_local'],
+    ['fe80::1%eth0', 'link_local'],
+    ['fd00:ec2::254', 'unique_local'],
+    ['fc00::1', 'unique_local'],
+    ['::ffff:127.0.0.1', 'loopback'],
+    ['::ffff:7f00:1', 'loopback'],
+    ['[::ffff:10.0.0.1]', 'private'],
+    ['::ffff:169.254.169.254', 'cloud_metadata'],
+    ['64:ff9b::7f00:1', 'loopback'],
+    ['2002:7f00:1::', 'loopback'],
+    ['ff02::1', 'multicast'],
+    ['224.0.0.1', 'multicast'],
+    ['255.255.255.255', 'reserved'],
+    ['example.com', 'not_an_ip'],
+  ])('refuses %s as %s', (address, reason) => {
+    expect(blockedReason(address)).toBe(reason);
+  });
+
+  it.each(['8.8.8.8', '93.184.216.34', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])(
+    'lets the public address %s through',
+    (address) => {
+      expect(blockedReason(address)).toBeNull();
+    },
+  );
+});
+
+describe('resolveChecked', () => {
+  const lookup: LookupFn = async (host) =>
+    host === 'mixed.test'
+      ? [
+          { address: '93.184.216.34', family: 4 },
+          { address: '10.0.0.5', family: 4 },
+        ]
+      : [{ address: '93.184.216.34', family: 4 }];
+  const signal = new AbortController().signal;
+
+  it('refuses a name when any of its addresses is private', async () => {
+    const error: unknown = await resolveChecked('mixed.test', { lookup, allowPrivate: false, signal }).catch((e: unknown) => e);
+    expect(isVendorError(error) && error.kind === 'bad_request' && error.detail).toBe('ssrf_refused:private');
+  });
+
+  it('pins the first address of a public name', async () => {
+    await expect(resolveChecked('public.test', { lookup, allowPrivate: false, signal })).resolves.toEqual({ address: '93.184.216.34', family: 4 });
+  });
+
+  it('checks IP literals without resolving them', async () => {
+    const never: LookupFn = () => Promise.reject(new Error('must not resolve'));
+    const error: unknown = await resolveChecked('[::1]', { lookup: never, allowPrivate: false, signal }).catch((e: unknown) => e);
+    expect(isVendorError(error) && error.detail).toBe('ssrf_refused:loopback');
+    await expect(resolveChecked('[::1]', { lookup: never, allowPrivate: true, signal })).resolves.toEqual({ address: '::1', family: 6 });
+  });
+});
+
+describe('resolveChecked and a slow resolver', () => {
+  it('gives up when the attempt signal fires, as a timeout', async () => {
+    const stuck: LookupFn = () => new Promise(() => undefined);
+    const error: unknown = await resolveChecked('slow.test', { lookup: stuck, allowPrivate: false, signal: AbortSignal.timeout(20) }).catch((e: unknown) => e);
+    expect(isVendorError(error) && [error.vendor, error.kind, error.detail]).toEqual(['crawler', 'timeout', 'attempt timed out']);
+  });
+});
