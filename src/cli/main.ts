@@ -2,11 +2,16 @@ import { Command, CommanderError } from 'commander';
 import { describeConfig, isConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from '../adapters/logger.js';
 import { openDatabase } from '../adapters/postgres/index.js';
+import { registerMachines } from './commands/machines.js';
+import { registerReport } from './commands/report.js';
+import { registerRun } from './commands/run.js';
+import { registerDemo } from './commands/demo.js';
+import { isUsageError } from './context.js';
 
 /** Exit codes of DESIGN.md "Command line". */
 export const EXIT = { ok: 0, fatal: 1, usage: 2 } as const;
 
-function buildProgram(): Command {
+function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('lead-enrich')
     .description('Enrich B2B companies from flaky vendors, persist every degradation, export to Odoo.')
     .exitOverride()
@@ -44,20 +49,31 @@ function buildProgram(): Command {
         await db.close();
       }
     });
+  registerRun(program, setExit);
+  registerDemo(program, setExit);
+  registerReport(program, setExit);
+  registerMachines(program, setExit);
   return program;
 }
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
   try {
     // Validate before any work, whatever the command (DESIGN.md: exit 2 on bad configuration).
     const wantsHelp = argv.slice(2).some((a) => a === '--help' || a === '-h') || argv.length <= 2;
     if (!wantsHelp) loadConfig();
     await program.parseAsync(argv);
-    return EXIT.ok;
+    return exitCode;
   } catch (error) {
     if (isConfigError(error)) {
+      process.stderr.write(`lead-enrich: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (isUsageError(error)) {
       process.stderr.write(`lead-enrich: ${error.message}\n`);
       return EXIT.usage;
     }

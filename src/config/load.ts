@@ -149,6 +149,16 @@ export function describeConfig(env: Env = process.env): { variable: string; valu
 }
 
 /**
+ * The process environment overlaid with `overrides` (e.g. the demo pointing vendors at its
+ * simulators), validated like the environment.
+ *
+ * @throws ConfigError listing every bad variable
+ */
+export function loadConfigWith(overrides: Env): Config {
+  return loadConfig({ ...process.env, ...overrides });
+}
+
+/**
  * A configuration for tests and the library: the defaults overlaid with `overrides`
  * (raw variable values, validated like the environment).
  */

@@ -124,7 +124,9 @@ export async function handle(state: SimState, req: IncomingMessage, res: ServerR
   const callIndex = state.counts.get(vendor) ?? 0;
   state.counts.set(vendor, callIndex + 1);
   const profile = state.profiles.get(vendor) ?? {};
-  const fault = decideFault(profile, callIndex, state.randoms.get(vendor) ?? Math.random);
+  // A site whose domain starts with `stuck` never answers (a company that runs into its deadline).
+  const stuckSite = vendor === 'crawler' && path.startsWith('/stuck');
+  const fault = stuckSite ? 'hang' : decideFault(profile, callIndex, state.randoms.get(vendor) ?? Math.random);
   state.requests.get(vendor)?.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: { ...req.headers }, json, fault });
   const latency = state.latencyMs + (profile.latencyMs ?? 0);
   if (latency > 0) {

@@ -6,7 +6,7 @@ import type { SimResponse } from './types.js';
  * than the default CRAWL_MIN_CHARS of 500), about half carry mailto: links, and every page has
  * script/style/noscript/template text that a crawler must not count as visible.
  * Conventions: a domain starting with `thin` is always thin, `rich` always rich, `missing` is a
- * 404, and `redirect.<domain>` redirects to `<domain>`'s page.
+ * 404, `stuck` never answers (handler.ts), and `redirect.<domain>` redirects to `<domain>`'s page.
  */
 
 const html = (status: number, body: string, headers: Record<string, string> = {}): SimResponse => ({

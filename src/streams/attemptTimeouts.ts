@@ -48,7 +48,7 @@ export interface TimedAttempt {
 /** A window of attempts sharing one AbortController and one timer. */
 export class TimeoutBucket {
   readonly controller = new AbortController();
-  readonly signal = this.controller.signal;
+  readonly signal: AbortSignal = this.controller.signal;
   readonly attempts = new Set<TimedAttempt>();
   expired = false;
 

@@ -1,5 +1,5 @@
 import { filter } from 'rxjs';
-import { createActor, fromCallback, fromPromise, type ActorOptions, type AnyActorLogic } from 'xstate';
+import { createActor, fromCallback, fromPromise, type InspectionEvent } from 'xstate';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
@@ -27,7 +27,7 @@ export interface RunJobDeps {
   ports: EnrichmentPorts;
   odoo: Omit<OdooExportDeps, 'guard'>;
   logger: Logger;
-  inspect?: ActorOptions<AnyActorLogic>['inspect'];
+  inspect?: (event: InspectionEvent) => void;
 }
 
 /** Live progress of a run. */

@@ -1,0 +1,97 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfigWith, maskUrl } from '../../config/index.js';
+import { startSimulator, type Simulator } from '../../sim/index.js';
+import { startFakeOdoo, type FakeOdoo } from '../../sim/fakeOdoo.js';
+import { createRuntime, type Runtime } from '../../runtime.js';
+import { cliLogger } from '../context.js';
+import { demoCsv } from '../demo/data.js';
+import { executeRun, planRun } from './run.js';
+
+/** The demo's tuning: short timeouts and cool-off so that a breaker opens and closes within seconds. */
+export const DEMO_SETTINGS: Record<string, string> = {
+  CB_COOL_OFF_S: '1',
+  CB_ERROR_THRESHOLD: '3',
+  RETRY_BASE_DELAY_MS: '20',
+  RETRY_MAX_DELAY_MS: '200',
+  VENDOR_TIMEOUT_MS: '400',
+  CRAWL_TIMEOUT_MS: '400',
+  COMPANY_DEADLINE_MS: '1000',
+  ENABLE_LUSHA_FALLBACK: 'true',
+  RUN_CONCURRENCY: '6',
+  SHUTDOWN_GRACE_MS: '3000',
+  ODOO_URL: '',
+};
+
+/** Fault profile of the simulators: every reason code, a breaker that opens and recovers. */
+async function startDemoSimulators(): Promise<{ sim: Simulator; odoo: FakeOdoo }> {
+  const sim = await startSimulator({
+    seed: 7,
+    latencyMs: 15,
+    profiles: {
+      tavily: { fault: 'quota', probability: 0.25 }, // TAVILY_FAIL (quota: not retried)
+      openai: { fault: 'malformed', probability: 0.12 }, // OPENAI_FAIL → deterministic extraction
+      apify_linkedin: { fault: 'server_error', firstN: 24 }, // outage then recovery: open → halfOpen → closed
+      lusha: { fault: 'schema', probability: 0.35 }, // LUSHA_FAIL
+      zerobounce: { fault: 'rate_limit', probability: 0.15, retryAfterS: 30 }, // Retry-After too long: ZEROBOUNCE_DEFER
+    },
+  });
+  const odoo = await startFakeOdoo();
+  // Tenant 1's Odoo lacks autopost_bills (no Accounting): the first write faults, the stripped retry lands.
+  odoo.addDatabase('acme', { login: 'demo@acme.example', apiKey: 'demo-odoo-key' }, { unknownFields: ['autopost_bills'] });
+  // Tenant 2's database does not exist: its export is disabled for the run, the run goes on.
+  return { sim, odoo };
+}
+
+/** Registers `lead-enrich demo` (what `npm start` runs). */
+export function registerDemo(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('demo')
+    .description('run the whole system on a fresh machine: vendor simulators, fake Odoo, embedded PostgreSQL, two tenants')
+    .option('--companies <n>', 'companies per tenant', '100')
+    .action(async (options: { companies: string }) => {
+      const { sim, odoo } = await startDemoSimulators();
+      let runtime: Runtime | null = null;
+      try {
+        const config = loadConfigWith({ ...DEMO_SETTINGS, ...sim.overrides, LEAD_ENRICH_DEMO_ODOO_KEY: 'demo-odoo-key' });
+        const { logger, logFile } = cliLogger(config);
+        const dir = resolve(config.database.dataDir, 'demo');
+        mkdirSync(dir, { recursive: true });
+        const count = Math.max(1, Math.min(5000, Number(options.companies) || 100));
+        process.stderr.write(`demo: simulators on ${sim.baseUrl}, fake Odoo on ${odoo.url}\n`);
+        process.stderr.write(`demo: starting PostgreSQL (${config.database.url ? maskUrl(config.database.url) : `embedded, under ${resolve(config.database.dataDir, 'pg')}`})\n`);
+        runtime = await createRuntime(config, { logger });
+        await runtime.runs.upsertTenant({ tenantId: 1, name: 'Acme Holdings (demo)', odooUrl: odoo.url, odooDb: 'acme', odooLogin: 'demo@acme.example', odooKeyEnv: 'LEAD_ENRICH_DEMO_ODOO_KEY' });
+        await runtime.runs.upsertTenant({ tenantId: 2, name: 'Globex Group (demo)', odooUrl: odoo.url, odooDb: 'globex', odooLogin: 'demo@globex.example', odooKeyEnv: 'LEAD_ENRICH_DEMO_ODOO_KEY' });
+        const runIds: number[] = [];
+        let worst = 0;
+        for (const tenantId of [1, 2]) {
+          const input = join(dir, `tenant-${tenantId}.csv`);
+          writeFileSync(input, demoCsv(tenantId, count));
+          process.stderr.write(`\ndemo: tenant ${tenantId}: enriching ${input}\n`);
+          const code = await executeRun(runtime, planRun({ tenant: String(tenantId), input }));
+          worst = Math.max(worst, code);
+          const last = await runtime.database.pool.query<{ run_id: string }>('SELECT max(run_id) AS run_id FROM enrichment_runs WHERE tenant_id = $1', [tenantId]);
+          if (last.rows[0]?.run_id) runIds.push(Number(last.rows[0].run_id));
+        }
+        process.stdout.write(
+          [
+            '',
+            'Where the data is:',
+            `  database: ${runtime.database.url}`,
+            `  runs: ${runIds.join(', ')}  (lead-enrich report --run <id>; the embedded server starts again on demand)`,
+            `  input files: ${dir}`,
+            `  fake Odoo (gone when the demo ends): database acme received ${odoo.objectCalls('acme')} object calls; globex does not exist`,
+            ...(logFile ? [`  logs: ${logFile}`] : []),
+            '',
+          ].join('\n'),
+        );
+        setExit(worst);
+      } finally {
+        await runtime?.close();
+        await odoo.close();
+        await sim.close();
+      }
+    });
+}
