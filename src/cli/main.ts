@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeConfig, isConfigError, loadConfig } from '../config/index.js';
+import { createLogger } from '../adapters/logger.js';
+import { openDatabase } from '../adapters/postgres/index.js';
 
 /** Exit codes of DESIGN.md "Command line". */
 export const EXIT = { ok: 0, fatal: 1, usage: 2 } as const;
@@ -24,6 +26,22 @@ function buildProgram(): Command {
       const width = Math.max(...rows.map((r) => r.variable.length));
       for (const row of rows) {
         process.stdout.write(`${row.variable.padEnd(width)}  ${row.value === '' ? '(empty)' : row.value}${row.source === 'env' ? '' : '  (default)'}\n`);
+      }
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations (DATABASE_URL, or the embedded PostgreSQL)')
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: process.stderr });
+      const db = await openDatabase(config, { logger, migrate: true });
+      try {
+        const result = db.migrations;
+        for (const m of result?.applied ?? []) process.stdout.write(`applied ${String(m.version).padStart(3, '0')}_${m.name}\n`);
+        process.stdout.write(`${db.url}: ${result?.applied.length ?? 0} applied, ${result?.skipped.length ?? 0} already applied\n`);
+      } finally {
+        await db.close();
       }
     });
   return program;

@@ -6,3 +6,4 @@ export * from './provenance.js';
 export * from './ports.js';
 export * from './events.js';
 export * from './clock.js';
+export * from './odoo.js';

@@ -1,0 +1,77 @@
+import type { Company } from '../../domain/company.js';
+import type { TenantId } from '../../domain/vendor.js';
+import { companyKey, type CompanyIdRegistry, MAX_COMPANY_ID } from './companyIds.js';
+
+/** The fields of one input row as read, before validation (CSV gives strings, JSON anything). */
+export interface RowFields {
+  name?: unknown;
+  domain?: unknown;
+  website?: unknown;
+  company_id?: unknown;
+}
+
+/** A row refused with its reason, or the company it describes. */
+export type RowResult = { company: Company } | { reason: string };
+
+/**
+ * A bare lower-case host from a domain or website value: scheme, user info, path, query, fragment,
+ * port, a leading `www.` and a trailing dot are removed. `https://WWW.Example.com:8443/about` →
+ * `example.com`. Returns null for an empty value.
+ */
+export function normaliseHost(value: string): string | null {
+  let host = value.trim().toLowerCase();
+  host = host.replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/^\/\//, '');
+  host = host.split(/[/?#]/, 1)[0] ?? '';
+  const at = host.lastIndexOf('@');
+  if (at >= 0) host = host.slice(at + 1);
+  host = host.replace(/:\d*$/, '').replace(/\.+$/, '');
+  if (host.startsWith('www.')) host = host.slice(4);
+  return host.length === 0 ? null : host;
+}
+
+function text(value: unknown, field: string): string | null | { reason: string } {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') return { reason: `${field} must be a string` };
+  const trimmed = value.trim();
+  return trimmed.length === 0 ? null : trimmed;
+}
+
+function explicitId(value: unknown): number | null | { reason: string } {
+  if (value === undefined || value === null) return null;
+  let id: number;
+  if (typeof value === 'number') id = value;
+  else if (typeof value === 'string') {
+    const trimmed = value.trim();
+    if (trimmed.length === 0) return null;
+    if (!/^[+-]?\d+$/.test(trimmed)) return { reason: `company_id is not an integer: ${JSON.stringify(value)}` };
+    id = Number(trimmed);
+  } else return { reason: `company_id is not an integer: ${JSON.stringify(value)}` };
+  if (!Number.isInteger(id)) return { reason: `company_id is not an integer: ${JSON.stringify(value)}` };
+  if (id < 1 || id > MAX_COMPANY_ID) return { reason: `company_id must be between 1 and ${MAX_COMPANY_ID}: ${id}` };
+  return id;
+}
+
+const isReason = (v: unknown): v is { reason: string } => typeof v === 'object' && v !== null && 'reason' in v;
+
+/**
+ * Validates one row into a Company: `domain` wins over `website` when both are given; a missing
+ * `company_id` is derived (see deriveCompanyId); ids are claimed in `ids`, so a duplicate id or a
+ * duplicate company without id is refused, and a derived-id collision is probed past.
+ */
+export function rowToCompany(fields: RowFields, line: number, tenantId: TenantId, ids: CompanyIdRegistry): RowResult {
+  const name = text(fields.name, 'name');
+  if (isReason(name)) return name;
+  const domainText = text(fields.domain, 'domain');
+  if (isReason(domainText)) return domainText;
+  const websiteText = text(fields.website, 'website');
+  if (isReason(websiteText)) return websiteText;
+  const domain = normaliseHost(domainText ?? websiteText ?? '');
+  const id = explicitId(fields.company_id);
+  if (isReason(id)) return id;
+  const companyId =
+    id !== null
+      ? ids.claimExplicit(id, line)
+      : ids.claimDerived(tenantId, companyKey(domain, name, line), line, domain ? `domain ${domain}` : `name ${JSON.stringify(name)}`);
+  if (typeof companyId !== 'number') return companyId;
+  return { company: { companyId, tenantId, name, domain } };
+}

@@ -1,0 +1,89 @@
+import { connect } from 'node:net';
+import { createWebSocketInspector } from '@statelyai/inspect';
+import { createInspectorServer } from '@statelyai/inspect/server';
+import type { InspectionEvent, Observer } from 'xstate';
+
+/**
+ * `--inspect`: attach the Stately inspector (@statelyai/inspect 0.7) to every actor of a run.
+ * - `websocket`: send inspection events to a relay already listening on ws://localhost:<port>
+ *   (another process started with `server`, or `npx @statelyai/inspect`-style tooling).
+ * - `server`: start the package's local relay (HTTP + WebSocket on <port>) and send to it; open
+ *   http://localhost:<port> in a browser to see the actors.
+ * - `browser`: as `server`, and also open that page in the default browser (xdg-open / open).
+ * The package's own `createBrowserInspector` needs a DOM `window` and does nothing in Node, so
+ * every mode goes through the WebSocket relay. See docs/inspect.md.
+ */
+export type InspectMode = 'websocket' | 'server' | 'browser';
+
+export interface CreateInspectorOptions {
+  mode: InspectMode;
+  /** Relay port on localhost. Default 8080 (the package's default). */
+  port?: number;
+  /** How long to wait for the relay to accept connections, in milliseconds. Default 2000. */
+  connectTimeoutMs?: number;
+}
+
+/** A started inspector: pass `inspect` to `createActor(logic, { inspect })`; `stop()` when the run ends. */
+export interface RunInspector {
+  inspect: Observer<InspectionEvent>;
+  /** The page that shows the actors (needs a browser with access to stately.ai). */
+  url: string;
+  /** One or two lines to print for the user. */
+  instructions: string;
+  /** Closes the WebSocket connection and, in `server`/`browser` mode, the relay. Idempotent. */
+  stop(): void;
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port`, or rejects after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() >= deadline) throw new Error(`inspector relay not reachable on port ${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * Starts an inspector in the given mode. The WebSocket connection is opened only once the relay
+ * accepts connections, because the package's client retries a failed connection every 5 s and a
+ * pending retry survives `stop()`.
+ * @throws {Error} when the relay is not reachable within `connectTimeoutMs` (in `websocket` mode:
+ * nothing listens on the port; otherwise the port is taken or cannot be bound).
+ */
+export async function createInspector(options: CreateInspectorOptions): Promise<RunInspector> {
+  const port = options.port ?? 8080;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`inspector port must be 1..65535, got ${port}`);
+  const server = options.mode === 'websocket' ? null : createInspectorServer({ port, autoOpen: options.mode === 'browser' });
+  try {
+    await waitForPort(port, options.connectTimeoutMs ?? 2000);
+  } catch (error) {
+    server?.stop();
+    throw error;
+  }
+  const inspector = createWebSocketInspector({ url: `ws://localhost:${port}` });
+  const url = `http://localhost:${port}`;
+  const instructions =
+    options.mode === 'websocket'
+      ? `inspector: sending actor events to the relay at ws://localhost:${port}`
+      : `inspector: open ${url} in a browser to watch the actors${options.mode === 'browser' ? ' (opening it now)' : ''}`;
+  let stopped = false;
+  return {
+    inspect: inspector.inspect,
+    url,
+    instructions,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      inspector.stop();
+      server?.stop();
+    },
+  };
+}

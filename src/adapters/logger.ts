@@ -1,0 +1,110 @@
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+
+/** The mask that replaces every secret in logs. */
+export const MASK = '********';
+
+/** Field names whose values are secrets wherever they appear (compared case-insensitively). */
+const SECRET_KEYS = [
+  'apikey', 'api_key', 'api-key', 'x-api-key', 'key', 'token', 'access_token', 'accesstoken', 'refresh_token',
+  'password', 'passwd', 'pwd', 'secret', 'client_secret', 'authorization', 'proxy-authorization', 'cookie', 'set-cookie',
+];
+const SECRET_KEY_SET = new Set(SECRET_KEYS);
+
+/** Whether a field of this name holds a secret (`apiKey`, `ODOO_PASSWORD`, `tavilyToken`, …). */
+export function isSecretKey(name: string): boolean {
+  const lower = name.toLowerCase();
+  return SECRET_KEY_SET.has(lower) || /(api[_-]?key|token|password|passwd|secret|authorization)$/.test(lower);
+}
+
+/** pino `redact` paths: every secret key at the top level and two levels down. */
+export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => {
+  const p = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
+  const dotted = p.startsWith('[') ? p : `.${p}`;
+  return [p, `*${dotted}`, `*.*${dotted}`];
+}).concat(['apiKey', '*.apiKey', '*.*.apiKey', 'accessToken', '*.accessToken', 'headers.authorization', 'req.headers.authorization']);
+
+const URL_QUERY_SECRET = /([?&;](?:api[_-]?key|apikey|key|token|access_token|auth|password|passwd|secret|sig|signature)=)[^&#\s"'<>]+/gi;
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@"']*:)[^@/?#\s"']+@/gi;
+const BEARER = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/g;
+
+/**
+ * Masks secrets embedded in free text: URL query parameters such as `api_key`, `token`, `key`,
+ * `password`; the password of `scheme://user:password@host`; `Bearer`/`Basic` credentials.
+ */
+export function maskSecretsInText(text: string): string {
+  return text.replace(URL_USERINFO, `$1${MASK}@`).replace(URL_QUERY_SECRET, `$1${MASK}`).replace(BEARER, `$1 ${MASK}`);
+}
+
+/**
+ * A deep copy of `value` with every secret-named field replaced by {@link MASK} and every string
+ * passed through {@link maskSecretsInText}. Errors become `{type, message, stack, code, …}`.
+ * Cycles and depth beyond 8 are cut.
+ */
+export function sanitize(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return maskSecretsInText(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value) || depth > 8) return '[cut]';
+  seen.add(value);
+  if (value instanceof Error) return sanitize(stdSerializers.err(value), depth + 1, seen);
+  if (value instanceof Date) return value;
+  if (Array.isArray(value)) return value.map((v) => sanitize(v, depth + 1, seen));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = isSecretKey(k) && v !== null && v !== undefined && v !== '' ? MASK : sanitize(v, depth + 1, seen);
+  }
+  return out;
+}
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /** pino level; LOG_LEVEL. Default `info`. */
+  level?: string;
+  /** Where lines go; default stdout. Tests pass a stream that collects lines. */
+  destination?: DestinationStream;
+  /** Static bindings on every line (e.g. `{ service: 'lead-enrich' }`). */
+  base?: Record<string, unknown>;
+}
+
+/**
+ * The program's pino logger: JSON lines with secrets removed three ways — `redact` paths for secret
+ * fields (keys, tokens, passwords, authorization headers), a serializer for errors, and a final
+ * `formatters.log` pass that masks secret fields at any depth and secrets inside URLs and messages.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const config = {
+    level: options.level ?? 'info',
+    base: options.base ?? null,
+    redact: { paths: REDACT_PATHS, censor: MASK },
+    serializers: { err: (e: unknown) => sanitize(e), error: (e: unknown) => sanitize(e) },
+    formatters: {
+      log: (object: Record<string, unknown>) => sanitize(object) as Record<string, unknown>,
+      bindings: (bindings: Record<string, unknown>) => sanitize(bindings) as Record<string, unknown>,
+    },
+    hooks: {
+      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecretsInText(a) : a)));
+      },
+    },
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
+}
+
+/** Context a child logger carries; DESIGN.md: a child per run, tenant, company and vendor. */
+export interface LogContext {
+  runId?: number | null;
+  tenantId?: number;
+  companyId?: number;
+  vendor?: string;
+}
+
+/** A child logger bound to the given run/tenant/company/vendor (absent fields are left out). */
+export function childLogger(logger: Logger, context: LogContext): Logger {
+  const bindings: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(context)) if (v !== undefined) bindings[k] = v;
+  return logger.child(bindings);
+}
+
+/** A logger that writes nothing: the default where a logger is optional. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,81 @@
+import xmlrpc from 'xmlrpc';
+import { VendorError } from '../../domain/errors.js';
+import { classifyThrown, kindForStatus } from '../http/classify.js';
+import { faultError, isXmlRpcFault, redact } from './fault.js';
+
+/**
+ * One XML-RPC method call on the `xmlrpc` package, with the abort and classification the package
+ * lacks. The package has no timeout of its own; it passes its options to `http.request`, so an
+ * AbortSignal in `options.signal` destroys the socket. Each call builds its own client (and options
+ * object): the package keeps `options` on the client, so a shared client would share signals.
+ */
+
+/** Options of {@link xmlRpcCall}. */
+export interface XmlRpcCallOptions {
+  /** Aborts the call: a `TimeoutError` reason is classified `timeout`, any other `timeout` with detail `aborted`. */
+  signal: AbortSignal;
+  /** Strings masked wherever they could surface in an error (the API key). */
+  secrets?: readonly string[];
+}
+
+interface TransportFailure {
+  res?: { statusCode?: number };
+  body?: string;
+}
+
+/**
+ * Classifies what the `xmlrpc` package reported for a request that did not yield a result:
+ * a fault → OdooFaultError; an HTTP response that is not XML-RPC → by status (5xx `server`,
+ * 404 `not_found`, 200 with another body such as a proxy's HTML page `bad_response`);
+ * refused/reset → `network`; the abort signal → `timeout`.
+ */
+export function classifyRpcError(error: unknown, secrets: readonly string[] = []): VendorError {
+  if (isXmlRpcFault(error)) return faultError(error, secrets);
+  const res = (error as TransportFailure | null)?.res;
+  if (typeof res?.statusCode === 'number') {
+    const status = res.statusCode;
+    const kind = kindForStatus(status) ?? 'bad_response';
+    const detail = status < 300 ? 'response is not XML-RPC' : `HTTP ${status}, body is not XML-RPC`;
+    return new VendorError({ vendor: 'odoo', kind, status, detail });
+  }
+  const classified = classifyThrown('odoo', error);
+  return classified.detail === undefined ? classified : new VendorError({ ...classified.toJSON(), detail: redact(classified.detail, secrets), cause: error });
+}
+
+/**
+ * Calls `method` at `endpoint` (e.g. `https://acme.odoo.com/xmlrpc/2/object`).
+ * Resolves with the decoded result; rejects with a classified VendorError (vendor `odoo`),
+ * at the latest when `options.signal` aborts — even if the server never answers.
+ */
+export function xmlRpcCall(endpoint: URL, method: string, params: unknown[], options: XmlRpcCallOptions): Promise<unknown> {
+  const { signal } = options;
+  const secrets = options.secrets ?? [];
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (error: unknown, value?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      if (error === null || error === undefined) resolve(value);
+      else reject(classifyRpcError(error, secrets));
+    };
+    const onAbort = (): void => settle(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    const secure = endpoint.protocol === 'https:';
+    const clientOptions = {
+      host: endpoint.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: endpoint.port === '' ? (secure ? 443 : 80) : Number(endpoint.port),
+      path: endpoint.pathname,
+      headers: {},
+      signal,
+    } as Parameters<typeof xmlrpc.createClient>[0];
+    const client = secure ? xmlrpc.createSecureClient(clientOptions) : xmlrpc.createClient(clientOptions);
+    try {
+      client.methodCall(method, params, (error, value) => settle(error, value));
+    } catch (error) {
+      settle(error);
+    }
+  });
+}

@@ -1,0 +1,181 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { BreakerTransition, Clock, TenantId } from '../../domain/index.js';
+import type { Sink } from '../../streams/sink.js';
+
+/** Optional details of one stage event (DESIGN.md "Observability"). */
+export interface LogEventDetails {
+  companyId?: number | null;
+  /** Reason or error code, e.g. `TAVILY_FAIL` or `rate_limited`. */
+  errorCode?: string | null;
+  /** Duration of the stage, in milliseconds; feeds run_stage_stats. */
+  durationMs?: number | null;
+  /** Free-form details; by convention `fallback_taken` (string or null) for stage finishes. */
+  extra?: Record<string, unknown>;
+}
+
+/** Usage increments of one or more vendor calls; absent fields count 0. */
+export interface VendorUsageIncrement {
+  calls?: number;
+  errors?: number;
+  retries?: number;
+  tokens?: number;
+  /** US dollars. */
+  costUsd?: number;
+}
+
+/** The Feature 8 hooks, all pushing into the sink (they wait when its buffer is full). */
+export interface Observability {
+  /** One stage finish or error → a run_event_logs row. */
+  logEvent(runId: number, tenantId: TenantId, stage: string, event: string, status: string, details?: LogEventDetails): Promise<void>;
+  /** Adds to run_vendor_usage (run, tenant, vendor). */
+  bumpVendor(runId: number, tenantId: TenantId, vendor: string, usage: VendorUsageIncrement): Promise<void>;
+  /** Persists one breaker transition (runId null when outside a run). */
+  recordTransition(transition: BreakerTransition, runId: number | null): Promise<void>;
+  /** Flushes the sink, then {@link aggregatePercentiles} for the run. */
+  aggregatePercentiles(runId: number): Promise<StageStats[]>;
+  /** Flushes the sink, then {@link finaliseRun}. */
+  finaliseRun(runId: number, status?: FinalRunStatus): Promise<RunCounts>;
+}
+
+/**
+ * Builds the hooks over a sink and the pool it writes to. `clock` stamps stage events (epoch ms);
+ * `logger`, when given, also receives every stage event at debug level (errors at warn).
+ */
+export function createObservability(deps: { sink: Sink; pool: pg.Pool; clock: Clock; logger?: Logger }): Observability {
+  const { sink, pool, clock, logger } = deps;
+  return {
+    async aggregatePercentiles(runId) {
+      await sink.flush();
+      return aggregatePercentiles(pool, runId);
+    },
+    async finaliseRun(runId, status) {
+      await sink.flush();
+      return finaliseRun(pool, runId, status);
+    },
+    logEvent(runId, tenantId, stage, event, status, details = {}) {
+      const errorCode = details.errorCode ?? null;
+      const fields = { runId, tenantId, companyId: details.companyId ?? undefined, stage, event, status, errorCode, durationMs: details.durationMs ?? undefined, ...details.extra };
+      if (errorCode) logger?.warn(fields, `${stage} ${event}`);
+      else logger?.debug(fields, `${stage} ${event}`);
+      return sink.push({
+        type: 'stage.event', runId, tenantId, companyId: details.companyId ?? null, stage, event, status, errorCode,
+        durationMs: details.durationMs ?? null, extra: details.extra ?? {}, at: clock.now(),
+      });
+    },
+    bumpVendor(runId, tenantId, vendor, usage) {
+      return sink.push({
+        type: 'vendor.usage', runId, tenantId, vendor, calls: usage.calls ?? 0, errors: usage.errors ?? 0,
+        retries: usage.retries ?? 0, tokens: usage.tokens ?? 0, costUsd: usage.costUsd ?? 0,
+      });
+    },
+    recordTransition(transition, runId) {
+      logger?.info({ ...transition, runId }, `breaker ${transition.vendor} ${transition.from} → ${transition.to}`);
+      return sink.push({ type: 'breaker.transition', runId, ...transition });
+    },
+  };
+}
+
+/** One row of run_stage_stats, durations in milliseconds. */
+export interface StageStats {
+  stage: string;
+  n: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  maxMs: number;
+}
+
+/**
+ * Computes run_stage_stats for a run in SQL (`percentile_cont`, continuous interpolation) over the
+ * durations of its run_event_logs rows, per stage, plus stage `company` over each company's
+ * finished_at − started_at. Replaces earlier stats of the run, so it can be run again.
+ */
+export async function aggregatePercentiles(pool: pg.Pool, runId: number): Promise<StageStats[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('DELETE FROM run_stage_stats WHERE run_id = $1', [runId]);
+    const { rows } = await client.query<{ stage: string; n: number; p50: number; p90: number; p95: number; p99: number; max_ms: number }>(
+      `INSERT INTO run_stage_stats (run_id, tenant_id, stage, n, p50, p90, p95, p99, max_ms)
+       SELECT run_id, tenant_id, stage, count(*),
+         percentile_cont(0.50) WITHIN GROUP (ORDER BY d), percentile_cont(0.90) WITHIN GROUP (ORDER BY d),
+         percentile_cont(0.95) WITHIN GROUP (ORDER BY d), percentile_cont(0.99) WITHIN GROUP (ORDER BY d), max(d)
+       FROM (
+         SELECT run_id, tenant_id, stage, duration_ms AS d FROM run_event_logs WHERE run_id = $1 AND duration_ms IS NOT NULL
+         UNION ALL
+         SELECT run_id, tenant_id, 'company', extract(epoch FROM finished_at - started_at) * 1000
+         FROM company_enrichment_runs WHERE run_id = $1
+       ) s
+       GROUP BY run_id, tenant_id, stage
+       RETURNING stage, n, p50, p90, p95, p99, max_ms`,
+      [runId],
+    );
+    await client.query('COMMIT');
+    return rows
+      .map((r) => ({ stage: r.stage, n: Number(r.n), p50: r.p50, p90: r.p90, p95: r.p95, p99: r.p99, maxMs: r.max_ms }))
+      .sort((a, b) => a.stage.localeCompare(b.stage));
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Final status of a run. */
+export type FinalRunStatus = 'completed' | 'interrupted' | 'failed';
+
+/**
+ * Finalises a run once its events are committed (flush the sink first): counts from its company
+ * rows, `degraded` = some company of the run has a reason, percentiles, status and finished_at.
+ *
+ * @returns the run's counts as stored
+ * @throws Error when the run does not exist
+ */
+export async function finaliseRun(pool: pg.Pool, runId: number, status: FinalRunStatus = 'completed'): Promise<RunCounts> {
+  await aggregatePercentiles(pool, runId);
+  const { rows } = await pool.query<RunCountsRow>(
+    `UPDATE enrichment_runs r SET status = $2, finished_at = coalesce(r.finished_at, now()),
+       companies_total = greatest((SELECT count(*) FROM run_companies WHERE run_id = r.run_id), c.done),
+       companies_done = c.done, companies_degraded = c.degraded, companies_failed = c.failed,
+       companies_exported = c.exported, companies_export_failed = c.export_failed,
+       degraded = c.degraded > 0
+     FROM (SELECT count(*)::int AS done,
+             count(*) FILTER (WHERE cardinality(reasons) > 0)::int AS degraded,
+             count(*) FILTER (WHERE status = 'failed')::int AS failed,
+             count(*) FILTER (WHERE export_status IN ('exported', 'exported_stripped'))::int AS exported,
+             count(*) FILTER (WHERE export_status = 'failed')::int AS export_failed
+           FROM company_enrichment_runs WHERE run_id = $1) c
+     WHERE r.run_id = $1
+     RETURNING r.companies_total AS total, r.companies_done AS done, r.companies_degraded AS degraded,
+       r.companies_failed AS failed, r.companies_exported AS exported, r.companies_export_failed AS export_failed, r.degraded AS run_degraded`,
+    [runId, status],
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`run ${runId} does not exist`);
+  return { total: row.total, done: row.done, degraded: row.degraded, failed: row.failed, exported: row.exported, exportFailed: row.export_failed, runDegraded: row.run_degraded };
+}
+
+interface RunCountsRow {
+  total: number;
+  done: number;
+  degraded: number;
+  failed: number;
+  exported: number;
+  export_failed: number;
+  run_degraded: boolean;
+}
+
+/** A run's counts after {@link finaliseRun}. */
+export interface RunCounts {
+  total: number;
+  done: number;
+  degraded: number;
+  failed: number;
+  exported: number;
+  exportFailed: number;
+  /** enrichment_runs.degraded. */
+  runDegraded: boolean;
+}

@@ -1,0 +1,112 @@
+import type { EmailRecord, RunEvent } from '../../domain/index.js';
+
+type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
+
+function only<T extends RunEvent['type']>(events: readonly RunEvent[], type: T): Of<T>[] {
+  return events.filter((e): e is Of<T> => e.type === type);
+}
+
+/** Keeps the last value per key, in first-seen order (one statement may not touch a row twice). */
+function lastByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const map = new Map<string, T>();
+  for (const item of items) {
+    const k = key(item);
+    map.delete(k);
+    map.set(k, item);
+  }
+  return [...map.values()];
+}
+
+/** Rows for `companies` and `company_enrichment_runs` from company.finished events. */
+export function companyRows(events: readonly RunEvent[]): { companies: object[]; runs: object[] } {
+  const finished = lastByKey(only(events, 'company.finished'), (e) => `${e.runId}/${e.output.companyId}`);
+  const runs = finished.map((e) => ({
+    run_id: e.runId,
+    company_id: e.output.companyId,
+    tenant_id: e.tenantId,
+    status: e.output.reasons.length > 0 ? 'degraded' : 'ok',
+    degraded_reasons: e.output.reasons.length > 0 ? (e.output.degradedReasons ?? e.output.reasons.join(',')) : null,
+    reasons: e.output.reasons,
+    facts: e.output.facts,
+    provenance: e.output.provenance,
+    fallbacks: e.output.fallbacks,
+    timings: e.output.timings,
+    started_at: e.startedAt,
+    finished_at: Math.max(e.finishedAt, e.startedAt),
+  }));
+  const companies = lastByKey(finished, (e) => `${e.tenantId}/${e.output.companyId}`).map((e) => ({
+    tenant_id: e.tenantId,
+    company_id: e.output.companyId,
+    name: e.output.facts.name ?? null,
+    facts: e.output.facts,
+    finished_at: e.finishedAt,
+  }));
+  return { companies, runs };
+}
+
+/**
+ * Rows for `contacts`: each contact with its e-mail's verification, plus addresses found without a
+ * contact (the site's mailto: links) as name-less contacts.
+ */
+export function contactRows(events: readonly RunEvent[]): object[] {
+  const rows: (Record<string, unknown> & { key: string })[] = [];
+  for (const e of only(events, 'company.finished')) {
+    const byEmail = new Map<string, EmailRecord>(e.output.emails.map((r) => [r.email.toLowerCase(), r]));
+    const base = { tenant_id: e.tenantId, company_id: e.output.companyId, at: e.finishedAt, run_id: e.runId };
+    for (const c of e.output.contacts) {
+      const record = c.email ? byEmail.get(c.email.toLowerCase()) : undefined;
+      if (c.email) byEmail.delete(c.email.toLowerCase());
+      const dedupe = (c.email ?? c.linkedinUrl ?? c.fullName).toLowerCase();
+      rows.push({
+        ...base, key: `${e.tenantId}/${e.output.companyId}/${dedupe}`, email: c.email, full_name: c.fullName, title: c.title,
+        linkedin_url: c.linkedinUrl, source: c.source, email_status: record?.status ?? 'unverified', email_sub_status: record?.subStatus ?? null,
+      });
+    }
+    for (const r of byEmail.values()) {
+      rows.push({
+        ...base, key: `${e.tenantId}/${e.output.companyId}/${r.email.toLowerCase()}`, email: r.email, full_name: null, title: null,
+        linkedin_url: null, source: r.source, email_status: r.status, email_sub_status: r.subStatus ?? null,
+      });
+    }
+  }
+  return lastByKey(rows, (r) => r.key).map(({ key: _key, ...row }) => row);
+}
+
+/** Vendor usage summed per (run, tenant, vendor) within the batch: increments add up. */
+export function usageRows(events: readonly RunEvent[]): object[] {
+  const sums = new Map<string, { run_id: number; tenant_id: number; vendor: string; calls: number; errors: number; retries: number; tokens: number; cost_usd: number }>();
+  for (const e of only(events, 'vendor.usage')) {
+    const key = `${e.runId}/${e.tenantId}/${e.vendor}`;
+    const row = sums.get(key) ?? { run_id: e.runId, tenant_id: e.tenantId, vendor: e.vendor, calls: 0, errors: 0, retries: 0, tokens: 0, cost_usd: 0 };
+    row.calls += e.calls;
+    row.errors += e.errors;
+    row.retries += e.retries;
+    row.tokens += e.tokens;
+    row.cost_usd += e.costUsd;
+    sums.set(key, row);
+  }
+  return [...sums.values()];
+}
+
+/** Rows for `run_event_logs`, in pushed order. */
+export function stageRows(events: readonly RunEvent[]): object[] {
+  return only(events, 'stage.event').map((e, ord) => ({
+    ord, run_id: e.runId, tenant_id: e.tenantId, company_id: e.companyId, stage: e.stage, event: e.event, status: e.status,
+    error_code: e.errorCode, duration_ms: e.durationMs, extra: e.extra, at: e.at,
+  }));
+}
+
+/** Rows for `breaker_transitions`. */
+export function transitionRows(events: readonly RunEvent[]): object[] {
+  const rows = only(events, 'breaker.transition').map((e) => ({
+    tenant_id: e.tenantId, vendor: e.vendor, from_state: e.from, to_state: e.to, at: e.at, reason: e.reason, run_id: e.runId,
+  }));
+  return lastByKey(rows, (r) => `${r.tenant_id}/${r.vendor}/${r.at}/${r.from_state}/${r.to_state}`);
+}
+
+/** Export outcomes keyed by (run, company), the last one winning. */
+export function exportRows(events: readonly RunEvent[]): object[] {
+  return lastByKey(only(events, 'export.outcome'), (e) => `${e.runId}/${e.companyId}`).map((e) => ({
+    run_id: e.runId, company_id: e.companyId, export_status: e.exportStatus, partner_id: e.partnerId, detail: e.detail,
+  }));
+}

@@ -1,0 +1,69 @@
+import type pg from 'pg';
+import type { Company, CompanyFacts, Contact, SourceName } from '../../domain/index.js';
+
+/**
+ * The run's work queues, read page by page (keyset pagination) so that memory stays flat however
+ * many companies a run has. Both are safe to read while the sink writes: a page only moves forward.
+ */
+
+/** Companies of the run without a company_enrichment_runs row, in input order. */
+export async function* pendingCompanyPages(pool: pg.Pool, runId: number, pageSize = 500): AsyncGenerator<Company> {
+  let after = -1;
+  for (;;) {
+    const { rows } = await pool.query<{ tenant_id: number; company_id: string; name: string | null; domain: string | null; position: number }>(
+      `SELECT rc.tenant_id, rc.company_id, rc.name, rc.domain, rc.position FROM run_companies rc
+        WHERE rc.run_id = $1 AND rc.position > $2
+          AND NOT EXISTS (SELECT 1 FROM company_enrichment_runs c WHERE c.run_id = rc.run_id AND c.company_id = rc.company_id)
+        ORDER BY rc.position LIMIT $3`,
+      [runId, after, pageSize],
+    );
+    for (const r of rows) yield { tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain };
+    if (rows.length < pageSize) return;
+    after = rows[rows.length - 1]!.position;
+  }
+}
+
+/** One enriched company waiting for its Odoo export. */
+export interface ExportItem {
+  companyId: number;
+  name: string | null;
+  domain: string | null;
+  facts: CompanyFacts;
+  contacts: Contact[];
+}
+
+/**
+ * Companies of the run that have a result but no export_status yet, with their facts and the
+ * contacts seen in this run. Ordered by company id.
+ */
+export async function* exportPendingPages(pool: pg.Pool, runId: number, pageSize = 200): AsyncGenerator<ExportItem> {
+  let after = -1;
+  for (;;) {
+    const { rows } = await pool.query<{ company_id: string; tenant_id: number; name: string | null; domain: string | null; facts: CompanyFacts }>(
+      `SELECT cer.company_id, cer.tenant_id, c.name, c.domain, cer.facts FROM company_enrichment_runs cer
+         JOIN companies c ON c.tenant_id = cer.tenant_id AND c.company_id = cer.company_id
+        WHERE cer.run_id = $1 AND cer.export_status IS NULL AND cer.company_id > $2
+        ORDER BY cer.company_id LIMIT $3`,
+      [runId, after, pageSize],
+    );
+    if (rows.length === 0) return;
+    const ids = rows.map((r) => r.company_id);
+    const contacts = await pool.query<{ company_id: string; full_name: string | null; title: string | null; email: string | null; linkedin_url: string | null; source: string }>(
+      `SELECT company_id, full_name, title, email, linkedin_url, source FROM contacts
+        WHERE tenant_id = $1 AND company_id = ANY($2::bigint[]) AND last_seen_run_id = $3 AND full_name IS NOT NULL
+        ORDER BY contact_id`,
+      [rows[0]!.tenant_id, ids, runId],
+    );
+    const byCompany = new Map<string, Contact[]>();
+    for (const c of contacts.rows) {
+      const list = byCompany.get(c.company_id) ?? [];
+      list.push({ fullName: c.full_name ?? '', title: c.title, email: c.email, linkedinUrl: c.linkedin_url, source: c.source as SourceName });
+      byCompany.set(c.company_id, list);
+    }
+    for (const r of rows) {
+      yield { companyId: Number(r.company_id), name: r.name, domain: r.domain, facts: r.facts ?? {}, contacts: byCompany.get(r.company_id) ?? [] };
+    }
+    if (rows.length < pageSize) return;
+    after = Number(rows[rows.length - 1]!.company_id);
+  }
+}

@@ -1,0 +1,181 @@
+import type pg from 'pg';
+import type { Company, TenantId } from '../../domain/index.js';
+
+/** A tenant row: its Odoo settings and the NAME of the variable holding its Odoo key. */
+export interface Tenant {
+  tenantId: TenantId;
+  name: string;
+  odooUrl: string | null;
+  odooDb: string | null;
+  odooLogin: string | null;
+  /** Name of the environment variable with the API key (read with `config.secret(name)`). */
+  odooKeyEnv: string | null;
+}
+
+/** What a run was started with; stored as enrichment_runs.params. */
+export interface RunParams {
+  inputPath?: string | null;
+  concurrency?: number;
+  dryRun?: boolean;
+  staleDays?: number | null;
+  [key: string]: unknown;
+}
+
+/** An enrichment_runs row. */
+export interface RunRow {
+  runId: number;
+  tenantId: TenantId;
+  status: 'running' | 'completed' | 'interrupted' | 'failed';
+  degraded: boolean;
+  odooExportDisabled: boolean;
+  params: RunParams;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+/** The queries the runner needs around a run. */
+export interface RunsRepository {
+  /** Inserts or updates a tenant. */
+  upsertTenant(tenant: Tenant): Promise<void>;
+  /** The tenant, or null when unknown. */
+  getTenant(tenantId: TenantId): Promise<Tenant | null>;
+  /** Starts a run (status running); creates a placeholder tenant `tenant <id>` when unknown. Returns run_id. */
+  createRun(tenantId: TenantId, params: RunParams): Promise<number>;
+  getRun(runId: number): Promise<RunRow | null>;
+  /**
+   * Records the run's input in order (run_companies) and upserts the companies (a non-null input
+   * name or domain replaces the stored one). Consumes any (async) iterable in batches of `batchSize`
+   * (default 500). A company id seen twice keeps its first position. Returns the number recorded.
+   */
+  recordRunInputs(runId: number, companies: Iterable<Company> | AsyncIterable<Company>, options?: { batchSize?: number }): Promise<number>;
+  /** The run's inputs without a company_enrichment_runs row, in input order. */
+  pendingCompanies(runId: number): Promise<Company[]>;
+  /** Sets the status; a final status sets finished_at, `running` clears it (resume). */
+  markRun(runId: number, status: RunRow['status']): Promise<void>;
+  /** Flags the run's Odoo export as disabled for the rest of the run, with why. */
+  disableOdooExport(runId: number, reason: string): Promise<void>;
+  /** The tenant's companies never enriched or last enriched more than `staleDays` days ago (all when absent). */
+  tenantCompanies(tenantId: TenantId, options?: { staleDays?: number | null }): Promise<Company[]>;
+}
+
+interface CompanyRow {
+  tenant_id: number;
+  company_id: string;
+  name: string | null;
+  domain: string | null;
+}
+
+const toCompany = (r: CompanyRow): Company => ({ tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain });
+
+/** The runs repository over a pool. All methods throw the driver's error on failure. */
+export function createRunsRepository(pool: pg.Pool): RunsRepository {
+  const ensureTenant = (tenantId: TenantId): Promise<unknown> =>
+    pool.query(`INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [tenantId, `tenant ${tenantId}`]);
+
+  const writeInputs = async (runId: number, tenantId: TenantId, batch: { c: Company; position: number }[]): Promise<number> => {
+    const rows = JSON.stringify(batch.map(({ c, position }) => ({ company_id: c.companyId, name: c.name, domain: c.domain, position })));
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO companies (tenant_id, company_id, name, domain)
+         SELECT DISTINCT ON (r.company_id) $2::int, r.company_id, r.name, r.domain
+         FROM jsonb_to_recordset($1::jsonb) AS r(company_id bigint, name text, domain text, position int)
+         ORDER BY r.company_id, r.position
+         ON CONFLICT (tenant_id, company_id) DO UPDATE SET name = coalesce(EXCLUDED.name, companies.name),
+           domain = coalesce(EXCLUDED.domain, companies.domain), updated_at = now()`,
+        [rows, tenantId],
+      );
+      const result = await client.query(
+        `INSERT INTO run_companies (run_id, tenant_id, company_id, position, name, domain)
+         SELECT $2, $3, r.company_id, r.position, r.name, r.domain
+         FROM jsonb_to_recordset($1::jsonb) AS r(company_id bigint, name text, domain text, position int)
+         ORDER BY r.position
+         ON CONFLICT DO NOTHING`,
+        [rows, runId, tenantId],
+      );
+      await client.query('COMMIT');
+      return result.rowCount ?? 0;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const repo: RunsRepository = {
+    async upsertTenant(t) {
+      await pool.query(
+        `INSERT INTO tenants (tenant_id, name, odoo_url, odoo_db, odoo_login, odoo_key_env) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant_id) DO UPDATE SET name = EXCLUDED.name, odoo_url = EXCLUDED.odoo_url, odoo_db = EXCLUDED.odoo_db,
+           odoo_login = EXCLUDED.odoo_login, odoo_key_env = EXCLUDED.odoo_key_env, updated_at = now()`,
+        [t.tenantId, t.name, t.odooUrl, t.odooDb, t.odooLogin, t.odooKeyEnv],
+      );
+    },
+    async getTenant(tenantId) {
+      const { rows } = await pool.query('SELECT tenant_id, name, odoo_url, odoo_db, odoo_login, odoo_key_env FROM tenants WHERE tenant_id = $1', [tenantId]);
+      const r = rows[0];
+      return r ? { tenantId: r.tenant_id, name: r.name, odooUrl: r.odoo_url, odooDb: r.odoo_db, odooLogin: r.odoo_login, odooKeyEnv: r.odoo_key_env } : null;
+    },
+    async createRun(tenantId, params) {
+      await ensureTenant(tenantId);
+      const { rows } = await pool.query<{ run_id: string }>('INSERT INTO enrichment_runs (tenant_id, params) VALUES ($1, $2) RETURNING run_id', [tenantId, JSON.stringify(params)]);
+      return Number(rows[0]?.run_id);
+    },
+    async getRun(runId) {
+      const { rows } = await pool.query('SELECT * FROM enrichment_runs WHERE run_id = $1', [runId]);
+      const r = rows[0];
+      return r
+        ? { runId: Number(r.run_id), tenantId: r.tenant_id, status: r.status, degraded: r.degraded, odooExportDisabled: r.odoo_export_disabled, params: r.params, startedAt: r.started_at, finishedAt: r.finished_at }
+        : null;
+    },
+    async recordRunInputs(runId, companies, options = {}) {
+      const size = options.batchSize ?? 500;
+      const run = await repo.getRun(runId);
+      if (!run) throw new Error(`run ${runId} does not exist`);
+      const { rows } = await pool.query<{ next: number }>('SELECT coalesce(max(position) + 1, 0)::int AS next FROM run_companies WHERE run_id = $1', [runId]);
+      let position = rows[0]?.next ?? 0;
+      let recorded = 0;
+      let batch: { c: Company; position: number }[] = [];
+      for await (const c of companies) {
+        batch.push({ c, position: position++ });
+        if (batch.length >= size) {
+          recorded += await writeInputs(runId, run.tenantId, batch);
+          batch = [];
+        }
+      }
+      if (batch.length > 0) recorded += await writeInputs(runId, run.tenantId, batch);
+      return recorded;
+    },
+    async pendingCompanies(runId) {
+      const { rows } = await pool.query<CompanyRow>(
+        `SELECT rc.tenant_id, rc.company_id, rc.name, rc.domain FROM run_companies rc
+         WHERE rc.run_id = $1 AND NOT EXISTS (SELECT 1 FROM company_enrichment_runs c WHERE c.run_id = rc.run_id AND c.company_id = rc.company_id)
+         ORDER BY rc.position`,
+        [runId],
+      );
+      return rows.map(toCompany);
+    },
+    async markRun(runId, status) {
+      await pool.query(
+        `UPDATE enrichment_runs SET status = $2, finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE coalesce(finished_at, now()) END WHERE run_id = $1`,
+        [runId, status],
+      );
+    },
+    async disableOdooExport(runId, reason) {
+      await pool.query('UPDATE enrichment_runs SET odoo_export_disabled = true, odoo_export_disabled_reason = $2 WHERE run_id = $1', [runId, reason]);
+    },
+    async tenantCompanies(tenantId, options = {}) {
+      const stale = options.staleDays ?? null;
+      const { rows } = await pool.query<CompanyRow>(
+        `SELECT tenant_id, company_id, name, domain FROM companies
+         WHERE tenant_id = $1 AND ($2::int IS NULL OR last_enriched_at IS NULL OR last_enriched_at < now() - make_interval(days => $2::int))
+         ORDER BY company_id`,
+        [tenantId, stale],
+      );
+      return rows.map(toCompany);
+    },
+  };
+  return repo;
+}

@@ -1,0 +1,170 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { RunEvent } from '../../domain/index.js';
+import { companyRows, contactRows, exportRows, stageRows, transitionRows, usageRows } from './rows.js';
+
+/** What happened to one batch. */
+export type BatchOutcome = 'applied' | 'duplicate' | 'rejected';
+
+/**
+ * Writes one batch of run events in one transaction; a port so the sink can be tested without a
+ * database. Must be idempotent per `batchId`: a batch that was committed is never applied twice.
+ */
+export type BatchWriter = (batchId: string, events: readonly RunEvent[]) => Promise<BatchOutcome>;
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the content is at fault. */
+export function isContentError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+const SQL = {
+  companies: `INSERT INTO companies (tenant_id, company_id, name, domain, facts, last_enriched_at)
+    SELECT r.tenant_id, r.company_id, r.name, NULL, r.facts, to_timestamp(r.finished_at / 1000.0)
+    FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id int, company_id bigint, name text, facts jsonb, finished_at float8)
+    ON CONFLICT (tenant_id, company_id) DO UPDATE SET
+      name = coalesce(companies.name, EXCLUDED.name), facts = EXCLUDED.facts,
+      last_enriched_at = greatest(companies.last_enriched_at, EXCLUDED.last_enriched_at), updated_at = now()`,
+  companyRuns: `INSERT INTO company_enrichment_runs (run_id, company_id, tenant_id, status, degraded_reasons, reasons,
+      facts, provenance, fallbacks, timings, started_at, finished_at)
+    SELECT r.run_id, r.company_id, r.tenant_id, r.status, r.degraded_reasons, r.reasons, r.facts, r.provenance,
+      r.fallbacks, r.timings, to_timestamp(r.started_at / 1000.0), to_timestamp(r.finished_at / 1000.0)
+    FROM jsonb_to_recordset($1::jsonb) AS r(run_id bigint, company_id bigint, tenant_id int, status text,
+      degraded_reasons text, reasons text[], facts jsonb, provenance jsonb, fallbacks text[], timings jsonb,
+      started_at float8, finished_at float8)
+    ON CONFLICT (run_id, company_id) DO UPDATE SET status = EXCLUDED.status, degraded_reasons = EXCLUDED.degraded_reasons,
+      reasons = EXCLUDED.reasons, facts = EXCLUDED.facts, provenance = EXCLUDED.provenance, fallbacks = EXCLUDED.fallbacks,
+      timings = EXCLUDED.timings, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
+  contacts: `INSERT INTO contacts (tenant_id, company_id, email, full_name, title, linkedin_url, source, email_status,
+      email_sub_status, verified_at, first_seen_run_id, last_seen_run_id)
+    SELECT r.tenant_id, r.company_id, r.email, r.full_name, r.title, r.linkedin_url, r.source, r.email_status,
+      r.email_sub_status, CASE WHEN r.email_status IN ('unknown', 'unverified') THEN NULL ELSE to_timestamp(r.at / 1000.0) END,
+      r.run_id, r.run_id
+    FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id int, company_id bigint, email text, full_name text, title text,
+      linkedin_url text, source text, email_status text, email_sub_status text, at float8, run_id bigint)
+    ON CONFLICT (tenant_id, company_id, dedupe_key) DO UPDATE SET
+      full_name = coalesce(EXCLUDED.full_name, contacts.full_name), title = coalesce(EXCLUDED.title, contacts.title),
+      linkedin_url = coalesce(EXCLUDED.linkedin_url, contacts.linkedin_url), source = EXCLUDED.source,
+      email_status = CASE WHEN EXCLUDED.email_status = 'unverified' THEN contacts.email_status ELSE EXCLUDED.email_status END,
+      email_sub_status = CASE WHEN EXCLUDED.email_status = 'unverified' THEN contacts.email_sub_status ELSE EXCLUDED.email_sub_status END,
+      verified_at = coalesce(EXCLUDED.verified_at, contacts.verified_at),
+      last_seen_run_id = EXCLUDED.last_seen_run_id, updated_at = now()`,
+  usage: `INSERT INTO run_vendor_usage (run_id, tenant_id, vendor, calls, errors, retries, tokens, cost_usd)
+    SELECT r.run_id, r.tenant_id, r.vendor, r.calls, r.errors, r.retries, r.tokens, r.cost_usd
+    FROM jsonb_to_recordset($1::jsonb) AS r(run_id bigint, tenant_id int, vendor text, calls bigint, errors bigint,
+      retries bigint, tokens bigint, cost_usd numeric)
+    ON CONFLICT (run_id, tenant_id, vendor) DO UPDATE SET calls = run_vendor_usage.calls + EXCLUDED.calls,
+      errors = run_vendor_usage.errors + EXCLUDED.errors, retries = run_vendor_usage.retries + EXCLUDED.retries,
+      tokens = run_vendor_usage.tokens + EXCLUDED.tokens, cost_usd = run_vendor_usage.cost_usd + EXCLUDED.cost_usd,
+      updated_at = now()`,
+  stages: `INSERT INTO run_event_logs (run_id, tenant_id, company_id, stage, event, status, error_code, duration_ms, extra, at)
+    SELECT r.run_id, r.tenant_id, r.company_id, r.stage, r.event, r.status, r.error_code, r.duration_ms, r.extra,
+      to_timestamp(r.at / 1000.0)
+    FROM jsonb_to_recordset($1::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, stage text, event text,
+      status text, error_code text, duration_ms float8, extra jsonb, at float8, ord int)
+    ORDER BY r.ord`,
+  transitions: `INSERT INTO breaker_transitions (tenant_id, vendor, from_state, to_state, at, reason, run_id)
+    SELECT r.tenant_id, r.vendor, r.from_state, r.to_state, to_timestamp(r.at / 1000.0), r.reason, r.run_id
+    FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id int, vendor text, from_state text, to_state text, at float8,
+      reason text, run_id bigint)
+    ON CONFLICT (tenant_id, vendor, at, from_state, to_state) DO NOTHING`,
+  exports: `UPDATE company_enrichment_runs AS c SET export_status = r.export_status, export_partner_id = r.partner_id,
+      export_detail = r.detail, exported_at = now()
+    FROM jsonb_to_recordset($1::jsonb) AS r(run_id bigint, company_id bigint, export_status text, partner_id int, detail text)
+    WHERE c.run_id = r.run_id AND c.company_id = r.company_id`,
+};
+
+/**
+ * The PostgreSQL batch writer: one transaction per batch that first records `batchId` in
+ * `sink_batches` (a batch already recorded is skipped: its COMMIT succeeded even if the
+ * acknowledgement was lost), then applies the events grouped by kind, each kind as one multi-row
+ * statement (`jsonb_to_recordset`, so a batch of any size is one parameter). Events whose content the
+ * database refuses are isolated one by one and kept in `sink_rejected_events`.
+ *
+ * @throws the driver's error for anything but a content error (the sink retries the batch)
+ */
+export function createPgBatchWriter(pool: pg.Pool, logger?: Logger): BatchWriter {
+  const apply = async (batchId: string, events: readonly RunEvent[]): Promise<BatchOutcome> => {
+    const client = await pool.connect();
+    const onError = (error: Error): void => logger?.warn({ err: error }, 'sink connection error');
+    client.on('error', onError);
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const ledger = await client.query('INSERT INTO sink_batches (batch_id, events) VALUES ($1, $2) ON CONFLICT DO NOTHING', [batchId, events.length]);
+      if (ledger.rowCount === 0) {
+        await client.query('ROLLBACK');
+        return 'duplicate';
+      }
+      const statements: [string, unknown[]][] = [
+        [SQL.companies, companyRows(events).companies],
+        [SQL.companyRuns, companyRows(events).runs],
+        [SQL.contacts, contactRows(events)],
+        [SQL.usage, usageRows(events)],
+        [SQL.stages, stageRows(events)],
+        [SQL.transitions, transitionRows(events)],
+        [SQL.exports, exportRows(events)],
+      ];
+      for (const [sql, rows] of statements) {
+        if (rows.length > 0) await client.query(sql, [JSON.stringify(rows)]);
+      }
+      await client.query('COMMIT');
+      return 'applied';
+    } catch (error) {
+      broken = !isContentError(error);
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  };
+
+  const reject = async (batchId: string, event: RunEvent, error: unknown): Promise<void> => {
+    const e = error as { code?: string; message?: string };
+    await pool.query(
+      `INSERT INTO sink_rejected_events (batch_id, run_id, tenant_id, event_type, event, error_code, error_message)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (batch_id) DO NOTHING`,
+      [batchId, event.runId, event.tenantId, event.type, JSON.stringify(event), e.code ?? null, e.message ?? String(error)],
+    );
+    logger?.error({ err: error, batchId, eventType: event.type, runId: event.runId }, 'database refused a run event; kept in sink_rejected_events');
+  };
+
+  // Batches being isolated event by event: a retry of one must not try the whole batch again, or a
+  // batch that now passes (say, a run row committed meanwhile) would repeat the events already applied.
+  const splitting = new Set<string>();
+  return async (batchId, events) => {
+    try {
+      if (!splitting.has(batchId)) return await apply(batchId, events);
+    } catch (error) {
+      if (!isContentError(error)) throw error;
+      if (events.length === 1) {
+        await reject(batchId, events[0] as RunEvent, error);
+        return 'rejected';
+      }
+      splitting.add(batchId);
+    }
+    {
+      // Isolate the offending events: each one alone, under its own ledger id.
+      let outcome: BatchOutcome = 'applied';
+      for (const [i, event] of events.entries()) {
+        const single = await (async () => {
+          try {
+            return await apply(`${batchId}#${i}`, [event]);
+          } catch (inner) {
+            if (!isContentError(inner)) throw inner;
+            await reject(`${batchId}#${i}`, event, inner);
+            return 'rejected' as const;
+          }
+        })();
+        if (single === 'rejected') outcome = 'rejected';
+      }
+      // The whole batch is now accounted for: a later replay of it is a duplicate.
+      await pool.query('INSERT INTO sink_batches (batch_id, events) VALUES ($1, $2) ON CONFLICT DO NOTHING', [batchId, events.length]);
+      splitting.delete(batchId);
+      return outcome;
+    }
+  };
+}

@@ -1,0 +1,138 @@
+import type {
+  Company,
+  CompanyFacts,
+  Contact,
+  CrawlResult,
+  EmailRecord,
+  ErrorKind,
+  ProvenanceEntry,
+  ReasonCode,
+  SearchResult,
+  SourceName,
+  StepName,
+} from '../domain/index.js';
+
+/**
+ * What one step actor resolves with. Actors carry their own time (the machine never reads a clock):
+ * `at` is the epoch milliseconds when the step finished, `durationMs` how long it took.
+ * A failure is either a refusal by an open breaker (`refused: true`, no request was made) or a
+ * classified failure (`kind` from the error taxonomy, null when the error was not classified).
+ * `partial` carries what a multi-call step got before it failed (email verification).
+ */
+export type StepOutcome<T> =
+  | { ok: true; value: T; at: number; durationMs: number }
+  | { ok: false; refused: boolean; kind: ErrorKind | null; partial?: T; at: number; durationMs: number | null };
+
+/** Vendors that need a key; `false` means the vendor is off and its step is skipped, not degraded. */
+export interface EnabledVendors {
+  tavily: boolean;
+  openai: boolean;
+  zerobounce: boolean;
+  lusha: boolean;
+  apify_linkedin: boolean;
+}
+
+/** Feature switches of DESIGN.md "Configuration". */
+export interface EnrichmentFeatures {
+  /** ENABLE_TAVILY_FALLBACK. */
+  tavilyFallback: boolean;
+  /** ENABLE_APIFY_LINKEDIN. */
+  apifyLinkedin: boolean;
+  /** ENABLE_LUSHA_FALLBACK. */
+  lushaFallback: boolean;
+}
+
+/** Everything the enrichment machine is started with. */
+export interface EnrichmentInput {
+  company: Company;
+  vendors: EnabledVendors;
+  features: EnrichmentFeatures;
+  /** COMPANY_DEADLINE_MS: time the company may take, in milliseconds, before it ends with what it has. */
+  deadlineMs: number;
+  /** Epoch milliseconds the company started (injected clock); the time of provenance written before any step finished. */
+  startedAt: number;
+}
+
+/** How a step ended, for the guards that route the chain. */
+export type StepStatus = 'ok' | 'thin' | 'failed' | 'refused' | 'skipped';
+
+/** The steps that call something, keyed by what they call. */
+export type StepKey = 'crawl' | 'search' | 'extract' | 'apify' | 'lusha' | 'verify';
+
+/**
+ * One stage record, in order: what the runner persists as a stage event (`logEvent`).
+ * `status`: `ok`; `degraded` (thin crawl); `error` (failed, including the deadline); `refused` (open
+ * breaker); `skipped` (vendor off or nothing to do; `detail` says which, never a degradation).
+ */
+export interface StageRecord {
+  stage: StepName;
+  /** Who ran the step: a vendor, `crawler` or `deterministic`; null when nothing ran. */
+  source: SourceName | null;
+  status: 'ok' | 'degraded' | 'error' | 'refused' | 'skipped';
+  /** The reason code this stage recorded (e.g. `CRAWL_THIN`, `CIRCUIT_OPEN:tavily`), or null. */
+  errorCode: ReasonCode | null;
+  /** Error kind of a failure, when it was classified. */
+  errorKind: ErrorKind | null;
+  /** Milliseconds, as measured by the actor; null when nothing was measured. */
+  durationMs: number | null;
+  /** The fallback this stage was, e.g. `tavily`, `deterministic_extraction`, `lusha`. */
+  fallbackTaken: string | null;
+  /** For skips: `no_key`, `disabled`, `no_domain`, `known_contacts`, `no_source`. */
+  detail: string | null;
+}
+
+/** The machine's context: the company, the evidence gathered and everything recorded so far. */
+export interface EnrichmentContext {
+  company: Company;
+  vendors: EnabledVendors;
+  features: EnrichmentFeatures;
+  deadlineMs: number;
+  evidence: { crawl: CrawlResult | null; search: SearchResult | null };
+  facts: CompanyFacts;
+  /** Contacts discovered in this run (known contacts are not repeated). */
+  contacts: Contact[];
+  /** New addresses: the site's mailto: links and the discovered contacts' emails. */
+  emails: EmailRecord[];
+  /** Degradation reasons in the order recorded. */
+  reasons: ReasonCode[];
+  provenance: ProvenanceEntry[];
+  /** Fallbacks taken, in order. */
+  fallbacks: string[];
+  stages: StageRecord[];
+  /** How each step that ran ended. */
+  outcomes: Partial<Record<StepKey, StepStatus>>;
+  /** The stage whose actor is in flight, for the deadline record. */
+  inFlight: StepName | null;
+  /** Latest time reported by an actor (or startedAt), epoch ms. */
+  lastAt: number;
+}
+
+/** Input of the crawl actor. */
+export interface CrawlActorInput {
+  company: Company;
+  domain: string;
+}
+
+/** Input of the search actor (Tavily). */
+export interface SearchActorInput {
+  company: Company;
+  query: string;
+}
+
+/** Input of the extraction actor (OpenAI). */
+export interface ExtractActorInput {
+  company: Company;
+  text: string;
+}
+
+/** Input of the contact actors (Apify LinkedIn, Lusha). */
+export interface ContactsActorInput {
+  company: Company;
+  facts: CompanyFacts;
+}
+
+/** Input of the verification actor (ZeroBounce): the addresses still `unverified`. */
+export interface VerifyActorInput {
+  company: Company;
+  emails: string[];
+}

@@ -1,0 +1,239 @@
+import {
+  circuitOpenReason,
+  isCircuitOpenError,
+  isVendorError,
+  joinReasons,
+  type BreakerVendor,
+  type CompanyFacts,
+  type Contact,
+  type CrawlResult,
+  type EmailRecord,
+  type EmailVerification,
+  type EnrichmentOutput,
+  type ReasonCode,
+  type SearchResult,
+  type SourceName,
+  type StepName,
+} from '../domain/index.js';
+import { extractDeterministically } from '../domain/extraction.js';
+import type { EnrichmentContext, EnrichmentInput, StageRecord, StepOutcome } from './enrichment.types.js';
+
+/**
+ * Pure context updates of the enrichment machine, one per step outcome (DESIGN.md "The fallback
+ * chain"). Each takes the context and returns the next one; none reads time or throws.
+ */
+
+type Ctx = EnrichmentContext;
+
+/** The initial context built from the machine's input. */
+export function initialContext(input: EnrichmentInput): Ctx {
+  return {
+    company: input.company,
+    vendors: input.vendors,
+    features: input.features,
+    deadlineMs: input.deadlineMs,
+    evidence: { crawl: null, search: null },
+    facts: {},
+    contacts: [],
+    emails: [],
+    reasons: [],
+    provenance: [],
+    fallbacks: [],
+    stages: [],
+    outcomes: {},
+    inFlight: null,
+    lastAt: input.startedAt,
+  };
+}
+
+/** An actor that rejected instead of resolving with an outcome: a refusal or a failure, untimed. */
+export function outcomeOfError(error: unknown): StepOutcome<never> & { ok: false } {
+  return {
+    ok: false,
+    refused: isCircuitOpenError(error),
+    kind: isVendorError(error) ? error.kind : null,
+    at: Number.NaN,
+    durationMs: null,
+  };
+}
+
+const iso = (at: number): string => new Date(at).toISOString();
+
+function stage(s: Partial<StageRecord> & Pick<StageRecord, 'stage' | 'status'>): StageRecord {
+  return { source: null, errorCode: null, errorKind: null, durationMs: null, fallbackTaken: null, detail: null, ...s };
+}
+
+function advance(ctx: Ctx, outcome: StepOutcome<unknown>): Ctx {
+  const lastAt = Number.isFinite(outcome.at) ? Math.max(ctx.lastAt, outcome.at) : ctx.lastAt;
+  return { ...ctx, lastAt, inFlight: null };
+}
+
+/** A breaker vendor's step failed: its own reason, or `CIRCUIT_OPEN:<vendor>` alone when refused. */
+function failureStage(s: StepName, vendor: BreakerVendor, failReason: ReasonCode, o: StepOutcome<unknown> & { ok: false }, fallback: string | null): { reason: ReasonCode; record: StageRecord } {
+  const reason = o.refused ? circuitOpenReason(vendor) : failReason;
+  const record = stage({ stage: s, source: vendor, status: o.refused ? 'refused' : 'error', errorCode: reason, errorKind: o.kind, durationMs: o.durationMs, fallbackTaken: fallback });
+  return { reason, record };
+}
+
+/** Adds addresses not yet known (case-insensitive), with provenance. */
+function addEmails(ctx: Ctx, addresses: readonly (string | null)[], source: SourceName, s: StepName, at: number): Ctx {
+  const known = new Set([...ctx.emails.map((e) => e.email), ...(ctx.company.knownContacts ?? []).map((c) => c.email?.toLowerCase())]);
+  const emails: EmailRecord[] = [...ctx.emails];
+  const provenance = [...ctx.provenance];
+  for (const raw of addresses) {
+    const email = raw?.trim().toLowerCase();
+    if (!email || known.has(email)) continue;
+    known.add(email);
+    emails.push({ email, status: 'unverified', source });
+    provenance.push({ field: `emails.${email}`, step: s, source, at: iso(at) });
+  }
+  return { ...ctx, emails, provenance };
+}
+
+/** The company has a name but no domain: nothing to crawl, which is a thin crawl. */
+export function applyNoDomain(ctx: Ctx): Ctx {
+  return {
+    ...ctx,
+    reasons: [...ctx.reasons, 'CRAWL_THIN'],
+    stages: [...ctx.stages, stage({ stage: 'crawl', status: 'degraded', errorCode: 'CRAWL_THIN', detail: 'no_domain' })],
+    outcomes: { ...ctx.outcomes, crawl: 'thin' },
+  };
+}
+
+/** Crawl finished: `CRAWL_THIN` on too little text, `CRAWL_ERROR` on failure; mailtos become emails. */
+export function applyCrawl(ctx: Ctx, o: StepOutcome<CrawlResult>): Ctx {
+  const next = advance(ctx, o);
+  if (!o.ok) {
+    const record = stage({ stage: 'crawl', source: 'crawler', status: 'error', errorCode: 'CRAWL_ERROR', errorKind: o.kind, durationMs: o.durationMs });
+    return { ...next, reasons: [...next.reasons, 'CRAWL_ERROR'], stages: [...next.stages, record], outcomes: { ...next.outcomes, crawl: 'failed' } };
+  }
+  const thin = o.value.thin;
+  const record = stage({ stage: 'crawl', source: 'crawler', status: thin ? 'degraded' : 'ok', errorCode: thin ? 'CRAWL_THIN' : null, durationMs: o.durationMs });
+  const crawled: Ctx = {
+    ...next,
+    evidence: { ...next.evidence, crawl: o.value },
+    reasons: thin ? [...next.reasons, 'CRAWL_THIN'] : next.reasons,
+    stages: [...next.stages, record],
+    outcomes: { ...next.outcomes, crawl: thin ? 'thin' : 'ok' },
+  };
+  return addEmails(crawled, o.value.mailtos, 'crawler', 'crawl', o.at);
+}
+
+/** Tavily finished: `TAVILY_FAIL` on failure, `CIRCUIT_OPEN:tavily` (only) on refusal. */
+export function applySearch(ctx: Ctx, o: StepOutcome<SearchResult>): Ctx {
+  const next = advance(ctx, o);
+  if (!o.ok) {
+    const { reason, record } = failureStage('search', 'tavily', 'TAVILY_FAIL', o, 'tavily');
+    return { ...next, reasons: [...next.reasons, reason], stages: [...next.stages, record], outcomes: { ...next.outcomes, search: o.refused ? 'refused' : 'failed' } };
+  }
+  const record = stage({ stage: 'search', source: 'tavily', status: 'ok', durationMs: o.durationMs, fallbackTaken: 'tavily' });
+  return { ...next, evidence: { ...next.evidence, search: o.value }, stages: [...next.stages, record], outcomes: { ...next.outcomes, search: 'ok' } };
+}
+
+function withFacts(ctx: Ctx, facts: CompanyFacts, source: SourceName, at: number): Ctx {
+  const present = Object.entries(facts).filter(([, v]) => v !== null && v !== undefined);
+  const provenance = present.map(([k]) => ({ field: `facts.${k}`, step: 'extract' as const, source, at: iso(at) }));
+  return { ...ctx, facts: Object.fromEntries(present) as CompanyFacts, provenance: [...ctx.provenance, ...provenance] };
+}
+
+/** Facts from the deterministic extraction (OpenAI off, failed or refused); records the fallback. */
+export function applyDeterministicExtraction(ctx: Ctx): Ctx {
+  const facts = extractDeterministically({ company: ctx.company, crawl: ctx.evidence.crawl, search: ctx.evidence.search });
+  const record = stage({ stage: 'extract', source: 'deterministic', status: 'ok', fallbackTaken: 'deterministic_extraction' });
+  const next = { ...ctx, fallbacks: [...ctx.fallbacks, 'deterministic_extraction'], stages: [...ctx.stages, record] };
+  return withFacts(next, facts, 'deterministic', ctx.lastAt);
+}
+
+/** OpenAI finished: facts on success; otherwise `OPENAI_FAIL` or `CIRCUIT_OPEN:openai` and the deterministic extraction. */
+export function applyExtraction(ctx: Ctx, o: StepOutcome<CompanyFacts>): Ctx {
+  const next = advance(ctx, o);
+  if (o.ok) {
+    const record = stage({ stage: 'extract', source: 'openai', status: 'ok', durationMs: o.durationMs });
+    return withFacts({ ...next, stages: [...next.stages, record], outcomes: { ...next.outcomes, extract: 'ok' } }, o.value, 'openai', o.at);
+  }
+  const { reason, record } = failureStage('extract', 'openai', 'OPENAI_FAIL', o, null);
+  const failed = { ...next, reasons: [...next.reasons, reason], stages: [...next.stages, record], outcomes: { ...next.outcomes, extract: o.refused ? 'refused' : 'failed' } } satisfies Ctx;
+  return applyDeterministicExtraction(failed);
+}
+
+const CONTACT_FIELDS = ['fullName', 'title', 'email', 'linkedinUrl'] as const;
+
+/** A contact source finished: contacts and their emails, or `<VENDOR>_FAIL` / `CIRCUIT_OPEN:<vendor>`. */
+export function applyContacts(ctx: Ctx, vendor: 'apify_linkedin' | 'lusha', o: StepOutcome<Contact[]>, fallback: string | null): Ctx {
+  const key = vendor === 'lusha' ? 'lusha' : 'apify';
+  const next = advance(ctx, o);
+  if (!o.ok) {
+    const { reason, record } = failureStage('contacts', vendor, vendor === 'lusha' ? 'LUSHA_FAIL' : 'APIFY_LINKEDIN_FAIL', o, fallback);
+    return { ...next, reasons: [...next.reasons, reason], stages: [...next.stages, record], outcomes: { ...next.outcomes, [key]: o.refused ? 'refused' : 'failed' } };
+  }
+  const found = o.value.map((c) => ({ ...c, source: vendor }));
+  const offset = next.contacts.length;
+  const provenance = found.flatMap((c, i) =>
+    CONTACT_FIELDS.filter((f) => c[f] !== null && c[f] !== undefined).map((f) => ({ field: `contacts[${offset + i}].${f}`, step: 'contacts' as const, source: vendor, at: iso(o.at) })),
+  );
+  const record = stage({ stage: 'contacts', source: vendor, status: 'ok', durationMs: o.durationMs, fallbackTaken: fallback });
+  const withContacts: Ctx = {
+    ...next,
+    contacts: [...next.contacts, ...found],
+    provenance: [...next.provenance, ...provenance],
+    stages: [...next.stages, record],
+    outcomes: { ...next.outcomes, [key]: 'ok' },
+  };
+  return addEmails(withContacts, found.map((c) => c.email), vendor, 'contacts', o.at);
+}
+
+function withStatuses(ctx: Ctx, results: readonly EmailVerification[], at: number): Ctx {
+  const byEmail = new Map(results.map((r) => [r.email.toLowerCase(), r]));
+  const provenance = [...ctx.provenance];
+  const emails = ctx.emails.map((e) => {
+    const r = e.status === 'unverified' ? byEmail.get(e.email) : undefined;
+    if (!r) return e;
+    provenance.push({ field: `emails.${e.email}.status`, step: 'verify', source: 'zerobounce', at: iso(at) });
+    return { ...e, status: r.status, subStatus: r.subStatus };
+  });
+  return { ...ctx, emails, provenance };
+}
+
+/**
+ * ZeroBounce finished: statuses on success; on failure or refusal the addresses it did not verify
+ * become `unknown` and `ZEROBOUNCE_DEFER` is recorded, after `CIRCUIT_OPEN:zerobounce` when refused.
+ */
+export function applyVerification(ctx: Ctx, o: StepOutcome<EmailVerification[]>): Ctx {
+  const next = advance(ctx, o);
+  if (o.ok) {
+    const record = stage({ stage: 'verify', source: 'zerobounce', status: 'ok', durationMs: o.durationMs });
+    return withStatuses({ ...next, stages: [...next.stages, record], outcomes: { ...next.outcomes, verify: 'ok' } }, o.value, o.at);
+  }
+  const partial = withStatuses(next, o.partial ?? [], Number.isFinite(o.at) ? o.at : next.lastAt);
+  const deferred = partial.emails.map((e) => (e.status === 'unverified' ? { ...e, status: 'unknown' as const } : e));
+  const reasons: ReasonCode[] = o.refused ? [circuitOpenReason('zerobounce'), 'ZEROBOUNCE_DEFER'] : ['ZEROBOUNCE_DEFER'];
+  const record = stage({ stage: 'verify', source: 'zerobounce', status: o.refused ? 'refused' : 'error', errorCode: reasons[0] ?? null, errorKind: o.kind, durationMs: o.durationMs });
+  return { ...partial, emails: deferred, reasons: [...partial.reasons, ...reasons], stages: [...partial.stages, record], outcomes: { ...partial.outcomes, verify: o.refused ? 'refused' : 'failed' } };
+}
+
+/** A step was skipped (vendor off, flag off, nothing to do): logged, never a degradation. */
+export function applySkip(ctx: Ctx, s: StepName, source: SourceName | null, detail: string): Ctx {
+  return { ...ctx, stages: [...ctx.stages, stage({ stage: s, source, status: 'skipped', detail })] };
+}
+
+/** COMPANY_DEADLINE_MS elapsed: `DEADLINE_EXCEEDED`, charged to the stage in flight. */
+export function applyDeadline(ctx: Ctx): Ctx {
+  const record = stage({ stage: ctx.inFlight ?? 'done', status: 'error', errorCode: 'DEADLINE_EXCEEDED', detail: 'deadline' });
+  return { ...ctx, reasons: [...ctx.reasons, 'DEADLINE_EXCEEDED'], stages: [...ctx.stages, record], inFlight: null };
+}
+
+/** The machine's output (EnrichmentOutput); timings are the measured stages in order. */
+export function toOutput(ctx: Ctx): EnrichmentOutput {
+  return {
+    companyId: ctx.company.companyId,
+    tenantId: ctx.company.tenantId,
+    degradedReasons: joinReasons(ctx.reasons),
+    reasons: ctx.reasons,
+    facts: ctx.facts,
+    contacts: ctx.contacts,
+    emails: ctx.emails,
+    provenance: ctx.provenance,
+    fallbacks: ctx.fallbacks,
+    timings: ctx.stages.flatMap((s) => (s.durationMs === null ? [] : [{ stage: s.stage, durationMs: s.durationMs }])),
+  };
+}

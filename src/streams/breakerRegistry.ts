@@ -1,0 +1,195 @@
+import { Subject } from 'rxjs';
+import { createActor, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
+import type { BreakerConfig } from '../config/config.js';
+import type { Clock } from '../domain/clock.js';
+import { countsAgainstBreaker, type ErrorKind } from '../domain/errors.js';
+import type { BreakerStateName, BreakerTransition } from '../domain/events.js';
+import type { BreakerVendor, TenantId } from '../domain/vendor.js';
+import { breakerMachine, coolOffElapsed, type BreakerEvent } from '../machines/breaker.machine.js';
+import type { BreakerInfo, BreakerRegistryView } from './guard.types.js';
+
+/** The answer of {@link BreakerRegistry.admit}. */
+export type Admission =
+  | { readonly status: 'admitted' }
+  | { readonly status: 'probe'; readonly probeId: number }
+  | { readonly status: 'refused'; readonly retryAt: number | undefined };
+
+/** The one admission object of closed breakers and exempt vendors (no allocation per call). */
+export const ADMITTED: Admission = Object.freeze({ status: 'admitted' });
+
+/** One breaker as persisted: `snapshot` is XState's persisted snapshot (plain JSON). */
+export interface PersistedBreaker {
+  tenantId: TenantId;
+  vendor: BreakerVendor;
+  snapshot: unknown;
+}
+
+/** Options of {@link createBreakerRegistry}. */
+export interface BreakerRegistryOptions {
+  /** CB_ERROR_THRESHOLD, CB_COOL_OFF_S and CB_GLOBAL_EXEMPT_VENDORS. */
+  breaker: BreakerConfig;
+  /** The injected clock; every event and transition is stamped with its `now()`. */
+  clock: Clock;
+  /** Per-attempt timeout of a probe, in milliseconds, for the probe lease. Default 15000. */
+  probeTimeoutMs?: number;
+  /** XState inspection of every breaker actor (e.g. @statelyai/inspect, or a test counting events). */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** Breakers per (tenant, vendor): admission, outcomes, listing, persistence and transitions. */
+export interface BreakerRegistry extends BreakerRegistryView {
+  /** Asks the (tenant, vendor) breaker whether a call may go out now; creates it on first use. */
+  admit(tenantId: TenantId, vendor: BreakerVendor): Admission;
+  /** One guarded call succeeded (after its retries). A healthy closed breaker sends no event. */
+  recordSuccess(tenantId: TenantId, vendor: BreakerVendor, admission: Admission): void;
+  /** One guarded call failed (after its retries) with `kind`; only counting kinds move it. */
+  recordFailure(tenantId: TenantId, vendor: BreakerVendor, kind: ErrorKind, admission: Admission): void;
+  /** The call was cancelled by its caller: no verdict on the vendor; a probe's slot is released. */
+  recordAbandoned(tenantId: TenantId, vendor: BreakerVendor, admission: Admission): void;
+  /** Whether the breaker is closed right now (exempt vendors always are): a retry may go out. */
+  isClosed(tenantId: TenantId, vendor: BreakerVendor): boolean;
+  /** Every breaker's persisted snapshot. */
+  exportSnapshots(): PersistedBreaker[];
+  /**
+   * Replaces breakers by persisted ones. Thresholds come from the current configuration; a
+   * breaker persisted while probing comes back open (that probe belonged to the old process).
+   */
+  restore(breakers: readonly PersistedBreaker[]): void;
+}
+
+type BreakerActor = Actor<typeof breakerMachine>;
+
+interface Entry {
+  tenantId: TenantId;
+  vendor: BreakerVendor;
+  actor: BreakerActor;
+  // Mirror of the actor's snapshot, read on the hot path without touching the actor.
+  state: BreakerStateName;
+  consecutiveFailures: number;
+  openedAt: number | null;
+  coolOffMs: number;
+  probeId: number;
+}
+
+/**
+ * Creates a registry of (tenant, vendor) breakers. Breaker actors are created lazily, exempt
+ * vendors have none and are never refused. Admission on a closed breaker and a success on a
+ * closed breaker without failures touch only a mirror of the state: no machine event.
+ */
+export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerRegistry {
+  const { clock } = options;
+  const input = {
+    errorThreshold: options.breaker.errorThreshold,
+    coolOffMs: options.breaker.coolOffS * 1000,
+    probeLeaseMs: options.breaker.coolOffS * 1000 + (options.probeTimeoutMs ?? 15_000),
+  };
+  const exempt: ReadonlySet<BreakerVendor> = new Set(options.breaker.exemptVendors);
+  const byTenant = new Map<TenantId, Map<BreakerVendor, Entry>>();
+  const transitions = new Subject<BreakerTransition>();
+
+  const find = (tenantId: TenantId, vendor: BreakerVendor): Entry | undefined => byTenant.get(tenantId)?.get(vendor);
+
+  function install(tenantId: TenantId, vendor: BreakerVendor, actor: BreakerActor): Entry {
+    const entry: Entry = { tenantId, vendor, actor, state: 'closed', consecutiveFailures: 0, openedAt: null, coolOffMs: input.coolOffMs, probeId: 0 };
+    sync(entry);
+    let vendors = byTenant.get(tenantId);
+    if (!vendors) byTenant.set(tenantId, (vendors = new Map()));
+    vendors.get(vendor)?.actor.stop();
+    vendors.set(vendor, entry);
+    return entry;
+  }
+
+  function sync(entry: Entry): void {
+    const snapshot = entry.actor.getSnapshot();
+    entry.state = snapshot.value;
+    entry.consecutiveFailures = snapshot.context.consecutiveFailures;
+    entry.openedAt = snapshot.context.openedAt;
+    entry.probeId = snapshot.context.probeId;
+  }
+
+  function send(entry: Entry, event: BreakerEvent): void {
+    const from = entry.state;
+    const probeId = entry.probeId;
+    entry.actor.send(event);
+    sync(entry);
+    if (entry.state !== from || entry.probeId !== probeId) {
+      const reason = entry.actor.getSnapshot().context.reason ?? 'unknown';
+      transitions.next({ tenantId: entry.tenantId, vendor: entry.vendor, from, to: entry.state, at: event.now, reason });
+    }
+  }
+
+  const probeOf = (admission: Admission): number | undefined => (admission.status === 'probe' ? admission.probeId : undefined);
+
+  return {
+    transitions$: transitions.asObservable(),
+
+    admit(tenantId, vendor) {
+      if (exempt.has(vendor)) return ADMITTED;
+      const entry = find(tenantId, vendor) ?? install(tenantId, vendor, createActor(breakerMachine, { input, inspect: options.inspect }).start());
+      if (entry.state === 'closed') return ADMITTED;
+      const now = clock.now();
+      // Same guard as the machine's: an open breaker still cooling off needs no event to refuse.
+      if (entry.state === 'open' && !coolOffElapsed(entry, now)) return { status: 'refused', retryAt: (entry.openedAt ?? now) + entry.coolOffMs };
+      const before = entry.probeId;
+      send(entry, { type: 'call.requested', now });
+      if (entry.probeId !== before) return { status: 'probe', probeId: entry.probeId };
+      return { status: 'refused', retryAt: entry.state === 'open' ? (entry.openedAt ?? now) + entry.coolOffMs : undefined };
+    },
+
+    recordSuccess(tenantId, vendor, admission) {
+      const entry = find(tenantId, vendor);
+      if (!entry || (entry.state === 'closed' && entry.consecutiveFailures === 0 && admission.status !== 'probe')) return;
+      send(entry, { type: 'call.succeeded', now: clock.now(), probeId: probeOf(admission) });
+    },
+
+    recordFailure(tenantId, vendor, kind, admission) {
+      const entry = find(tenantId, vendor);
+      if (!entry || (entry.state === 'closed' && !countsAgainstBreaker(kind))) return;
+      send(entry, { type: 'call.failed', now: clock.now(), kind, probeId: probeOf(admission) });
+    },
+
+    recordAbandoned(tenantId, vendor, admission) {
+      const entry = find(tenantId, vendor);
+      if (entry && admission.status === 'probe') send(entry, { type: 'call.abandoned', now: clock.now(), probeId: admission.probeId });
+    },
+
+    isClosed(tenantId, vendor) {
+      return exempt.has(vendor) || (find(tenantId, vendor)?.state ?? 'closed') === 'closed';
+    },
+
+    list() {
+      const now = clock.now();
+      const out: BreakerInfo[] = [];
+      for (const vendors of byTenant.values()) {
+        for (const e of vendors.values()) {
+          // "As of now": an open breaker whose cool-off has elapsed admits a probe, i.e. is half-open.
+          const state = e.state === 'open' && coolOffElapsed(e, now) ? 'halfOpen' : e.state;
+          out.push({ tenantId: e.tenantId, vendor: e.vendor, state, consecutiveFailures: e.consecutiveFailures, openedAt: e.openedAt });
+        }
+      }
+      return out;
+    },
+
+    exportSnapshots() {
+      const out: PersistedBreaker[] = [];
+      for (const vendors of byTenant.values()) {
+        for (const e of vendors.values()) out.push({ tenantId: e.tenantId, vendor: e.vendor, snapshot: structuredClone(e.actor.getPersistedSnapshot()) });
+      }
+      return out;
+    },
+
+    restore(breakers) {
+      for (const { tenantId, vendor, snapshot } of breakers) {
+        const persisted = snapshot as SnapshotFrom<typeof breakerMachine>;
+        const probing = persisted.value === 'halfOpen';
+        const patched = {
+          ...persisted,
+          value: probing ? 'open' : persisted.value,
+          context: { ...persisted.context, ...input, ...(probing ? { reason: 'restored' } : {}) },
+        };
+        install(tenantId, vendor, createActor(breakerMachine, { snapshot: patched as never, input, inspect: options.inspect }).start());
+        if (probing) transitions.next({ tenantId, vendor, from: 'halfOpen', to: 'open', at: clock.now(), reason: 'restored' });
+      }
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { isCircuitOpenError, isVendorError } from '../../domain/errors.js';
+import { odooFaultOf, type OdooClientPort, type OdooFault } from '../../domain/odoo.js';
+import type { TenantId } from '../../domain/vendor.js';
+import type { GuardedCaller } from '../guard.types.js';
+
+/**
+ * One tenant's connection to its Odoo for one run: login once, every call through the guarded
+ * caller (per-tenant `odoo` breaker, per-attempt timeout, retryWithBackoff), and the decision to
+ * disable the export. Once disabled, the session makes no further call.
+ */
+
+/** Why a tenant's export was disabled for the rest of the run. */
+export type DisableReason = 'unreachable' | 'missing_database' | 'login_refused' | 'circuit_open' | 'settings_incomplete' | 'odoo_error';
+
+/** The disable decision, with a secret-free detail for the operator. */
+export interface Disabled {
+  reason: DisableReason;
+  detail: string;
+}
+
+/** An object call's result: a value, a fault the company can survive, or the tenant disabled. */
+export type CallResult<T> = { ok: true; value: T } | { ok: false; fault: OdooFault } | { ok: false; disabled: Disabled };
+
+function describe(error: unknown): string {
+  if (isCircuitOpenError(error)) return 'odoo breaker open';
+  if (isVendorError(error)) return `${error.kind}${error.status === undefined ? '' : ` ${error.status}`}${error.detail ? `: ${error.detail}` : ''}`;
+  return 'unexpected error';
+}
+
+/** The disable decision for a failed authenticate (every failure of the login disables). */
+function triageLogin(error: unknown): Disabled {
+  const fault = odooFaultOf(error);
+  const detail = describe(error);
+  if (fault?.category === 'missing_database') return { reason: 'missing_database', detail };
+  if (fault?.category === 'access_denied' || (isVendorError(error) && error.kind === 'auth')) return { reason: 'login_refused', detail };
+  if (fault) return { reason: 'odoo_error', detail };
+  if (isCircuitOpenError(error)) return { reason: 'circuit_open', detail };
+  return { reason: 'unreachable', detail };
+}
+
+/** Options of an {@link OdooSession}. */
+export interface OdooSessionInit {
+  tenantId: TenantId;
+  client: OdooClientPort;
+  guard: GuardedCaller;
+  /** Run cancellation: stops retries at once. */
+  signal?: AbortSignal;
+  /** Told once, when the session disables itself. */
+  onDisabled?: (disabled: Disabled) => void;
+}
+
+/** See the module comment. */
+export class OdooSession {
+  private uidValue: number | null = null;
+  private disabledValue: Disabled | null = null;
+
+  constructor(private readonly init: OdooSessionInit) {}
+
+  /** The disable decision, or null while the export is enabled. */
+  get disabled(): Disabled | null {
+    return this.disabledValue;
+  }
+
+  /** Disables the session (idempotent: the first decision stands). */
+  disable(disabled: Disabled): Disabled {
+    if (!this.disabledValue) {
+      this.disabledValue = disabled;
+      this.init.onDisabled?.(disabled);
+    }
+    return this.disabledValue;
+  }
+
+  private guarded<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { guard, tenantId, signal } = this.init;
+    return guard.call(tenantId, 'odoo', fn, signal ? { signal } : {});
+  }
+
+  /** A run cancellation is not Odoo's fault: it stops this call without disabling the tenant. */
+  private cancelled(): Disabled | null {
+    return this.init.signal?.aborted ? { reason: 'unreachable', detail: 'run cancelled' } : null;
+  }
+
+  /** Logs in once per run; the uid, or why the export cannot go on (disabled or cancelled). */
+  async login(): Promise<{ uid: number } | { disabled: Disabled }> {
+    if (this.disabledValue) return { disabled: this.disabledValue };
+    if (this.uidValue !== null) return { uid: this.uidValue };
+    try {
+      this.uidValue = await this.guarded((signal) => this.init.client.authenticate(signal));
+      return { uid: this.uidValue };
+    } catch (error) {
+      return { disabled: this.cancelled() ?? this.disable(triageLogin(error)) };
+    }
+  }
+
+  /**
+   * execute_kw on `model`. Faults a company can survive (validation, other, access_error,
+   * missing_record) come back as `fault`; a missing database, a refused key, an open breaker or a
+   * transport failure (after the guard's retries) disables the tenant.
+   */
+  async call<T>(model: string, method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<CallResult<T>> {
+    const login = await this.login();
+    if ('disabled' in login) return { ok: false, disabled: login.disabled };
+    const { uid } = login;
+    try {
+      const value = await this.guarded((signal) => this.init.client.executeKw(uid, model, method, args, kwargs, signal));
+      return { ok: true, value: value as T };
+    } catch (error) {
+      const fault = odooFaultOf(error);
+      if (fault && fault.category !== 'missing_database' && fault.category !== 'access_denied') return { ok: false, fault };
+      return { ok: false, disabled: this.cancelled() ?? this.disable(triageLogin(error)) };
+    }
+  }
+}

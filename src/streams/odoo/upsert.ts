@@ -1,0 +1,87 @@
+import type { OdooFault } from '../../domain/odoo.js';
+import { stripVals, type PartnerVals } from './plan.js';
+import type { Disabled, OdooSession } from './session.js';
+
+/**
+ * Writes one res.partner idempotently: the known id (from the stored mapping) is updated; without
+ * one, the partner carrying the stable `ref` is found (archived ones too) and updated, else created.
+ * A create or write that faults with a validation or other error (codes 2 and 1) is retried once
+ * without the strippable fields; a second fault is final.
+ */
+
+const MODEL = 'res.partner';
+
+/** What became of one partner write. */
+export type UpsertResult =
+  | { status: 'written'; partnerId: number; created: boolean; stripped: string[] }
+  | { status: 'failed'; partnerId: number | null; detail: string; stripped: string[] }
+  | { status: 'disabled'; disabled: Disabled };
+
+/** One partner to write. */
+export interface UpsertRequest {
+  /** Partner id from the stored mapping, or null. */
+  knownId: number | null;
+  ref: string;
+  vals: PartnerVals;
+  /** ODOO_STRIP_FIELDS. */
+  stripFields: readonly string[];
+}
+
+const faultText = (fault: OdooFault): string => `fault ${fault.code} ${fault.category}: ${fault.message}`;
+const retryable = (fault: OdooFault): boolean => fault.category === 'validation' || fault.category === 'other';
+
+type Found = { id: number | null } | { failed: string } | { disabled: Disabled };
+
+/** The partner carrying `ref`, archived ones included (the oldest when several do). */
+async function findByRef(session: OdooSession, ref: string): Promise<Found> {
+  const result = await session.call<unknown>(MODEL, 'search', [[['ref', '=', ref]]], { limit: 1, order: 'id asc', context: { active_test: false } });
+  if (!result.ok) return 'disabled' in result ? { disabled: result.disabled } : { failed: `search by ref: ${faultText(result.fault)}` };
+  const ids = result.value;
+  if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id))) return { failed: 'search by ref: unexpected result' };
+  return { id: (ids[0] as number | undefined) ?? null };
+}
+
+type Attempt = { ok: true; partnerId: number } | { ok: false; fault: OdooFault } | { ok: false; disabled: Disabled } | { ok: false; failed: string };
+
+async function writeOnce(session: OdooSession, id: number | null, vals: PartnerVals): Promise<Attempt> {
+  if (id === null) {
+    const created = await session.call<unknown>(MODEL, 'create', [vals]);
+    if (!created.ok) return created;
+    return Number.isInteger(created.value) && (created.value as number) > 0 ? { ok: true, partnerId: created.value as number } : { ok: false, failed: 'create: unexpected result' };
+  }
+  const written = await session.call<unknown>(MODEL, 'write', [[id], vals]);
+  if (!written.ok) return written;
+  return written.value === true ? { ok: true, partnerId: id } : { ok: false, failed: 'write: unexpected result' };
+}
+
+/** See the module comment. Never throws for Odoo's sake: every outcome is a value. */
+export async function upsertPartner(session: OdooSession, request: UpsertRequest): Promise<UpsertResult> {
+  let id = request.knownId;
+  if (id === null) {
+    const found = await findByRef(session, request.ref);
+    if ('disabled' in found) return { status: 'disabled', disabled: found.disabled };
+    if ('failed' in found) return { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
+    id = found.id;
+  }
+  let attempt = await writeOnce(session, id, request.vals);
+  if (!attempt.ok && 'fault' in attempt && attempt.fault.category === 'missing_record' && request.knownId !== null) {
+    // The mapped partner was deleted in Odoo: fall back to the reference, then create.
+    const found = await findByRef(session, request.ref);
+    if ('disabled' in found) return { status: 'disabled', disabled: found.disabled };
+    if ('failed' in found) return { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
+    id = found.id;
+    attempt = await writeOnce(session, id, request.vals);
+  }
+  const created = id === null;
+  if (attempt.ok) return { status: 'written', partnerId: attempt.partnerId, created, stripped: [] };
+  if ('disabled' in attempt) return { status: 'disabled', disabled: attempt.disabled };
+  if ('failed' in attempt) return { status: 'failed', partnerId: id, detail: attempt.failed, stripped: [] };
+
+  const { vals, stripped } = stripVals(request.vals, request.stripFields);
+  if (!retryable(attempt.fault) || stripped.length === 0) return { status: 'failed', partnerId: id, detail: faultText(attempt.fault), stripped: [] };
+  const retry = await writeOnce(session, id, vals);
+  if (retry.ok) return { status: 'written', partnerId: retry.partnerId, created, stripped };
+  if ('disabled' in retry) return { status: 'disabled', disabled: retry.disabled };
+  const second = 'fault' in retry ? faultText(retry.fault) : retry.failed;
+  return { status: 'failed', partnerId: id, detail: `${second} (first: ${faultText(attempt.fault)})`, stripped };
+}

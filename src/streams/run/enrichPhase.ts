@@ -1,0 +1,94 @@
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { Config } from '../../config/config.js';
+import type { Clock, Company, EnrichmentOutput } from '../../domain/index.js';
+import type { Observability } from '../../adapters/postgres/observability.js';
+import { pendingCompanyPages } from '../../adapters/postgres/runQueues.js';
+import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts, type EnrichmentStageEvent } from '../enrichCompany.js';
+import type { GuardedCaller } from '../guard.types.js';
+import { pulledMerge } from '../pulledMerge.js';
+import type { Sink } from '../sink.js';
+import { CompanyUsage } from './usage.js';
+
+/** What the enrichment phase of a run needs. */
+export interface EnrichPhaseDeps {
+  config: Config;
+  clock: Clock;
+  pool: pg.Pool;
+  sink: Sink;
+  obs: Observability;
+  guard: GuardedCaller;
+  ports: EnrichmentPorts;
+  logger: Logger;
+  inspect?: EnrichCompanyDeps['inspect'];
+}
+
+/** One company done, for progress reporting. */
+export interface CompanyDone {
+  companyId: number;
+  degraded: boolean;
+  reasons: string[];
+}
+
+/** Options of {@link enrichPhase}. */
+export interface EnrichPhaseOptions {
+  runId: number;
+  concurrency: number;
+  /** Fires on drain: no further company is taken. */
+  stopIntake: AbortSignal;
+  /** Fires on abort: companies in flight end at once and get no row (a resume redoes them). */
+  abort: AbortSignal;
+  onCompany?: (done: CompanyDone) => void;
+}
+
+/**
+ * Streams the run's pending companies (those without a result row) through one enrichment
+ * actor each at `concurrency`, and hands every result to the sink: stage events (logEvent), vendor
+ * usage (bumpVendor) and the company's row. Resolves with the number of companies processed.
+ * Vendor failures never reject; only the database (reading the queue) or the sink can.
+ */
+export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions): Promise<number> {
+  const { runId } = options;
+  let processed = 0;
+  const one = async (company: Company): Promise<void> => {
+    const usage = new CompanyUsage();
+    const stages: EnrichmentStageEvent[] = [];
+    const startedAt = deps.clock.now();
+    let output: EnrichmentOutput;
+    try {
+      output = await enrichCompany(company, {
+        config: deps.config,
+        guard: usage.wrap(deps.guard),
+        ports: deps.ports,
+        clock: deps.clock,
+        signal: options.abort,
+        ...(deps.inspect ? { inspect: deps.inspect } : {}),
+        onStageEvent: (event) => stages.push(event),
+        onUsage: (u) => usage.addTokens(u.vendor, u.usage.totalTokens, u.costUsd),
+      });
+    } catch (error) {
+      if (options.abort.aborted) return; // no row: `run --resume` processes it again
+      throw error;
+    }
+    const finishedAt = deps.clock.now();
+    for (const e of stages) {
+      await deps.obs.logEvent(runId, company.tenantId, e.stage, e.event, e.status, {
+        companyId: e.companyId,
+        errorCode: e.errorCode,
+        durationMs: e.durationMs,
+        extra: e.extra,
+      });
+    }
+    for (const [vendor, t] of usage.byVendor) await deps.obs.bumpVendor(runId, company.tenantId, vendor, t);
+    await deps.sink.push({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
+    processed += 1;
+    options.onCompany?.({ companyId: company.companyId, degraded: output.reasons.length > 0, reasons: output.reasons });
+  };
+
+  return new Promise<number>((resolve, reject) => {
+    pulledMerge(pendingCompanyPages(deps.pool, runId), one, { concurrency: options.concurrency, stopIntake: options.stopIntake }).subscribe({
+      error: reject,
+      complete: () => resolve(processed),
+    });
+  });
+}

@@ -1,0 +1,64 @@
+import type pg from 'pg';
+import type { Config } from '../../config/config.js';
+import type { ExportStatus } from '../../domain/index.js';
+import { exportPendingPages, type ExportItem } from '../../adapters/postgres/runQueues.js';
+import type { RunsRepository } from '../../adapters/postgres/runs.js';
+import { exportTenant, type ExportSummary, type OdooExportDeps } from '../odoo/odooExport.js';
+import { toExportCompany } from '../odoo/plan.js';
+import { exportRequestFor } from '../odoo/request.js';
+import type { Sink } from '../sink.js';
+
+/** What the export phase of a run needs. */
+export interface ExportPhaseDeps {
+  config: Config;
+  pool: pg.Pool;
+  sink: Sink;
+  runs: RunsRepository;
+  odoo: OdooExportDeps;
+}
+
+/** Options of {@link exportPhase}. */
+export interface ExportPhaseOptions {
+  runId: number;
+  tenantId: number;
+  dryRun: boolean;
+  /** Drain or abort: the export stops after the company in flight; the rest keep no export_status. */
+  signal: AbortSignal;
+  onCompany?: (status: ExportStatus) => void;
+}
+
+async function* exportCompanies(items: AsyncIterable<ExportItem>) {
+  for await (const item of items) yield toExportCompany(item, item);
+}
+
+/**
+ * Exports the run's companies that have no export outcome yet to the tenant's Odoo and records
+ * every outcome (export.outcome through the sink) and, when Odoo is unreachable, missing or refuses
+ * the login, the run's odoo_export_disabled flag. Never rejects because of Odoo.
+ */
+export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOptions): Promise<ExportSummary> {
+  const { runId, tenantId } = options;
+  const tenant = await deps.runs.getTenant(tenantId);
+  const request = {
+    ...exportRequestFor(deps.config, tenantId, tenant, options.dryRun),
+    signal: options.signal,
+    onDisabled: (d: { reason: string; detail: string }) => {
+      void deps.runs.disableOdooExport(runId, `${d.reason}: ${d.detail}`).catch(() => undefined);
+    },
+  };
+  const iterator = exportTenant(deps.odoo, request, exportCompanies(exportPendingPages(deps.pool, runId)));
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) {
+      if (next.value.odooExportDisabled && next.value.disabled) {
+        await deps.runs.disableOdooExport(runId, `${next.value.disabled.reason}: ${next.value.disabled.detail}`);
+      }
+      return next.value;
+    }
+    const o = next.value;
+    let detail = o.strippedFields.length > 0 ? `${o.detail ?? 'stripped'} (dropped: ${o.strippedFields.join(', ')})` : o.detail;
+    if (o.exportStatus === 'dry_run' && o.planned) detail = `${o.detail ?? 'dry run'}: ${JSON.stringify(o.planned)}`.slice(0, 4000);
+    await deps.sink.push({ type: 'export.outcome', runId, tenantId, companyId: o.companyId, exportStatus: o.exportStatus, partnerId: o.partnerId, detail });
+    options.onCompany?.(o.exportStatus);
+  }
+}

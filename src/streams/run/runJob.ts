@@ -1,0 +1,192 @@
+import { filter } from 'rxjs';
+import { createActor, fromCallback, fromPromise, type ActorOptions, type AnyActorLogic } from 'xstate';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/config.js';
+import type { Clock, Company, ExportStatus } from '../../domain/index.js';
+import type { Observability } from '../../adapters/postgres/observability.js';
+import type { RunParams, RunsRepository } from '../../adapters/postgres/runs.js';
+import { runMachine, type PhaseCommand, type PhaseInput, type RunMachineOutput } from '../../machines/run.machine.js';
+import type { EnrichmentPorts } from '../enrichCompany.js';
+import type { GuardedCaller } from '../guard.types.js';
+import type { OdooExportDeps } from '../odoo/odooExport.js';
+import type { Sink } from '../sink.js';
+import { enrichPhase } from './enrichPhase.js';
+import { exportPhase } from './exportPhase.js';
+
+/** Everything a run is composed of (built once per runtime by the composition root). */
+export interface RunJobDeps {
+  config: Config;
+  clock: Clock;
+  pool: pg.Pool;
+  sink: Sink;
+  obs: Observability;
+  runs: RunsRepository;
+  /** The run's guarded caller (breakers shared across the runtime). */
+  guard: GuardedCaller;
+  ports: EnrichmentPorts;
+  odoo: Omit<OdooExportDeps, 'guard'>;
+  logger: Logger;
+  inspect?: ActorOptions<AnyActorLogic>['inspect'];
+}
+
+/** Live progress of a run. */
+export interface RunProgress {
+  runId: number | null;
+  phase: 'starting' | 'enriching' | 'exporting' | 'finalising' | 'done';
+  /** Companies in the run's input (known once the input is recorded). */
+  total: number | null;
+  /** Companies with a result row, this session and earlier ones (resume). */
+  done: number;
+  degraded: number;
+  exported: Partial<Record<ExportStatus, number>>;
+}
+
+/** What to run. */
+export interface RunRequest {
+  tenantId: number;
+  /** A new run's companies, streamed into run_companies before enrichment starts. */
+  companies?: AsyncIterable<Company> | Iterable<Company>;
+  /** Resume this run instead: only companies without a row are enriched, only unexported ones exported. */
+  resumeRunId?: number;
+  params: RunParams;
+  concurrency: number;
+  dryRun: boolean;
+  /** Called whenever progress changes (cheap; throttle in the caller). */
+  onProgress?: (progress: RunProgress) => void;
+}
+
+/** A started run. */
+export interface RunHandle {
+  /** Resolves when the run machine reaches a final state. */
+  readonly done: Promise<RunMachineOutput>;
+  /** Stop intake, let in-flight companies finish within SHUTDOWN_GRACE_MS, flush, mark interrupted. */
+  interrupt(): void;
+  readonly progress: RunProgress;
+}
+
+async function countRun(pool: pg.Pool, runId: number): Promise<{ total: number; done: number; degraded: number }> {
+  const { rows } = await pool.query<{ total: number; done: number; degraded: number }>(
+    `SELECT (SELECT count(*)::int FROM run_companies WHERE run_id = $1) AS total,
+            count(*)::int AS done, count(*) FILTER (WHERE degraded_reasons IS NOT NULL)::int AS degraded
+       FROM company_enrichment_runs WHERE run_id = $1`,
+    [runId],
+  );
+  return rows[0] ?? { total: 0, done: 0, degraded: 0 };
+}
+
+/**
+ * Runs one tenant's batch on the run-lifecycle machine: record the input, enrich every company
+ * (pulled at `concurrency`), export to Odoo, finalise (stage percentiles, degraded flag, counts,
+ * status). Resumable: the input is recorded before enrichment, every result is keyed by (run, company).
+ */
+export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
+  const progress: RunProgress = { runId: null, phase: 'starting', total: null, done: 0, degraded: 0, exported: {} };
+  const changed = (): void => request.onProgress?.(progress);
+  const { tenantId } = request;
+
+  const machine = runMachine.provide({
+    actors: {
+      startRun: fromPromise<{ runId: number }, { tenantId: number; resumeRunId: number | null }>(async ({ input }) => {
+        let runId: number;
+        if (input.resumeRunId !== null) {
+          const run = await deps.runs.getRun(input.resumeRunId);
+          if (!run) throw new Error(`run ${input.resumeRunId} does not exist`);
+          runId = run.runId;
+          await deps.runs.markRun(runId, 'running');
+        } else {
+          runId = await deps.runs.createRun(tenantId, request.params);
+        }
+        progress.runId = runId;
+        changed();
+        if (request.companies) {
+          await deps.runs.recordRunInputs(runId, request.companies);
+          await deps.pool.query(`UPDATE enrichment_runs SET params = params || '{"inputRecorded": true}'::jsonb WHERE run_id = $1`, [runId]);
+        }
+        Object.assign(progress, await countRun(deps.pool, runId));
+        changed();
+        return { runId };
+      }),
+      enrich: fromCallback<PhaseCommand, PhaseInput>(({ input, sendBack, receive }) => {
+        const stopIntake = new AbortController();
+        const abort = new AbortController();
+        receive((command) => (command.type === 'run.drain' ? stopIntake.abort() : abort.abort(new Error('run aborted'))));
+        progress.phase = 'enriching';
+        changed();
+        enrichPhase(deps, {
+          runId: input.runId,
+          concurrency: request.concurrency,
+          stopIntake: stopIntake.signal,
+          abort: abort.signal,
+          onCompany: (c) => {
+            progress.done += 1;
+            if (c.degraded) progress.degraded += 1;
+            changed();
+          },
+        }).then(
+          (processed) => sendBack({ type: 'run.enrich.completed', processed }),
+          (error: unknown) => sendBack({ type: 'run.fatal', error: error instanceof Error ? error.message : String(error) }),
+        );
+        return () => abort.abort(new Error('run phase stopped'));
+      }),
+      export: fromCallback<PhaseCommand, PhaseInput>(({ input, sendBack, receive }) => {
+        const stop = new AbortController();
+        receive(() => stop.abort());
+        progress.phase = 'exporting';
+        changed();
+        exportPhase(
+          { config: deps.config, pool: deps.pool, sink: deps.sink, runs: deps.runs, odoo: { ...deps.odoo, guard: deps.guard } },
+          {
+            runId: input.runId,
+            tenantId: input.tenantId,
+            dryRun: request.dryRun,
+            signal: stop.signal,
+            onCompany: (status) => {
+              progress.exported[status] = (progress.exported[status] ?? 0) + 1;
+              changed();
+            },
+          },
+        ).then(
+          () => sendBack({ type: 'run.export.completed' }),
+          (error: unknown) => sendBack({ type: 'run.fatal', error: error instanceof Error ? error.message : String(error) }),
+        );
+        return () => stop.abort();
+      }),
+      finalise: fromPromise<void, { runId: number; status: 'completed' | 'interrupted' | 'failed'; error: string | null }>(async ({ input }) => {
+        progress.phase = 'finalising';
+        changed();
+        await deps.sink.flush();
+        await deps.obs.aggregatePercentiles(input.runId);
+        await deps.obs.finaliseRun(input.runId, input.status);
+      }),
+    },
+  });
+
+  const actor = createActor(machine, {
+    input: { tenantId, resumeRunId: request.resumeRunId ?? null, drainGraceMs: deps.config.shutdownGraceMs },
+    ...(deps.inspect ? { inspect: deps.inspect } : {}),
+  });
+  const done = new Promise<RunMachineOutput>((resolve, reject) => {
+    actor.subscribe({
+      complete: () => {
+        progress.phase = 'done';
+        changed();
+        resolve(actor.getSnapshot().output as RunMachineOutput);
+      },
+      error: reject,
+    });
+  });
+  // Breaker transitions of this tenant are persisted with the run they happened in.
+  const transitions = deps.guard.registry.transitions$
+    .pipe(filter((t) => t.tenantId === tenantId))
+    .subscribe((t) => void deps.obs.recordTransition(t, progress.runId).catch((error: unknown) => deps.logger.warn({ err: error }, 'breaker transition not recorded')));
+  void done.finally(() => transitions.unsubscribe()).catch(() => undefined);
+  actor.start();
+  return {
+    done,
+    interrupt: () => actor.send({ type: 'run.interrupt.requested' }),
+    get progress() {
+      return progress;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { GuardedCaller } from '../guard.types.js';
+
+/** Calls, errors, retries, tokens and cost of one vendor for one company. */
+export interface UsageTally {
+  calls: number;
+  errors: number;
+  retries: number;
+  tokens: number;
+  costUsd: number;
+}
+
+/**
+ * Per-company usage accounting. Wraps the run's guarded caller so that every attempt (each
+ * invocation of the call's `fn`) counts a call, every rejected attempt an error, and every attempt
+ * after a call's first a retry. Counting per company lets the usage rows be written in the same
+ * sink batch as the company's result, so a resumed run neither loses nor double-counts them.
+ */
+export class CompanyUsage {
+  readonly byVendor = new Map<string, UsageTally>();
+
+  private tally(vendor: string): UsageTally {
+    let t = this.byVendor.get(vendor);
+    if (!t) {
+      t = { calls: 0, errors: 0, retries: 0, tokens: 0, costUsd: 0 };
+      this.byVendor.set(vendor, t);
+    }
+    return t;
+  }
+
+  /** Adds model usage (OpenAI tokens and cost) to a vendor's tally. */
+  addTokens(vendor: string, tokens: number, costUsd: number | null): void {
+    const t = this.tally(vendor);
+    t.tokens += tokens;
+    t.costUsd += costUsd ?? 0;
+  }
+
+  /** A GuardedCaller that delegates to `inner` and counts into this tally. */
+  wrap(inner: GuardedCaller): GuardedCaller {
+    const counted = <T>(vendor: string, fn: (signal: AbortSignal) => Promise<T>) => {
+      let attempts = 0;
+      return async (signal: AbortSignal): Promise<T> => {
+        const t = this.tally(vendor);
+        t.calls += 1;
+        if (attempts++ > 0) t.retries += 1;
+        try {
+          return await fn(signal);
+        } catch (error) {
+          t.errors += 1;
+          throw error;
+        }
+      };
+    };
+    return {
+      registry: inner.registry,
+      call: (tenantId, vendor, fn, options) => inner.call(tenantId, vendor, counted(vendor, fn), options),
+      call$: (tenantId, vendor, fn, options) => inner.call$(tenantId, vendor, counted(vendor, fn), options),
+    };
+  }
+}

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { asyncScheduler, bufferTime, concatMap, defer, filter, from, Subject, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { retry } from 'rxjs/operators';
+import type { Config } from '../config/index.js';
+import type { RunEvent } from '../domain/index.js';
+import { createPgBatchWriter, type BatchOutcome, type BatchWriter } from '../adapters/postgres/writer.js';
+
+/** The persistence sink: the one way run events reach PostgreSQL. */
+export interface Sink {
+  /**
+   * Hands one event to the sink. Resolves at once while the buffer has room; when it holds
+   * `maxBuffer` uncommitted events, resolves only once enough have been committed (backpressure:
+   * producers wait, nothing is dropped). Waiting producers are admitted in call order.
+   *
+   * @throws Error when the sink is closed
+   */
+  push(event: RunEvent): Promise<void>;
+  /** Resolves when every event pushed before this call is committed. */
+  flush(): Promise<void>;
+  /**
+   * Stops accepting events, writes what is buffered and resolves when it is committed. Retrying a
+   * failing database stops at the deadline; the events not written are then reported by the error.
+   *
+   * @throws SinkClosedError when events remained unwritten at the deadline
+   */
+  close(options?: { deadlineMs?: number }): Promise<void>;
+  /** Events pushed and not yet committed (the waiting ones excluded). */
+  readonly pending: number;
+}
+
+/** Options of {@link createSink}. */
+export interface SinkOptions {
+  /** Required unless `writer` is given. */
+  pool?: pg.Pool;
+  /** SINK_BATCH_SIZE, SINK_FLUSH_MS, SINK_MAX_BUFFER. */
+  config: Config['sink'];
+  logger?: Logger;
+  /** Scheduler of the batching window and retry delays; defaults to asyncScheduler. */
+  scheduler?: SchedulerLike;
+  /** Replaces the PostgreSQL writer (tests). */
+  writer?: BatchWriter;
+  /** Backoff of a failing batch: first and largest delay, in milliseconds. Defaults 100 and 5000. */
+  retry?: { baseDelayMs?: number; maxDelayMs?: number };
+  /** Randomness for the backoff jitter, in [0, 1). Defaults to Math.random. */
+  random?: () => number;
+  /** Default deadline of `close()`, in milliseconds. Default 30000. */
+  closeDeadlineMs?: number;
+}
+
+/** Thrown by `close()` when the database stayed unreachable until the deadline. */
+export class SinkClosedError extends Error {
+  constructor(readonly unwritten: number) {
+    super(`sink closed with ${unwritten} event(s) not written to the database`);
+    this.name = 'SinkClosedError';
+  }
+}
+
+interface Envelope {
+  seq: number;
+  event: RunEvent;
+}
+
+/**
+ * Creates the sink: one RxJS stream `events → bufferTime(flushMs, null, batchSize) → concatMap(write)`.
+ * Each batch is written in one transaction by the batch writer, under a batch id fixed when the batch
+ * forms, so a retry after a lost acknowledgement is recognised and skipped (exactly-once effects,
+ * vendor usage included). A failing batch is kept and retried with capped exponential backoff and
+ * jitter, forever until `close()`'s deadline, each failure logged; batches commit in push order.
+ */
+export function createSink(options: SinkOptions): Sink {
+  const { config, logger } = options;
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const writer = options.writer ?? createPgBatchWriter(requirePool(options.pool), logger);
+  const baseDelay = options.retry?.baseDelayMs ?? 100;
+  const maxDelay = options.retry?.maxDelayMs ?? 5000;
+  const random = options.random ?? Math.random;
+
+  const input = new Subject<Envelope>();
+  let nextSeq = 0;
+  let committedSeq = -1;
+  let admitted = 0;
+  let closed = false;
+  let giveUpAt = Number.POSITIVE_INFINITY;
+  let fatal: Error | null = null;
+  const waiters: (() => void)[] = [];
+  const flushes: { seq: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let done: () => void = () => undefined;
+  const completed = new Promise<void>((resolve) => (done = resolve));
+
+  const admitWaiting = (): void => {
+    while (waiters.length > 0 && admitted < config.maxBuffer) (waiters.shift() as () => void)();
+  };
+  const settleFlushes = (): void => {
+    for (let i = flushes.length - 1; i >= 0; i -= 1) {
+      const f = flushes[i] as (typeof flushes)[number];
+      if (f.seq <= committedSeq) {
+        flushes.splice(i, 1);
+        f.resolve();
+      } else if (fatal) {
+        flushes.splice(i, 1);
+        f.reject(fatal);
+      }
+    }
+  };
+
+  const write = (batch: Envelope[]) => {
+    const batchId = randomUUID();
+    const events = batch.map((e) => e.event);
+    return defer(() => from(writer(batchId, events))).pipe(
+      retry({
+        delay: (error: unknown, attempt: number) => {
+          const now = scheduler.now();
+          if (now >= giveUpAt) throw error;
+          const backoff = Math.min(maxDelay, Math.min(maxDelay, baseDelay * 2 ** (attempt - 1)) * (0.8 + 0.4 * random()));
+          const delay = Math.min(backoff, giveUpAt - now);
+          logger?.warn({ err: error, batchId, events: events.length, attempt, delayMs: Math.round(delay) }, 'sink batch failed; retrying');
+          return timer(delay, scheduler);
+        },
+      }),
+      concatMap(async (outcome: BatchOutcome) => {
+        if (outcome === 'duplicate') logger?.info({ batchId }, 'sink batch was already committed');
+        admitted -= batch.length;
+        committedSeq = (batch[batch.length - 1] as Envelope).seq;
+        admitWaiting();
+        settleFlushes();
+      }),
+    );
+  };
+
+  const subscription: Subscription = input
+    .pipe(
+      bufferTime(config.flushMs, null, config.batchSize, scheduler),
+      filter((batch) => batch.length > 0),
+      concatMap((batch) => write(batch)),
+    )
+    .subscribe({
+      error: (error: unknown) => {
+        fatal = error instanceof Error ? error : new Error(String(error));
+        logger?.error({ err: fatal, unwritten: admitted }, 'sink stopped with events unwritten');
+        settleFlushes();
+        done();
+      },
+      complete: () => done(),
+    });
+
+  return {
+    get pending() {
+      return admitted;
+    },
+    push(event: RunEvent): Promise<void> {
+      if (closed) return Promise.reject(new Error('sink is closed'));
+      const seq = nextSeq++;
+      const enter = (): void => {
+        admitted += 1;
+        input.next({ seq, event });
+      };
+      if (waiters.length === 0 && admitted < config.maxBuffer) {
+        enter();
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => {
+        waiters.push(() => {
+          enter();
+          resolve();
+        });
+      });
+    },
+    flush(): Promise<void> {
+      const seq = nextSeq - 1;
+      if (seq <= committedSeq) return Promise.resolve();
+      if (fatal) return Promise.reject(fatal);
+      return new Promise((resolve, reject) => flushes.push({ seq, resolve, reject }));
+    },
+    async close(closeOptions = {}): Promise<void> {
+      if (!closed) {
+        closed = true;
+        giveUpAt = scheduler.now() + (closeOptions.deadlineMs ?? options.closeDeadlineMs ?? 30_000);
+        // Waiting producers are admitted as batches commit; complete the stream once all are in.
+        while (waiters.length > 0 && !fatal) await new Promise<void>((r) => flushes.push({ seq: committedSeq + 1, resolve: r, reject: () => r() }));
+        input.complete();
+      }
+      await completed;
+      subscription.unsubscribe();
+      if (fatal) throw new SinkClosedError(admitted + waiters.length);
+    },
+  };
+}
+
+function requirePool(pool: pg.Pool | undefined): pg.Pool {
+  if (!pool) throw new Error('createSink needs a pool or a writer');
+  return pool;
+}

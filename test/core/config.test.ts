@@ -1,0 +1,130 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, isConfigError, loadConfig } from '../../src/config/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function problemsOf(env: Record<string, string>): ConfigError['problems'] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (isConfigError(error)) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives the DESIGN.md defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.retry).toEqual({ maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 4000 });
+    expect(c.breaker).toEqual({ errorThreshold: 3, coolOffS: 300, exemptVendors: [] });
+    expect(c.features).toEqual({ tavilyFallback: true, apifyLinkedin: true, lushaFallback: false, odooSetDefaults: true });
+    expect(c.vendorTimeoutMs).toBe(15000);
+    expect(c.crawl.timeoutMs).toBe(10000);
+    expect(c.odoo.stripFields).toEqual(['autopost_bills', 'website']);
+    expect(c.database.url).toBeNull();
+  });
+
+  it.each([
+    ['RETRY_MAX_ATTEMPTS', 'abc', /integer/],
+    ['RETRY_MAX_ATTEMPTS', '0', /integer from 1/],
+    ['RETRY_BASE_DELAY_MS', '-1', />= 0/],
+    ['CB_ERROR_THRESHOLD', '0', />= 1/],
+    ['CB_COOL_OFF_S', '1.5', /integer/],
+    ['VENDOR_TIMEOUT_MS', '0', /> 0/],
+    ['CRAWL_TIMEOUT_MS', 'soon', /> 0/],
+    ['ENABLE_TAVILY_FALLBACK', 'yes', /true, false, 1 or 0/],
+    ['CB_GLOBAL_EXEMPT_VENDORS', 'openai,acme', /comma-separated/],
+    ['TAVILY_BASE_URL', 'ftp://x', /http\(s\) URL/],
+    ['DATABASE_URL', 'mysql://u:p@h/db', /postgres:\/\//],
+    ['LOG_LEVEL', 'loud', /info/],
+  ])('names %s=%s with what is expected', (variable, value, expected) => {
+    const problems = problemsOf({ [variable]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.variable).toBe(variable);
+    expect(problems[0]!.expected).toMatch(expected);
+    const message = new ConfigError(problems).message;
+    expect(message).toContain(variable);
+    if (variable !== 'DATABASE_URL') expect(message).toContain(JSON.stringify(value));
+  });
+
+  it('reports every problem at once', () => {
+    const problems = problemsOf({ RETRY_MAX_ATTEMPTS: 'abc', CB_ERROR_THRESHOLD: '0', ENABLE_APIFY_LINKEDIN: 'maybe', ODOO_URL: 'not a url' });
+    expect(problems.map((p) => p.variable).sort()).toEqual(['CB_ERROR_THRESHOLD', 'ENABLE_APIFY_LINKEDIN', 'ODOO_URL', 'RETRY_MAX_ATTEMPTS']);
+  });
+
+  it('requires RETRY_BASE_DELAY_MS <= RETRY_MAX_DELAY_MS', () => {
+    const [p] = problemsOf({ RETRY_BASE_DELAY_MS: '5000', RETRY_MAX_DELAY_MS: '4000' });
+    expect(p).toMatchObject({ variable: 'RETRY_MAX_DELAY_MS', value: '4000' });
+    expect(p!.expected).toContain('5000');
+    expect(loadConfig({ RETRY_BASE_DELAY_MS: '4000', RETRY_MAX_DELAY_MS: '4000' }).retry.baseDelayMs).toBe(4000);
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('reads the boolean %s as %s', (raw, value) => {
+    expect(loadConfig({ ENABLE_LUSHA_FALLBACK: raw }).features.lushaFallback).toBe(value);
+  });
+
+  it('reads CSV lists, trimmed, without empties or duplicates', () => {
+    expect(loadConfig({ CB_GLOBAL_EXEMPT_VENDORS: ' openai, ,lusha,openai ' }).breaker.exemptVendors).toEqual(['openai', 'lusha']);
+    expect(loadConfig({ ODOO_STRIP_FIELDS: 'a, b,,c' }).odoo.stripFields).toEqual(['a', 'b', 'c']);
+  });
+
+  it('normalises URLs (no trailing slash) and accepts an empty optional URL', () => {
+    const c = loadConfig({ TAVILY_BASE_URL: 'http://127.0.0.1:9999/', ODOO_URL: '' });
+    expect(c.vendors.tavily.baseUrl).toBe('http://127.0.0.1:9999');
+    expect(c.odoo.url).toBeNull();
+  });
+
+  it('never shows a secret: not in problems, not in describeConfig', () => {
+    const secretUrl = 'postgres://lead:hunter2@db:5432/x';
+    const rows = describeConfig({ DATABASE_URL: secretUrl, OPENAI_API_KEY: 'sk-live-abc', ODOO_PASSWORD: 'pw-123' });
+    const printed = JSON.stringify(rows);
+    expect(printed).not.toContain('hunter2');
+    expect(printed).not.toContain('sk-live-abc');
+    expect(printed).not.toContain('pw-123');
+    expect(rows.find((r) => r.variable === 'OPENAI_API_KEY')!.value).toBe('********');
+    const [p] = problemsOf({ DATABASE_URL: 'mysql://lead:hunter2@db/x' });
+    expect(p!.value).not.toContain('hunter2');
+    expect(loadConfig({ OPENAI_API_KEY: 'sk-live-abc' }).secret('OPENAI_API_KEY')).toBe('sk-live-abc');
+    expect(JSON.stringify(loadConfig({ OPENAI_API_KEY: 'sk-live-abc' }))).not.toContain('secret(');
+  });
+});
+
+describe('lead-enrich config (the built CLI)', () => {
+  const bin = join(root, 'bin', 'lead-enrich.js');
+  beforeAll(() => {
+    if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+      const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
+      if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr}`);
+    }
+  }, 120_000);
+
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [bin, 'config'], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+
+  it('exits 2 and names the variable when RETRY_MAX_ATTEMPTS=abc', () => {
+    const r = run({ RETRY_MAX_ATTEMPTS: 'abc' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('RETRY_MAX_ATTEMPTS');
+    expect(r.stderr).toContain('"abc"');
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 0 and prints the effective configuration, secrets masked', () => {
+    const r = run({ OPENAI_API_KEY: 'sk-live-abc', RETRY_MAX_ATTEMPTS: '5' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/RETRY_MAX_ATTEMPTS\s+5\n/);
+    expect(r.stdout).toMatch(/OPENAI_API_KEY\s+\*{8}/);
+    expect(r.stdout).not.toContain('sk-live-abc');
+  });
+});

@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createOdooClient } from '../../src/adapters/odoo/client.js';
+import { isVendorError, type VendorError } from '../../src/domain/errors.js';
+import type { OdooTarget } from '../../src/domain/odoo.js';
+import { startFakeOdoo, type FakeOdoo } from '../../src/sim/fakeOdoo.js';
+import { closedPortUrl, manualTimeouts } from './support/transport.js';
+
+/** Transport failures of the client against the fake Odoo and a few raw HTTP servers. */
+const KEY = 'transport-secret-4242';
+let fake: FakeOdoo;
+let target: OdooTarget;
+
+beforeAll(async () => {
+  fake = await startFakeOdoo();
+  fake.addDatabase('t1', { login: 'bot', apiKey: KEY });
+  target = { url: fake.url, db: 't1', login: 'bot', apiKey: KEY };
+});
+afterAll(async () => fake.close());
+afterEach(() => {
+  fake.setDown(null);
+  fake.setBehaviour('t1', { down: undefined, delayMs: 0 });
+});
+
+async function failure(promise: Promise<unknown>): Promise<VendorError> {
+  const error = await promise.then(
+    () => new Error('expected a rejection'),
+    (e: unknown) => e,
+  );
+  if (!isVendorError(error)) throw error;
+  expect(error.vendor).toBe('odoo');
+  expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(KEY);
+  return error;
+}
+
+async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+describe('Odoo client transport', () => {
+  it('authenticates and round-trips a create over real XML-RPC', async () => {
+    const client = createOdooClient(target);
+    const uid = await client.authenticate();
+    const id = await client.executeKw(uid, 'res.partner', 'create', [{ name: 'Acme', is_company: true }]);
+    expect(fake.database('t1').partners.all()).toContainEqual(expect.objectContaining({ id, name: 'Acme', company_type: 'company' }));
+  });
+
+  it('aborts a hanging server when its timeout fires (injected timeout, no real wait)', async () => {
+    fake.setBehaviour('t1', { down: 'hang' });
+    const timeouts = manualTimeouts();
+    const arrived = fake.nextCall();
+    const pending = createOdooClient(target, { timeoutMs: 60_000, timeoutSignal: timeouts.factory }).authenticate();
+    await arrived;
+    expect(timeouts.created).toEqual([60_000]);
+    const closed = fake.nextConnectionClose();
+    timeouts.fireAll();
+    const error = await failure(pending);
+    await closed; // the socket really was destroyed, not just the promise rejected
+    expect([error.kind, error.detail]).toEqual(['timeout', 'attempt timed out']);
+  });
+
+  it('aborts a hanging server with the default AbortSignal.timeout', async () => {
+    fake.setDown('hang');
+    const error = await failure(createOdooClient(target, { timeoutMs: 40 }).version());
+    expect(error.kind).toBe('timeout');
+  });
+
+  it('classifies a caller abort as timeout/aborted', async () => {
+    fake.setDown('hang');
+    const controller = new AbortController();
+    const pending = createOdooClient(target).version(controller.signal);
+    controller.abort();
+    expect((await failure(pending)).detail).toBe('aborted');
+  });
+
+  it('classifies a destroyed connection and a refused connection as network', async () => {
+    fake.setBehaviour('t1', { down: 'reset' });
+    expect((await failure(createOdooClient(target).authenticate())).kind).toBe('network');
+    const refused = await failure(createOdooClient({ ...target, url: await closedPortUrl() }).version());
+    expect([refused.kind, refused.detail]).toEqual(['network', 'ECONNREFUSED']);
+  });
+
+  it("classifies a proxy's 502 HTML page as server with its status", async () => {
+    fake.setDown('html');
+    const error = await failure(createOdooClient(target).version());
+    expect([error.kind, error.status]).toEqual(['server', 502]);
+  });
+
+  it('classifies a 200 that is not XML-RPC, and a malformed result, as bad_response', async () => {
+    const html = await rawServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>Login</body></html>'));
+    const wrong = await rawServer((_req, res) =>
+      res.writeHead(200).end('<?xml version="1.0"?><methodResponse><params><param><value><string>x</string></value></param></params></methodResponse>'),
+    );
+    try {
+      expect((await failure(createOdooClient({ ...target, url: html.url }).version())).kind).toBe('bad_response');
+      expect((await failure(createOdooClient({ ...target, url: wrong.url }).authenticate())).kind).toBe('bad_response');
+    } finally {
+      html.server.close();
+      wrong.server.close();
+    }
+  });
+
+  it('refuses a URL that is not http(s) without a request', async () => {
+    const error = await failure(createOdooClient({ ...target, url: 'ftp://example.com' }).version());
+    expect(error.kind).toBe('bad_request');
+  });
+});

@@ -1,0 +1,125 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createObservability } from '../../src/adapters/postgres/observability.js';
+import { runReport } from '../../src/adapters/postgres/report.js';
+import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
+import { createPgBatchWriter } from '../../src/adapters/postgres/writer.js';
+import type { Company, RunEvent } from '../../src/domain/index.js';
+import { createSink, type Sink } from '../../src/streams/sink.js';
+import { companyFinished, usage } from './events.js';
+
+describe('sink writes, replay, finalise and the runs repository (real PostgreSQL)', () => {
+  let pool: pg.Pool;
+  let sink: Sink;
+  const clock = { now: () => Date.UTC(2026, 5, 1, 12) };
+
+  beforeAll(() => {
+    pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 4 });
+    sink = createSink({ pool, config: { batchSize: 50, flushMs: 5, maxBuffer: 1000 } });
+  });
+  afterAll(async () => {
+    await sink.close();
+    await pool.end();
+  });
+  const q = async <T extends object>(sql: string, params: unknown[] = []): Promise<T[]> => (await pool.query(sql, params)).rows as T[];
+
+  it('writes a finished company, its facts and contacts, and then its export outcome', async () => {
+    const runs = createRunsRepository(pool);
+    const runId = await runs.createRun(5001, { dryRun: false });
+    await sink.push(companyFinished(runId, 5001, 1, ['CRAWL_THIN', 'TAVILY_FAIL']));
+    await sink.push({ type: 'export.outcome', runId, tenantId: 5001, companyId: 1, exportStatus: 'exported_stripped', partnerId: 77, detail: 'stripped website' });
+    await sink.flush();
+    expect(await q('SELECT status, degraded_reasons, reasons, export_status, export_partner_id FROM company_enrichment_runs WHERE run_id = $1', [runId])).toEqual([
+      { status: 'degraded', degraded_reasons: 'CRAWL_THIN,TAVILY_FAIL', reasons: ['CRAWL_THIN', 'TAVILY_FAIL'], export_status: 'exported_stripped', export_partner_id: 77 },
+    ]);
+    expect(await q("SELECT name, facts->>'industry' AS industry, last_enriched_at IS NOT NULL AS enriched FROM companies WHERE tenant_id = 5001")).toEqual([
+      { name: 'Company 1', industry: 'software', enriched: true },
+    ]);
+    expect(await q('SELECT email, full_name, email_status, verified_at IS NOT NULL AS verified FROM contacts WHERE tenant_id = 5001 ORDER BY dedupe_key')).toEqual([
+      { email: 'ada1@c1.test', full_name: 'Ada 1', email_status: 'valid', verified: true },
+      { email: null, full_name: 'Bob 1', email_status: 'unverified', verified: false },
+      { email: 'info@c1.test', full_name: null, email_status: 'unknown', verified: false },
+    ]);
+  });
+
+  it('is idempotent on replay: the same events again, or the same batch again, change nothing', async () => {
+    const runs = createRunsRepository(pool);
+    const runId = await runs.createRun(5002, {});
+    const events: RunEvent[] = [companyFinished(runId, 5002, 1), companyFinished(runId, 5002, 2, ['OPENAI_FAIL']), usage(runId, 5002, 'openai', 3, 1, 500, 0.25)];
+    const writer = createPgBatchWriter(pool);
+    expect(await writer('batch-a', events)).toBe('applied');
+    expect(await writer('batch-a', events)).toBe('duplicate');
+    for (const e of events.slice(0, 2)) await sink.push(e); // company rows replayed through the sink
+    await sink.flush();
+    expect(await q('SELECT count(*)::int AS n FROM company_enrichment_runs WHERE run_id = $1', [runId])).toEqual([{ n: 2 }]);
+    expect(await q('SELECT count(*)::int AS n FROM contacts WHERE tenant_id = 5002')).toEqual([{ n: 6 }]);
+    expect(await q('SELECT calls::int, errors::int, tokens::int, cost_usd::float8 AS cost FROM run_vendor_usage WHERE run_id = $1', [runId])).toEqual([{ calls: 3, errors: 1, tokens: 500, cost: 0.25 }]);
+  });
+
+  it('keeps an event the database refuses in sink_rejected_events and writes the rest of its batch', async () => {
+    const runs = createRunsRepository(pool);
+    const runId = await runs.createRun(5003, {});
+    const writer = createPgBatchWriter(pool);
+    const bad = companyFinished(999_999_999, 5003, 1); // no such run: a foreign-key violation
+    expect(await writer('batch-b', [usage(runId, 5003, 'tavily', 2), bad, usage(runId, 5003, 'tavily', 5)])).toBe('rejected');
+    expect(await writer('batch-b', [usage(runId, 5003, 'tavily', 2), bad, usage(runId, 5003, 'tavily', 5)])).toBe('duplicate');
+    expect(await q('SELECT calls::int FROM run_vendor_usage WHERE run_id = $1', [runId])).toEqual([{ calls: 7 }]);
+    expect(await q("SELECT event_type, error_code FROM sink_rejected_events WHERE batch_id LIKE 'batch-b%'")).toEqual([{ event_type: 'company.finished', error_code: '23503' }]);
+  });
+
+  it('finalises a run: degraded exactly when a company has a reason, counts, percentiles in SQL', async () => {
+    const runs = createRunsRepository(pool);
+    const obs = createObservability({ sink, pool, clock });
+    const clean = await runs.createRun(5004, {});
+    const dirty = await runs.createRun(5004, {});
+    for (let i = 1; i <= 4; i += 1) await sink.push(companyFinished(clean, 5004, i));
+    for (let i = 1; i <= 4; i += 1) await sink.push(companyFinished(dirty, 5004, i, i === 3 ? ['ZEROBOUNCE_DEFER'] : []));
+    const durations = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+    for (const d of durations) await obs.logEvent(dirty, 5004, 'crawl', 'finished', 'ok', { companyId: 1, durationMs: d, extra: { fallback_taken: null } });
+    await obs.logEvent(dirty, 5004, 'search', 'error', 'failed', { companyId: 3, errorCode: 'TAVILY_FAIL', durationMs: 5, extra: { fallback_taken: 'tavily' } });
+    await obs.bumpVendor(dirty, 5004, 'tavily', { calls: 1, errors: 1, retries: 2 });
+    await obs.recordTransition({ tenantId: 5004, vendor: 'tavily', from: 'closed', to: 'open', at: clock.now(), reason: 'threshold' }, dirty);
+
+    expect(await obs.finaliseRun(clean)).toMatchObject({ done: 4, degraded: 0, runDegraded: false });
+    expect(await obs.finaliseRun(dirty, 'interrupted')).toMatchObject({ done: 4, degraded: 1, runDegraded: true });
+    expect(await q('SELECT run_id::int, degraded, status, finished_at IS NOT NULL AS finished FROM enrichment_runs WHERE run_id IN ($1, $2) ORDER BY run_id', [clean, dirty])).toEqual([
+      { run_id: clean, degraded: false, status: 'completed', finished: true },
+      { run_id: dirty, degraded: true, status: 'interrupted', finished: true },
+    ]);
+    const [crawl] = await q<{ n: number; p50: number; p90: number; p95: number; p99: number }>("SELECT n, p50, p90, p95, p99 FROM run_stage_stats WHERE run_id = $1 AND stage = 'crawl'", [dirty]);
+    // percentile_cont interpolates: p = 10 + 90·q for 10..100.
+    expect(crawl?.n).toBe(10);
+    for (const [k, v] of Object.entries({ p50: 55, p90: 91, p95: 95.5, p99: 99.1 })) expect(crawl?.[k as 'p50']).toBeCloseTo(v, 6);
+
+    const report = await runReport(pool, dirty);
+    expect(report?.reasons).toEqual([{ reason: 'ZEROBOUNCE_DEFER', companies: 1 }]);
+    expect(report?.vendors).toEqual([{ vendor: 'tavily', calls: 1, errors: 1, retries: 2, tokens: 0, costUsd: 0 }]);
+    expect(report?.breakerTransitions).toMatchObject([{ vendor: 'tavily', from: 'closed', to: 'open', reason: 'threshold' }]);
+    expect(report?.stages.map((s) => s.stage)).toEqual(['company', 'crawl', 'search']);
+    expect(report?.exports).toEqual([{ exportStatus: 'pending', companies: 4 }]);
+    expect(await runReport(pool, 123_456_789)).toBeNull();
+  });
+
+  it('records a run input in order and knows what remains for --resume', async () => {
+    const runs = createRunsRepository(pool);
+    const runId = await runs.createRun(5005, { inputPath: 'in.csv' });
+    async function* input(): AsyncGenerator<Company> {
+      for (let i = 1; i <= 7; i += 1) yield { companyId: 100 + i, tenantId: 5005, name: `C${i}`, domain: i === 4 ? null : `c${i}.test` };
+      yield { companyId: 101, tenantId: 5005, name: 'duplicate id', domain: null };
+    }
+    expect(await runs.recordRunInputs(runId, input(), { batchSize: 3 })).toBe(7);
+    for (const id of [101, 103, 106]) await sink.push(companyFinished(runId, 5005, id, [], Date.now()));
+    await sink.flush();
+    expect((await runs.pendingCompanies(runId)).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
+    expect((await runs.pendingCompanies(runId))[1]).toEqual({ tenantId: 5005, companyId: 104, name: 'C4', domain: null });
+    expect((await runs.tenantCompanies(5005, { staleDays: 30 })).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
+    expect((await runs.tenantCompanies(5005)).length).toBe(7);
+    await runs.markRun(runId, 'interrupted');
+    expect((await runs.getRun(runId))?.status).toBe('interrupted');
+    await runs.markRun(runId, 'running');
+    expect((await runs.getRun(runId))?.finishedAt).toBeNull();
+    await runs.upsertTenant({ tenantId: 5005, name: 'Acme', odooUrl: 'http://127.0.0.1:8069', odooDb: 'acme', odooLogin: 'admin', odooKeyEnv: 'ACME_ODOO_KEY' });
+    expect(await runs.getTenant(5005)).toEqual({ tenantId: 5005, name: 'Acme', odooUrl: 'http://127.0.0.1:8069', odooDb: 'acme', odooLogin: 'admin', odooKeyEnv: 'ACME_ODOO_KEY' });
+    expect(await runs.getTenant(5999)).toBeNull();
+  });
+});

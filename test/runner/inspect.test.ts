@@ -1,0 +1,94 @@
+import { createServer } from 'node:net';
+import { WebSocket } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assign, createActor, setup } from 'xstate';
+import { createInspector, type RunInspector } from '../../src/adapters/inspect.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const counter = setup({ types: { context: {} as { n: number }, events: {} as { type: 'counter.bump' } } }).createMachine({
+  id: 'counter',
+  context: { n: 0 },
+  initial: 'counting',
+  states: { counting: { description: 'Counting bumps.', on: { 'counter.bump': { actions: assign({ n: ({ context }) => context.n + 1 }) } } } },
+});
+
+interface Received {
+  type: string;
+  name?: string;
+  event?: { type: string };
+  snapshot?: { context?: { n: number } };
+}
+
+/** Connects a plain WebSocket client to the relay and collects what it relays. */
+async function listen(port: number): Promise<{ messages: Received[]; close: () => void }> {
+  const ws = new WebSocket(`ws://localhost:${port}`);
+  const messages: Received[] = [];
+  ws.addEventListener('message', (e) => messages.push(JSON.parse(String(e.data)) as Received));
+  await new Promise((resolve, reject) => {
+    ws.addEventListener('open', resolve);
+    ws.addEventListener('error', reject);
+  });
+  return { messages, close: () => ws.close() };
+}
+
+async function until(check: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting for inspection events');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('inspector', () => {
+  const started: RunInspector[] = [];
+  const clients: { close: () => void }[] = [];
+  afterEach(() => {
+    clients.splice(0).forEach((c) => c.close());
+    started.splice(0).forEach((i) => i.stop());
+  });
+
+  it('server mode relays a running actor\'s inspection events to a websocket client', async () => {
+    const port = await freePort();
+    const inspector = await createInspector({ mode: 'server', port });
+    started.push(inspector);
+    expect(inspector.url).toBe(`http://localhost:${port}`);
+    expect(inspector.instructions).toContain(inspector.url);
+    const client = await listen(port);
+    clients.push(client);
+    const actor = createActor(counter, { inspect: inspector.inspect }).start();
+    actor.send({ type: 'counter.bump' });
+    actor.send({ type: 'counter.bump' });
+    await until(() => client.messages.filter((m) => m.type === '@xstate.snapshot').length >= 3);
+    expect(client.messages.find((m) => m.type === '@xstate.actor')?.name).toBe('counter');
+    expect(client.messages.filter((m) => m.event?.type === 'counter.bump' && m.type === '@xstate.event')).toHaveLength(2);
+    expect(client.messages.filter((m) => m.type === '@xstate.snapshot').at(-1)?.snapshot?.context?.n).toBe(2);
+    actor.stop();
+  });
+
+  it('websocket mode sends to a relay started elsewhere, and refuses when none listens', async () => {
+    const port = await freePort();
+    await expect(createInspector({ mode: 'websocket', port, connectTimeoutMs: 100 })).rejects.toThrow(/not reachable/);
+    const relay = await createInspector({ mode: 'server', port });
+    started.push(relay);
+    const client = await listen(port);
+    clients.push(client);
+    const sender = await createInspector({ mode: 'websocket', port });
+    started.push(sender);
+    expect(sender.instructions).toContain(`ws://localhost:${port}`);
+    const actor = createActor(counter, { inspect: sender.inspect }).start();
+    actor.send({ type: 'counter.bump' });
+    await until(() => client.messages.some((m) => m.type === '@xstate.event' && m.event?.type === 'counter.bump'));
+    actor.stop();
+  });
+
+  it('rejects a bad port', async () => {
+    await expect(createInspector({ mode: 'server', port: 70000 })).rejects.toThrow(RangeError);
+  });
+});
