@@ -1,3 +1,4 @@
+import type { SchedulerLike } from 'rxjs';
 import { vi } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import { configFrom } from '../../src/config/index.js';
@@ -36,6 +37,7 @@ export interface SystemOptions {
   env?: Record<string, string>;
   restore?: readonly PersistedBreaker[];
   observer?: GuardObserver;
+  scheduler?: SchedulerLike;
 }
 
 /** A registry and a guarded caller on fake timers (Date.now is the injected clock). */
@@ -54,7 +56,7 @@ export function system(options: SystemOptions = {}) {
   if (options.restore) registry.restore(options.restore);
   const transitions: BreakerTransition[] = [];
   registry.transitions$.subscribe((t) => transitions.push(t));
-  const caller = createGuardedCaller({ config, clock, registry, random: () => 0.5, observer: options.observer });
+  const caller = createGuardedCaller({ config, clock, registry, random: () => 0.5, observer: options.observer, scheduler: options.scheduler });
   return { config, clock, registry, caller, transitions, machineEvents };
 }
 
