@@ -32,8 +32,8 @@ async function startDemoSimulators(): Promise<{ sim: Simulator; odoo: FakeOdoo }
     profiles: {
       tavily: { fault: 'quota', probability: 0.25 }, // TAVILY_FAIL (quota: not retried)
       openai: { fault: 'malformed', probability: 0.12 }, // OPENAI_FAIL → deterministic extraction
-      apify_linkedin: { fault: 'server_error', firstN: 24 }, // outage then recovery: open → halfOpen → closed
-      lusha: { fault: 'schema', probability: 0.35 }, // LUSHA_FAIL
+      apify_linkedin: { fault: 'quota', firstN: 6 }, // credits run out, then topped up: open → halfOpen → closed
+      lusha: { fault: 'schema', probability: 0.2 }, // LUSHA_FAIL
       zerobounce: { fault: 'rate_limit', probability: 0.15, retryAfterS: 30 }, // Retry-After too long: ZEROBOUNCE_DEFER
     },
   });
