@@ -120,7 +120,8 @@ describe('simulator server', () => {
       () => 'answered',
       () => 'dropped',
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Wait for the request to arrive (event-driven, bounded), not a fixed sleep: a loaded machine is slow.
+    for (let i = 0; i < 1000 && hanging.calls('tavily') === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(hanging.calls('tavily')).toBe(1);
     await hanging.close();
     expect(await pending).toBe('dropped');
