@@ -70,7 +70,7 @@ describe('adapters through createGuardedCaller', () => {
 
   it('a hang times out per attempt (VENDOR_TIMEOUT_MS) and is retried', async () => {
     fx.sim.setProfile('tavily', 'hang');
-    const config = configFrom({ ...fx.sim.overrides, RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '10', VENDOR_TIMEOUT_MS: '60' });
+    const config = configFrom({ ...fx.sim.overrides, RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '10', VENDOR_TIMEOUT_MS: '300' });
     const { caller } = guarded(config);
     const tavily = createTavilyClient(config);
     expect(await kindOf(caller.call(1, 'tavily', (s) => tavily.search('acme.example', s)))).toBe('timeout');
