@@ -113,7 +113,10 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
     expect((await runs.pendingCompanies(runId)).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
     expect((await runs.pendingCompanies(runId))[1]).toEqual({ tenantId: 5005, companyId: 104, name: 'C4', domain: null });
     expect((await runs.tenantCompanies(5005, { staleDays: 30 })).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
-    expect((await runs.tenantCompanies(5005)).length).toBe(7);
+    expect((await runs.tenantCompanies(5005)).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
+    await pool.query(`UPDATE companies SET last_enriched_at = now() - interval '40 days' WHERE tenant_id = 5005 AND company_id = 101`);
+    expect((await runs.tenantCompanies(5005, { staleDays: 30 })).map((c) => c.companyId)).toEqual([101, 102, 104, 105, 107]);
+    expect((await runs.tenantCompanies(5005)).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
     await runs.markRun(runId, 'interrupted');
     expect((await runs.getRun(runId))?.status).toBe('interrupted');
     await runs.markRun(runId, 'running');

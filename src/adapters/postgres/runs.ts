@@ -54,7 +54,10 @@ export interface RunsRepository {
   markRun(runId: number, status: RunRow['status']): Promise<void>;
   /** Flags the run's Odoo export as disabled for the rest of the run, with why. */
   disableOdooExport(runId: number, reason: string): Promise<void>;
-  /** The tenant's companies never enriched or last enriched more than `staleDays` days ago (all when absent). */
+  /**
+   * The tenant's companies never enriched, plus (with `staleDays`) those last enriched more than
+   * `staleDays` days ago — what `run --tenant <id> [--stale-days N]` without --input enriches.
+   */
   tenantCompanies(tenantId: TenantId, options?: { staleDays?: number | null }): Promise<Company[]>;
 }
 
@@ -170,7 +173,7 @@ export function createRunsRepository(pool: pg.Pool): RunsRepository {
       const stale = options.staleDays ?? null;
       const { rows } = await pool.query<CompanyRow>(
         `SELECT tenant_id, company_id, name, domain FROM companies
-         WHERE tenant_id = $1 AND ($2::int IS NULL OR last_enriched_at IS NULL OR last_enriched_at < now() - make_interval(days => $2::int))
+         WHERE tenant_id = $1 AND (last_enriched_at IS NULL OR ($2::int IS NOT NULL AND last_enriched_at <= now() - make_interval(days => $2::int)))
          ORDER BY company_id`,
         [tenantId, stale],
       );
