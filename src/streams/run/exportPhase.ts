@@ -38,6 +38,8 @@ async function* exportCompanies(items: AsyncIterable<ExportItem>) {
  */
 export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOptions): Promise<ExportSummary> {
   const { runId, tenantId } = options;
+  // The queue is read from the database: the enrich phase's last rows may still be in the sink.
+  await deps.sink.flush();
   const tenant = await deps.runs.getTenant(tenantId);
   const request = {
     ...exportRequestFor(deps.config, tenantId, tenant, options.dryRun),
