@@ -5,9 +5,11 @@
  */
 import { createServer } from 'node:net';
 import { WebSocket } from 'undici';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import { createInspector } from '../../src/adapters/inspect.js';
+import { inspectModeOf } from '../../src/cli/commands/run.js';
+import { main } from '../../src/cli/main.js';
 import { configFrom, createRuntime, type Company, type Config } from '../../src/index.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { createTestDatabase } from '../support/database.js';
@@ -101,5 +103,25 @@ describe('inspection of every machine kind through the runtime', () => {
       ws.close();
       inspector.stop();
     }
+  });
+});
+
+describe('run --inspect [mode]', () => {
+  it('defaults to server, accepts the three modes and refuses others', () => {
+    expect(inspectModeOf(undefined)).toBeNull();
+    expect(inspectModeOf(true)).toBe('server');
+    for (const mode of ['server', 'browser', 'websocket'] as const) expect(inspectModeOf(mode)).toBe(mode);
+    expect(() => inspectModeOf('firefox')).toThrow(/--inspect expects server, browser or websocket/);
+  });
+
+  it('an unknown mode is a usage error (exit 2) before any work', async () => {
+    const err: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: string) => (err.push(String(chunk)), true)) as typeof process.stderr.write);
+    try {
+      expect(await main(['node', 'lead-enrich', 'run', '--tenant', '1', '--inspect', 'firefox'])).toBe(2);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(err.join('')).toContain('--inspect expects server, browser or websocket, got "firefox"');
   });
 });
