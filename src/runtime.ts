@@ -1,8 +1,8 @@
-import type { Observable } from 'rxjs';
+import { Subject, takeUntil, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Config } from './config/index.js';
-import type { BreakerTransition, Clock, Company, EnrichmentOutput } from './domain/index.js';
+import type { BreakerTransition, Clock, Company, EnrichmentOutput, RunEvent } from './domain/index.js';
 import { VendorError } from './domain/errors.js';
 import type { ContactSourcePort, EmailVerifierPort, ExtractorPort, SearchPort } from './domain/ports.js';
 import { systemClock } from './adapters/clock.js';
@@ -15,7 +15,7 @@ import { runReport, type RunReport } from './adapters/postgres/report.js';
 import { createRunsRepository, type RunsRepository } from './adapters/postgres/runs.js';
 import { createVendorAdapters } from './adapters/vendors.js';
 import { createBreakerRegistry, type BreakerRegistry } from './streams/breakerRegistry.js';
-import { enrichCompany, type EnrichmentPorts } from './streams/enrichCompany.js';
+import { enrichCompany, type EnrichmentPorts, type EnrichmentStageEvent } from './streams/enrichCompany.js';
 import { createGuardedCaller } from './streams/guardedCall.js';
 import type { BreakerInfo, GuardedCaller } from './streams/guard.types.js';
 import { startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
@@ -33,25 +33,51 @@ export interface RuntimeOptions {
   database?: Database;
 }
 
+/**
+ * What {@link Runtime.run} takes: a {@link RunRequest} whose `concurrency` (default
+ * RUN_CONCURRENCY), `dryRun` (default false) and `params` (default `{}`) may be left out.
+ */
+export type StartRunRequest = Omit<RunRequest, 'concurrency' | 'dryRun' | 'params'> & Partial<Pick<RunRequest, 'concurrency' | 'dryRun' | 'params'>>;
+
 /** The running system a runner process or the CLI holds: database, sink, breakers, adapters. */
 export interface Runtime {
+  /** The validated configuration the runtime was built from. */
   readonly config: Config;
+  /** The runtime's pino logger (the one given in {@link RuntimeOptions}, or its own). */
   readonly logger: Logger;
+  /** The open, migrated database (`database.pool` for your own queries). */
   readonly database: Database;
+  /** The persistence sink every run event goes through (batched, backpressured). */
   readonly sink: Sink;
+  /** The observability hooks (stage events, vendor usage, transitions, percentiles) over the sink. */
   readonly obs: Observability;
+  /** Tenants and runs: `runs.upsertTenant(...)` registers a tenant's Odoo target. */
   readonly runs: RunsRepository;
+  /** The (tenant, vendor) breakers, shared by every run and `enrich` of this runtime. */
   readonly breakers: BreakerRegistry;
   /** The guarded caller every vendor call of this runtime goes through. */
   readonly guard: GuardedCaller;
-  /** Every breaker transition as it happens. */
+  /** Every breaker transition as it happens (hot; completes on {@link Runtime.close}). */
   readonly transitions$: Observable<BreakerTransition>;
+  /**
+   * Every run event as it is handed to the sink, before it is committed: `stage.event`,
+   * `company.finished`, `vendor.usage`, `breaker.transition` (during a run) and `export.outcome`.
+   * Hot (no replay); completes on {@link Runtime.close}. Slow subscribers slow the run down.
+   */
+  readonly events$: Observable<RunEvent>;
   /** Every breaker's state now. */
   listBreakers(): BreakerInfo[];
-  /** Enriches one company without a run (nothing persisted); never rejects because of a vendor. */
-  enrich(company: Company, options?: { signal?: AbortSignal }): Promise<EnrichmentOutput>;
-  /** Starts a run (or resumes one); see {@link RunRequest}. */
-  run(request: Omit<RunRequest, 'concurrency' | 'dryRun' | 'params'> & Partial<Pick<RunRequest, 'concurrency' | 'dryRun' | 'params'>>): RunHandle;
+  /**
+   * Enriches one company without a run: nothing is persisted and nothing reaches `events$`
+   * (pass `onStageEvent` to see its stages). Never rejects because of a vendor; rejects with
+   * `signal.reason` when aborted.
+   */
+  enrich(company: Company, options?: { signal?: AbortSignal; onStageEvent?: (event: EnrichmentStageEvent) => void }): Promise<EnrichmentOutput>;
+  /**
+   * Starts a run (or resumes one) and returns at once; await `handle.done`. Persists the input,
+   * one row per company, the events, usage and transitions, and exports to the tenant's Odoo.
+   */
+  run(request: StartRunRequest): RunHandle;
   /** What `report --run` shows. */
   report(runId: number): Promise<RunReport | null>;
   /** Flushes the sink and closes the database (and stops an embedded server). Idempotent. */
@@ -60,6 +86,21 @@ export interface Runtime {
 
 function offPort(vendor: string): never {
   throw new VendorError({ vendor: 'crawler', kind: 'bad_request', detail: `${vendor} is off (no key)` });
+}
+
+/** The sink with every pushed event also emitted on `events` first (RxJS reports a subscriber's exception asynchronously, never to the pusher). */
+function observedSink(sink: Sink, events: Subject<RunEvent>): Sink {
+  return {
+    push: (event) => {
+      events.next(event);
+      return sink.push(event);
+    },
+    flush: () => sink.flush(),
+    close: (opts) => sink.close(opts),
+    get pending() {
+      return sink.pending;
+    },
+  };
 }
 
 /** The ports of the chain; a vendor without its key gets a port that is never called (its step is skipped). */
@@ -91,7 +132,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       : (event: InspectionEvent) => (options.inspect as Observer<InspectionEvent>).next?.(event)
     : undefined;
   const database = options.database ?? (await openDatabase(config, { logger }));
-  const sink = createSink({ pool: database.pool, config: config.sink, logger });
+  const events = new Subject<RunEvent>();
+  const closing = new Subject<void>();
+  const sink = observedSink(createSink({ pool: database.pool, config: config.sink, logger }), events);
   const obs = createObservability({ sink, pool: database.pool, clock, logger });
   const runs = createRunsRepository(database.pool);
   const breakers = createBreakerRegistry({
@@ -114,10 +157,19 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     runs,
     breakers,
     guard,
-    transitions$: breakers.transitions$,
+    transitions$: breakers.transitions$.pipe(takeUntil(closing)),
+    events$: events.asObservable(),
     listBreakers: () => breakers.list(),
     enrich: (company, opts = {}) =>
-      enrichCompany(company, { config, guard, ports, clock, ...(opts.signal ? { signal: opts.signal } : {}), ...(inspect ? { inspect } : {}) }),
+      enrichCompany(company, {
+        config,
+        guard,
+        ports,
+        clock,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onStageEvent ? { onStageEvent: opts.onStageEvent } : {}),
+        ...(inspect ? { inspect } : {}),
+      }),
     run: (request) =>
       startRun(
         {
@@ -141,6 +193,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         try {
           await sink.close({ deadlineMs: config.shutdownGraceMs });
         } finally {
+          events.complete();
+          closing.next();
           if (!options.database) await database.close();
         }
       })()),

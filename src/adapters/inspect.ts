@@ -15,7 +15,9 @@ import type { InspectionEvent, Observer } from 'xstate';
  */
 export type InspectMode = 'websocket' | 'server' | 'browser';
 
+/** Options of {@link createInspector}. */
 export interface CreateInspectorOptions {
+  /** Where inspection events go; see {@link InspectMode}. */
   mode: InspectMode;
   /** Relay port on localhost. Default 8080 (the package's default). */
   port?: number;

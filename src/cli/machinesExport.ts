@@ -41,7 +41,18 @@ export function mermaidId(stateId: string): string {
 function guardLabel(guard: unknown): string | null {
   if (guard === undefined || guard === null) return null;
   if (typeof guard === 'string') return guard;
-  if (typeof guard === 'function') return guard.name || 'guard';
+  if (typeof guard === 'function') {
+    // xstate's higher-order guards (`and`, `or`, `not`) are functions carrying their operands.
+    const operands = (guard as { guards?: unknown[] }).guards;
+    if (Array.isArray(operands) && ['and', 'or', 'not'].includes(guard.name)) {
+      const parts = operands.map((g) => {
+        const label = guardLabel(g) ?? 'guard';
+        return / /.test(label) ? `(${label})` : label;
+      });
+      return guard.name === 'not' ? `not ${parts[0] ?? 'guard'}` : parts.join(` ${guard.name} `);
+    }
+    return guard.name || 'guard';
+  }
   if (typeof guard === 'object' && 'type' in guard) {
     const { type, params } = guard as { type: string; params?: unknown };
     if (params && typeof params === 'object') return `${type}(${Object.values(params as Record<string, unknown>).map(String).join(', ')})`;

@@ -90,6 +90,7 @@ export const breakerMachine = setup({
   },
 }).createMachine({
   id: 'breaker',
+  description: 'One (tenant, vendor) circuit breaker: closed until CB_ERROR_THRESHOLD failed calls in a row, open for CB_COOL_OFF_S, then one probe decides.',
   initial: 'closed',
   context: ({ input }) => ({ ...input, consecutiveFailures: 0, openedAt: null, probeStartedAt: null, probeId: 0, reason: null }),
   states: {

@@ -6,7 +6,7 @@ import { readCompanies, isInputError } from '../../adapters/input.js';
 import type { Company } from '../../domain/index.js';
 import { createRuntime, type Runtime } from '../../runtime.js';
 import type { RunProgress } from '../../streams/run/runJob.js';
-import { createInspector, type RunInspector } from '../../adapters/inspect.js';
+import { createInspector, type InspectMode, type RunInspector } from '../../adapters/inspect.js';
 import { createProgressReporter } from '../progress.js';
 import { summaryFromReport } from '../reportSummary.js';
 import { renderSummary, summaryToJson } from '../summary.js';
@@ -45,6 +45,14 @@ export interface RunPlan {
   staleDays: number | null;
   concurrency: number | undefined;
   dryRun: boolean;
+}
+
+/** `--inspect [mode]`: null when absent, `server` when given without a mode; a UsageError for an unknown mode. */
+export function inspectModeOf(value: boolean | string | undefined): InspectMode | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return 'server';
+  if (value === 'server' || value === 'browser' || value === 'websocket') return value;
+  throw new UsageError(`--inspect expects server, browser or websocket, got ${JSON.stringify(value)}`);
 }
 
 /** Validates the run options (exit 2 on misuse, before any work). */
@@ -156,13 +164,14 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--resume <run_id>', 'resume an interrupted run: enrich the companies without a row, export the rest')
     .option('--concurrency <n>', 'companies enriched at once (default RUN_CONCURRENCY)')
     .option('--dry-run', 'write nothing to Odoo; report what would be written')
-    .option('--inspect [mode]', 'attach the Stately inspector to every actor: server (default), websocket')
+    .option('--inspect [mode]', 'attach the Stately inspector to every actor: server (default; open http://localhost:8080), browser (also opens it), websocket (to a relay already running)')
     .option('--json', 'print the summary as JSON')
     .action(async (options: RunOptions) => {
       const config: Config = loadConfig();
       const plan = planRun(options);
       const { logger, logFile } = cliLogger(config);
-      const inspector = options.inspect ? await createInspector({ mode: options.inspect === 'websocket' ? 'websocket' : 'server' }) : null;
+      const inspectMode = inspectModeOf(options.inspect);
+      const inspector = inspectMode ? await createInspector({ mode: inspectMode }) : null;
       if (inspector) process.stderr.write(`${inspector.instructions}\n`);
       let runtime: Runtime | null = null;
       try {

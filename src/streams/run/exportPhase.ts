@@ -38,7 +38,7 @@ async function* exportCompanies(items: AsyncIterable<ExportItem>) {
  */
 export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOptions): Promise<ExportSummary> {
   const { runId, tenantId } = options;
-  // The queue is read from the database: every company result pushed so far must be there first.
+  // The queue is read from the database: the enrich phase's last rows may still be in the sink.
   await deps.sink.flush();
   const tenant = await deps.runs.getTenant(tenantId);
   const request = {
