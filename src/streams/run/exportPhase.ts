@@ -38,6 +38,9 @@ async function* exportCompanies(items: AsyncIterable<ExportItem>) {
  */
 export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOptions): Promise<ExportSummary> {
   const { runId, tenantId } = options;
+  // The export reads the results from the database: the last companies' rows may still be in the
+  // sink's buffer (up to SINK_FLUSH_MS), and a company not yet written would never be exported.
+  await deps.sink.flush();
   const tenant = await deps.runs.getTenant(tenantId);
   const request = {
     ...exportRequestFor(deps.config, tenantId, tenant, options.dryRun),
