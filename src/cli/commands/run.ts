@@ -137,7 +137,12 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
       process.stderr.write(`lead-enrich: run failed: ${result.error ?? 'unknown error'}\n`);
       return 1;
     }
-    return result.status === 'interrupted' ? EXIT_INTERRUPTED : 0;
+    if (result.status === 'interrupted') {
+      // Also on stderr: stdout may be a file or a pipe (--json), and the operator must learn how to go on.
+      process.stderr.write(`lead-enrich: run ${result.runId ?? '<run_id>'} interrupted; resume with: lead-enrich run --resume ${result.runId ?? '<run_id>'}\n`);
+      return EXIT_INTERRUPTED;
+    }
+    return 0;
   } finally {
     reporter.stop();
     process.off('SIGINT', onSignal);
