@@ -197,6 +197,35 @@ describe('interruption and resume', () => {
   }, 180_000);
 });
 
+describe('resume after a kill while the input was being recorded', () => {
+  /** The state such a kill leaves: a running run whose input is recorded in part (no inputRecorded flag). */
+  async function halfRecordedRun(tenantId: number, params: Record<string, unknown>, recorded: number[]): Promise<number> {
+    const { rows } = await db.pool().query<{ run_id: string }>('INSERT INTO enrichment_runs (tenant_id, params) VALUES ($1, $2) RETURNING run_id', [tenantId, JSON.stringify(params)]);
+    const runId = Number(rows[0]!.run_id);
+    for (const [position, companyId] of recorded.entries()) {
+      await db.pool().query('INSERT INTO run_companies (run_id, tenant_id, company_id, position) VALUES ($1, $2, $3, $4)', [runId, tenantId, companyId, position]);
+    }
+    return runId;
+  }
+
+  it.each([
+    ['--input <file>', 109, true],
+    ['the tenant’s companies (no --input)', 110, false],
+  ])('%s: the resume records the rest of the input and enriches every company once', async (_label, tenantId, withFile) => {
+    const w = await world();
+    const input = w.file(`recorded-${tenantId}.csv`, companiesCsv(6, `rec${tenantId}`));
+    // A first run puts the tenant's companies in the database (and is not what is checked).
+    expect((await runCli(['run', '--tenant', String(tenantId), '--input', input], w.env())).code).toBe(0);
+    const runId = await halfRecordedRun(tenantId, { inputPath: withFile ? input : null, concurrency: 2, dryRun: false, staleDays: null }, [1, 2]);
+
+    const resumed = await runCli(['run', '--resume', String(runId)], w.env());
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await inputIds(db.pool(), runId)).toEqual(ids(6));
+    expect((await resultRows(db.pool(), runId)).map((x) => x.companyId)).toEqual(ids(6));
+    expect((await runsOf(db.pool(), tenantId)).find((r) => r.runId === runId)?.status).toBe('completed');
+  }, 120_000);
+});
+
 describe('lead-enrich report and usage errors', () => {
   it('report --run prints the same summary as the run; an unknown run is a usage error (exit 2)', async () => {
     const w = await world({ profiles: { tavily: 'server_error', openai: { fault: 'malformed', probability: 0.5 } } });
