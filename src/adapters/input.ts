@@ -116,19 +116,55 @@ function readHeader(record: { line: number; text: string }): string[] {
   return header;
 }
 
+async function* once(text: string): AsyncGenerator<string> {
+  yield text;
+}
+
+/**
+ * A CSV record that does not parse. When it spans several lines, the likely cause is a stray quote
+ * on its first line that swallowed the lines after it (up to the next quote, or the end of the
+ * file): only the first line is refused, the lines after it are split and read again on their own.
+ */
+async function* refused(header: string[], record: { line: number; text: string }, reason: string): AsyncGenerator<ParsedRow> {
+  const cut = record.text.indexOf('\n');
+  if (cut < 0) {
+    yield { malformed: { line: record.line, reason, raw: shorten(record.text) } };
+    return;
+  }
+  yield { malformed: { line: record.line, reason: `${reason} (a stray quote? the lines after it are read on their own)`, raw: shorten(record.text.slice(0, cut)) } };
+  for await (const sub of splitLines(once(record.text.slice(cut + 1)))) {
+    const line = record.line + sub.line;
+    if ('error' in sub) {
+      if (sub.text !== undefined) yield* refused(header, { line, text: sub.text }, sub.error);
+      else yield { malformed: { line, reason: sub.error } };
+    } else if (sub.text.trim().length > 0) {
+      const fields = parseCsvRecord(sub.text);
+      if (typeof fields === 'string') yield* refused(header, { line, text: sub.text }, fields);
+      else yield toRow(header, { line, text: sub.text }, fields);
+    }
+  }
+}
+
 async function* csvRows(raw: AsyncIterable<RawRecord>): AsyncGenerator<ParsedRow> {
   let header: string[] | null = null;
   let batch: { line: number; text: string }[] = [];
-  function* flush(h: string[]): Generator<ParsedRow> {
-    const parsed = parseCsvBatch(batch);
-    for (let i = 0; i < batch.length; i++) yield toRow(h, batch[i] as { line: number; text: string }, parsed[i] as string[] | string);
+  async function* flush(h: string[]): AsyncGenerator<ParsedRow> {
+    const records = batch;
     batch = [];
+    const parsed = parseCsvBatch(records);
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as { line: number; text: string };
+      const fields = parsed[i] as string[] | string;
+      if (typeof fields === 'string') yield* refused(h, record, fields);
+      else yield toRow(h, record, fields);
+    }
   }
   for await (const record of raw) {
     if ('error' in record) {
       if (header === null) throw new InputError(`CSV header cannot be read at line ${record.line}: ${record.error}`);
       yield* flush(header);
-      yield { malformed: { line: record.line, reason: record.error, ...(record.text ? { raw: shorten(record.text) } : {}) } };
+      if (record.text !== undefined) yield* refused(header, { line: record.line, text: record.text }, record.error);
+      else yield { malformed: { line: record.line, reason: record.error } };
       continue;
     }
     if (record.text.trim().length === 0) continue;

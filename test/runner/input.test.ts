@@ -73,10 +73,19 @@ describe('CSV input', () => {
     expect(cs[3]?.companyId).toBe(deriveCompanyId(7, 'd:g.com').id);
   });
 
-  it('an unclosed quote at the end is reported at the line it opens', async () => {
+  it('an unclosed quote at the end is reported at the line it opens; the lines after it are still read', async () => {
     const rs = await readAll(file('csv', 'name,domain\nA,a.com\n"B,b.com\nC,c.com\n'));
-    expect(companies(rs).map((c) => c.name)).toEqual(['A']);
-    expect(malformed(rs)).toMatchObject([{ line: 3, reason: expect.stringContaining('quote not closed') }]);
+    expect(companies(rs).map((c) => c.name)).toEqual(['A', 'C']);
+    expect(malformed(rs)).toMatchObject([{ line: 3, reason: expect.stringContaining('quote not closed'), raw: '"B,b.com' }]);
+  });
+
+  it('a stray quote does not swallow the rows after it: only its own line is refused', async () => {
+    const csv = ['company_id,name,domain', '1,"One",one.com', '2,"Two,two.com', '3,"Three",three.com', '4,Fo"ur,four.com', '5,"Five",five.com', '6,"Six",six.com'].join('\n');
+    for (const hwm of [undefined, 5]) {
+      const rs = await readAll(file('csv', `${csv}\n`), 7, hwm);
+      expect(malformed(rs).map((m) => m.line)).toEqual([3, 5]);
+      expect(companies(rs).map((c) => c.companyId)).toEqual([1, 3, 5, 6]);
+    }
   });
 
   it('refuses a CSV without header, an empty CSV, a missing file and an unknown extension', async () => {

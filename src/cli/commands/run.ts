@@ -92,7 +92,12 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
       process.stderr.write(`lead-enrich: run ${run.runId} is already completed; nothing to resume\n`);
     }
     const inputPath = typeof run.params.inputPath === 'string' ? run.params.inputPath : null;
-    if (run.params.inputRecorded !== true && inputPath) companies = inputCompanies(inputPath, run.tenantId, counter);
+    if (run.params.inputRecorded !== true) {
+      // Killed while the input was being recorded: record it again (companies already recorded are
+      // kept once), or the companies not yet recorded would silently drop out of the run.
+      if (inputPath) companies = inputCompanies(inputPath, run.tenantId, counter);
+      else companies = await runtime.runs.tenantCompanies(run.tenantId, { staleDays: typeof run.params.staleDays === 'number' ? run.params.staleDays : null });
+    }
     plan = { ...plan, dryRun: run.params.dryRun === true, concurrency: plan.concurrency ?? (typeof run.params.concurrency === 'number' ? run.params.concurrency : undefined) };
   } else if (plan.input) {
     companies = inputCompanies(plan.input, tenantId as number, counter);
@@ -145,7 +150,12 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
       process.stderr.write(`lead-enrich: run failed: ${result.error ?? 'unknown error'}\n`);
       return 1;
     }
-    return result.status === 'interrupted' ? EXIT_INTERRUPTED : 0;
+    if (result.status === 'interrupted') {
+      // Also on stderr: stdout may be a file or a pipe (--json), and the operator must learn how to go on.
+      process.stderr.write(`lead-enrich: run ${result.runId ?? '<run_id>'} interrupted; resume with: lead-enrich run --resume ${result.runId ?? '<run_id>'}\n`);
+      return EXIT_INTERRUPTED;
+    }
+    return 0;
   } finally {
     reporter.stop();
     process.off('SIGINT', onSignal);

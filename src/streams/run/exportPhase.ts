@@ -38,7 +38,8 @@ async function* exportCompanies(items: AsyncIterable<ExportItem>) {
  */
 export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOptions): Promise<ExportSummary> {
   const { runId, tenantId } = options;
-  // The queue is read from the database: the enrich phase's last rows may still be in the sink.
+  // The export reads the results from the database: the last companies' rows may still be in the
+  // sink's buffer (up to SINK_FLUSH_MS), and a company not yet written would never be exported.
   await deps.sink.flush();
   const tenant = await deps.runs.getTenant(tenantId);
   const request = {
