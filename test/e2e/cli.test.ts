@@ -216,6 +216,9 @@ describe('resume after a kill while the input was being recorded', () => {
     const input = w.file(`recorded-${tenantId}.csv`, companiesCsv(6, `rec${tenantId}`));
     // A first run puts the tenant's companies in the database (and is not what is checked).
     expect((await runCli(['run', '--tenant', String(tenantId), '--input', input], w.env())).code).toBe(0);
+    // Without --input a run takes the tenant's never-enriched companies: make them that again, as a
+    // host system that owns the companies table would have them.
+    if (!withFile) await db.pool().query('UPDATE companies SET last_enriched_at = NULL WHERE tenant_id = $1', [tenantId]);
     const runId = await halfRecordedRun(tenantId, { inputPath: withFile ? input : null, concurrency: 2, dryRun: false, staleDays: null }, [1, 2]);
 
     const resumed = await runCli(['run', '--resume', String(runId)], w.env());
