@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Config } from '../../config/config.js';
 import type { Clock, Company, EnrichmentOutput } from '../../domain/index.js';
+import { childLogger } from '../../adapters/logger.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
 import { pendingCompanyPages } from '../../adapters/postgres/runQueues.js';
 import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts, type EnrichmentStageEvent } from '../enrichCompany.js';
@@ -82,6 +83,9 @@ export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions):
     for (const [vendor, t] of usage.byVendor) await deps.obs.bumpVendor(runId, company.tenantId, vendor, t);
     await deps.sink.push({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
     processed += 1;
+    if (deps.logger.isLevelEnabled('debug')) {
+      childLogger(deps.logger, { companyId: company.companyId }).debug({ reasons: output.degradedReasons, fallbacks: output.fallbacks }, 'company enriched');
+    }
     options.onCompany?.({ companyId: company.companyId, degraded: output.reasons.length > 0, reasons: output.reasons });
   };
 

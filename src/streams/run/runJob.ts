@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
 import type { Clock, Company, ExportStatus } from '../../domain/index.js';
+import { childLogger } from '../../adapters/logger.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
 import type { RunParams, RunsRepository } from '../../adapters/postgres/runs.js';
 import { runMachine, type PhaseCommand, type PhaseInput, type RunMachineOutput } from '../../machines/run.machine.js';
@@ -84,6 +85,7 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   const progress: RunProgress = { runId: null, phase: 'starting', total: null, done: 0, degraded: 0, exported: {} };
   const changed = (): void => request.onProgress?.(progress);
   const { tenantId } = request;
+  let runLogger = childLogger(deps.logger, { tenantId });
 
   const machine = runMachine.provide({
     actors: {
@@ -98,6 +100,8 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
           runId = await deps.runs.createRun(tenantId, request.params);
         }
         progress.runId = runId;
+        runLogger = childLogger(deps.logger, { runId, tenantId });
+        runLogger.info({ resumed: input.resumeRunId !== null }, input.resumeRunId !== null ? 'run resumed' : 'run started');
         changed();
         if (request.companies) {
           await deps.runs.recordRunInputs(runId, request.companies);
@@ -113,7 +117,8 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         receive((command) => (command.type === 'run.drain' ? stopIntake.abort() : abort.abort(new Error('run aborted'))));
         progress.phase = 'enriching';
         changed();
-        enrichPhase(deps, {
+        runLogger.info({ concurrency: request.concurrency }, 'enriching');
+        enrichPhase({ ...deps, logger: runLogger }, {
           runId: input.runId,
           concurrency: request.concurrency,
           stopIntake: stopIntake.signal,
@@ -134,8 +139,9 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         receive(() => stop.abort());
         progress.phase = 'exporting';
         changed();
+        runLogger.info({ dryRun: request.dryRun }, 'exporting to Odoo');
         exportPhase(
-          { config: deps.config, pool: deps.pool, sink: deps.sink, runs: deps.runs, odoo: { ...deps.odoo, guard: deps.guard } },
+          { config: deps.config, pool: deps.pool, sink: deps.sink, runs: deps.runs, odoo: { ...deps.odoo, guard: deps.guard, logger: runLogger } },
           {
             runId: input.runId,
             tenantId: input.tenantId,
@@ -157,7 +163,8 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         changed();
         await deps.sink.flush();
         await deps.obs.aggregatePercentiles(input.runId);
-        await deps.obs.finaliseRun(input.runId, input.status);
+        const counts = await deps.obs.finaliseRun(input.runId, input.status);
+        runLogger.info({ status: input.status, error: input.error, counts }, 'run finalised');
       }),
     },
   });
