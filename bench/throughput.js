@@ -1,0 +1,173 @@
+// Throughput of a whole run (issue 6 item 9): N companies through crawl, Tavily when thin, OpenAI,
+// Apify and ZeroBounce against the simulators (every vendor ok, keys set), persisted to PostgreSQL,
+// next to a bare pipeline making the same calls with a plain concurrency limit and no resilience.
+// Usage: npm run bench   (or node bench/throughput.js after npm run build)
+// Knobs: BENCH_COMPANIES (10000), BENCH_WARMUP (500), BENCH_LATENCIES (0,50), BENCH_CONCURRENCIES
+// (64,256), BENCH_LOG_LEVEL (info), BENCH_CPU_PROF (a directory: --cpu-prof of every worker), DATABASE_URL (a server: a fresh database is created and dropped;
+// unset: the embedded PostgreSQL in a temporary directory).
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../dist/adapters/postgres/embedded.js';
+import { migrate } from '../dist/adapters/postgres/migrate.js';
+import { startSimulator, SIM_VENDORS } from '../dist/sim/index.js';
+
+const env = process.env;
+const list = (value, fallback) => (value ? value.split(',').map(Number) : fallback);
+const COMPANIES = Number(env.BENCH_COMPANIES ?? 10_000);
+const WARMUP = Number(env.BENCH_WARMUP ?? Math.min(500, COMPANIES));
+const LATENCIES = list(env.BENCH_LATENCIES, [0, 50]);
+const CONCURRENCIES = list(env.BENCH_CONCURRENCIES, [64, 256]);
+const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info';
+const TARGET = { ratio: 0.8, floorSlack: 1.15, heapPerCompany: 20 * 1024 };
+const WORKER = fileURLToPath(new URL('./throughput-worker.js', import.meta.url));
+
+// --- database: a fresh one on DATABASE_URL's server, else the embedded server in a temp dir ---------
+async function openBenchDatabase(tmp) {
+  if (env.DATABASE_URL) {
+    const name = `lead_enrich_bench_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      where: `fresh database ${name} on ${url.host}`,
+      async drop() {
+        const c = new pg.Client({ connectionString: env.DATABASE_URL });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.end();
+      },
+    };
+  }
+  const server = await startEmbeddedPostgres({ dataDir: join(tmp, 'data') });
+  return { url: server.url, where: `embedded PostgreSQL in ${tmp}`, drop: () => server.stop() };
+}
+
+// --- simulators: one per party, so that every vendor has its own origin as in production -----------
+async function startSimulators(latencyMs) {
+  const sims = Object.fromEntries(await Promise.all(SIM_VENDORS.map(async (v) => [v, await startSimulator({ seed: 7, latencyMs })])));
+  const overrides = {};
+  const take = (vendor, prefixes) => {
+    for (const [k, value] of Object.entries(sims[vendor].overrides)) if (prefixes.some((p) => k.startsWith(p))) overrides[k] = value;
+  };
+  take('tavily', ['TAVILY_']);
+  take('openai', ['OPENAI_']);
+  take('zerobounce', ['ZEROBOUNCE_']);
+  take('lusha', ['LUSHA_']);
+  take('apify_linkedin', ['APIFY_']);
+  take('crawler', ['CRAWL_']);
+  return {
+    overrides,
+    reset: () => Object.entries(sims).forEach(([, s]) => s.reset()),
+    counts: () => Object.fromEntries(SIM_VENDORS.map((v) => [v, sims[v].calls(v)])),
+    close: () => Promise.all(Object.values(sims).map((s) => s.close())),
+  };
+}
+
+async function measure(job, sims) {
+  const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`, `--cpu-prof-name=${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}.cpuprofile`] : [];
+  const child = fork(WORKER, [JSON.stringify(job)], { execArgv: ['--expose-gc', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let result = null;
+  child.on('message', (m) => {
+    if (m.op === 'sim') {
+      if (m.cmd === 'reset') sims.reset();
+      child.send({ op: 'sim', counts: sims.counts() });
+    } else if (m.op === 'result') {
+      result = m;
+      child.disconnect();
+    }
+  });
+  const [code] = await once(child, 'exit');
+  if (!result) throw new Error(`${job.pipeline} worker exited with ${code} and no result`);
+  return result;
+}
+
+const mb = (b) => (b / 1024 / 1024).toFixed(0);
+const kb = (b) => (b / 1024).toFixed(1);
+const pad = (s, n) => String(s).padStart(n);
+
+async function main() {
+  const started = Date.now();
+  const tmp = await mkdtemp(join(os.tmpdir(), 'lead-enrich-bench-'));
+  const db = await openBenchDatabase(tmp);
+  const rows = [];
+  try {
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    await migrate(pool);
+    await pool.end();
+    console.log(`throughput: ${COMPANIES} companies per run (+${WARMUP} warm-up), node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${db.where}, LOG_LEVEL=${LOG_LEVEL}`);
+    let tenantId = 100;
+    for (const latencyMs of LATENCIES) {
+      const sims = await startSimulators(latencyMs);
+      try {
+        for (const concurrency of CONCURRENCIES) {
+          const row = { latencyMs, concurrency };
+          for (const pipeline of ['bare', 'ours']) {
+            sims.reset();
+            const jobEnv = { ...sims.overrides, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
+            row[pipeline] = await measure({ pipeline, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp }, sims);
+          }
+          rows.push(row);
+          report([row], false);
+        }
+      } finally {
+        await sims.close();
+      }
+    }
+  } finally {
+    await db.drop();
+    await rm(tmp, { recursive: true, force: true });
+  }
+  report(rows, true);
+  console.log(`total bench time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+function report(rows, final) {
+  if (final) {
+    console.log('');
+    console.log('latency conc | bare c/s  ours c/s  ratio ≥0.8 | calls/co floor s  wall s  ×floor ≤1.15 | peak RSS MB bare/ours | heap KB/in-flight bare/ours ≤20 | gc pause ms');
+  }
+  for (const r of rows) {
+    const { bare, ours } = r;
+    for (const p of [bare, ours]) {
+      const total = Object.values(p.counts).reduce((a, b) => a + b, 0);
+      p.callsPerCompany = total / COMPANIES;
+      p.rate = COMPANIES / (p.wallMs / 1000);
+    }
+    const same = JSON.stringify(bare.counts) === JSON.stringify(ours.counts);
+    const ratio = ours.rate / bare.rate;
+    const floorS = r.latencyMs > 0 ? (COMPANIES / r.concurrency) * ours.callsPerCompany * (r.latencyMs / 1000) : null;
+    const vsFloor = floorS ? ours.wallMs / 1000 / floorS : null;
+    const heapOurs = ours.liveHeapBytes / r.concurrency;
+    const heapBare = bare.liveHeapBytes / r.concurrency;
+    const ok = (b) => (b ? 'met' : 'MISSED');
+    if (!final) {
+      console.log(`  ${r.latencyMs} ms, concurrency ${r.concurrency}: bare ${bare.rate.toFixed(0)} c/s, ours ${ours.rate.toFixed(0)} c/s, calls ${JSON.stringify(ours.counts)}${same ? '' : ` (bare ${JSON.stringify(bare.counts)})`}`);
+      continue;
+    }
+    console.log(
+      [
+        `${pad(r.latencyMs, 4)} ms ${pad(r.concurrency, 4)}`,
+        `${pad(bare.rate.toFixed(0), 8)} ${pad(ours.rate.toFixed(0), 9)} ${pad(ratio.toFixed(2), 6)} ${ok(ratio >= TARGET.ratio).padEnd(6)}`,
+        `${pad(ours.callsPerCompany.toFixed(2), 8)} ${pad(floorS ? floorS.toFixed(1) : '–', 7)} ${pad((ours.wallMs / 1000).toFixed(1), 7)} ${pad(vsFloor ? vsFloor.toFixed(2) : '–', 7)} ${(vsFloor ? ok(vsFloor <= TARGET.floorSlack) : 'n/a').padEnd(6)}`,
+        `${pad(`${mb(bare.peakRssBytes)}/${mb(ours.peakRssBytes)}`, 21)}`,
+        `${pad(`${kb(heapBare)}/${kb(heapOurs)}`, 21)} ${ok(heapOurs <= TARGET.heapPerCompany).padEnd(6)}`,
+        `${pad(ours.gcPauseMs.toFixed(0), 5)}${same ? '' : '  CALL COUNTS DIFFER'}`,
+      ].join(' | '),
+    );
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
