@@ -6,6 +6,7 @@
 import { once, setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { createVendorAdapters } from '../dist/adapters/vendors.js';
 import { createLogger } from '../dist/adapters/logger.js';
@@ -125,12 +126,16 @@ async function main() {
       const s = heapNow();
       heapSamples.push(s.heap - base.heap);
       gcPauseMs += s.pauseMs;
+      // Diagnosis: BENCH_HEAP_SNAPSHOT=<dir> writes one heap snapshot at the middle sample.
+      if (job.heapSnapshotDir && heapSamples.length === 2) writeHeapSnapshot(join(job.heapSnapshotDir, `${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}.heapsnapshot`));
     }
   }, 50);
 
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await runOnce(job.tenantId, 1, job.companies);
   const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const counts = await sim('counts');
@@ -140,6 +145,7 @@ async function main() {
   process.send({
     op: 'result',
     wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     peakRssBytes: peakRss,
     baselineHeapBytes: base.heap,
     liveHeapBytes: median,

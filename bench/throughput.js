@@ -3,7 +3,8 @@
 // next to a bare pipeline making the same calls with a plain concurrency limit and no resilience.
 // Usage: npm run bench   (or node bench/throughput.js after npm run build)
 // Knobs: BENCH_COMPANIES (10000), BENCH_WARMUP (500), BENCH_LATENCIES (0,50), BENCH_CONCURRENCIES
-// (64,256), BENCH_LOG_LEVEL (info), BENCH_CPU_PROF (a directory: --cpu-prof of every worker), DATABASE_URL (a server: a fresh database is created and dropped;
+// (64,256), BENCH_LOG_LEVEL (info), BENCH_CPU_PROF (a directory: --cpu-prof of every worker),
+// BENCH_HEAP_SNAPSHOT (a directory: a heap snapshot of every worker mid-run), DATABASE_URL (a server: a fresh database is created and dropped;
 // unset: the embedded PostgreSQL in a temporary directory).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -114,7 +115,7 @@ async function main() {
           for (const pipeline of ['bare', 'ours']) {
             sims.reset();
             const jobEnv = { ...sims.overrides, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
-            row[pipeline] = await measure({ pipeline, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp }, sims);
+            row[pipeline] = await measure({ pipeline, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT }, sims);
           }
           rows.push(row);
           report([row], false);
@@ -134,7 +135,7 @@ async function main() {
 function report(rows, final) {
   if (final) {
     console.log('');
-    console.log('latency conc | bare c/s  ours c/s  ratio ≥0.8 | calls/co floor s  wall s  ×floor ≤1.15 | peak RSS MB bare/ours | heap KB/in-flight bare/ours ≤20 | gc pause ms');
+    console.log('latency conc | bare c/s  ours c/s  ratio ≥0.8 | calls/co floor s  wall s  ×floor ≤1.15 | peak RSS MB bare/ours | heap KB/in-flight bare/ours ≤20 | CPU ms/co bare/ours | gc pause ms');
   }
   for (const r of rows) {
     const { bare, ours } = r;
@@ -161,6 +162,7 @@ function report(rows, final) {
         `${pad(ours.callsPerCompany.toFixed(2), 8)} ${pad(floorS ? floorS.toFixed(1) : '–', 7)} ${pad((ours.wallMs / 1000).toFixed(1), 7)} ${pad(vsFloor ? vsFloor.toFixed(2) : '–', 7)} ${(vsFloor ? ok(vsFloor <= TARGET.floorSlack) : 'n/a').padEnd(6)}`,
         `${pad(`${mb(bare.peakRssBytes)}/${mb(ours.peakRssBytes)}`, 21)}`,
         `${pad(`${kb(heapBare)}/${kb(heapOurs)}`, 21)} ${ok(heapOurs <= TARGET.heapPerCompany).padEnd(6)}`,
+        `${pad(`${(bare.cpuMs / COMPANIES).toFixed(2)}/${(ours.cpuMs / COMPANIES).toFixed(2)}`, 19)}`,
         `${pad(ours.gcPauseMs.toFixed(0), 5)}${same ? '' : '  CALL COUNTS DIFFER'}`,
       ].join(' | '),
     );

@@ -95,7 +95,6 @@ export function enrichCompany(company: Company, deps: EnrichCompanyDeps): Promis
     tenantId: company.tenantId,
     companyId: company.companyId,
     deadline: startedAt + input.deadlineMs,
-    ...(signal ? { signal } : {}),
     ...(deps.onUsage ? { onUsage: deps.onUsage } : {}),
   };
   const actor = createActor(providedMachine, {
