@@ -4,6 +4,7 @@
 //   out: {op: 'sim', cmd: 'reset'|'counts'} (answered with {op: 'sim', counts}), then {op: 'result', ...}
 // `env` holds the simulator overrides (one origin per vendor), DATABASE_URL and LOG_LEVEL.
 import { once, setMaxListeners } from 'node:events';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
@@ -92,6 +93,7 @@ async function main() {
 
   let runOnce;
   let close = async () => undefined;
+  let sinkPending = () => 0;
   let done = 0;
   if (job.pipeline === 'bare') {
     const bare = barePipeline(config);
@@ -99,6 +101,7 @@ async function main() {
   } else {
     const runtime = await createRuntime(config, { logger });
     close = () => runtime.close();
+    sinkPending = () => runtime.sink.pending;
     runOnce = async (tenantId, first, count) => {
       const handle = runtime.run({ tenantId, companies: companies(tenantId, first, count), concurrency: job.concurrency, dryRun: false,
         onProgress: (p) => (done = p.done) });
@@ -117,12 +120,14 @@ async function main() {
   // every lane is busy (steady state). Each forced GC pauses the run; the pauses are reported.
   let peakRss = process.memoryUsage().rss;
   const heapSamples = [];
+  const pendingSamples = [];
   let gcPauseMs = 0;
   const marks = [0.3, 0.5, 0.7].map((f) => Math.floor(job.companies * f));
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     if (marks.length > 0 && done >= marks[0]) {
       marks.shift();
+      pendingSamples.push(sinkPending());
       const s = heapNow();
       heapSamples.push(s.heap - base.heap);
       gcPauseMs += s.pauseMs;
@@ -150,6 +155,8 @@ async function main() {
     baselineHeapBytes: base.heap,
     liveHeapBytes: median,
     heapSamples,
+    sinkPendingSamples: pendingSamples,
+    logBytes: statSync(logFile).size,
     gcPauseMs,
     counts,
   });

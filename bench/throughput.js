@@ -3,7 +3,7 @@
 // next to a bare pipeline making the same calls with a plain concurrency limit and no resilience.
 // Usage: npm run bench   (or node bench/throughput.js after npm run build)
 // Knobs: BENCH_COMPANIES (10000), BENCH_WARMUP (500), BENCH_LATENCIES (0,50), BENCH_CONCURRENCIES
-// (64,256), BENCH_LOG_LEVEL (info), BENCH_CPU_PROF (a directory: --cpu-prof of every worker),
+// (64,256), BENCH_LOG_LEVEL (info), SINK_* (passed to the runs), BENCH_CPU_PROF (a directory: --cpu-prof of every worker),
 // BENCH_HEAP_SNAPSHOT (a directory: a heap snapshot of every worker mid-run), DATABASE_URL (a server: a fresh database is created and dropped;
 // unset: the embedded PostgreSQL in a temporary directory).
 import { fork } from 'node:child_process';
@@ -94,7 +94,6 @@ async function measure(job, sims) {
 
 const mb = (b) => (b / 1024 / 1024).toFixed(0);
 const kb = (b) => (b / 1024).toFixed(1);
-const pad = (s, n) => String(s).padStart(n);
 
 async function main() {
   const started = Date.now();
@@ -114,7 +113,9 @@ async function main() {
           const row = { latencyMs, concurrency };
           for (const pipeline of ['bare', 'ours']) {
             sims.reset();
-            const jobEnv = { ...sims.overrides, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
+            // SINK_* variables pass through, to try other batch sizes without editing anything.
+            const sinkEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SINK_')));
+            const jobEnv = { ...sims.overrides, ...sinkEnv, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
             row[pipeline] = await measure({ pipeline, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT }, sims);
           }
           rows.push(row);
@@ -132,41 +133,57 @@ async function main() {
   console.log(`total bench time ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-function report(rows, final) {
-  if (final) {
-    console.log('');
-    console.log('latency conc | bare c/s  ours c/s  ratio ≥0.8 | calls/co floor s  wall s  ×floor ≤1.15 | peak RSS MB bare/ours | heap KB/in-flight bare/ours ≤20 | CPU ms/co bare/ours | gc pause ms');
+function derive(r) {
+  const { bare, ours } = r;
+  for (const p of [bare, ours]) {
+    p.callsPerCompany = Object.values(p.counts).reduce((a, b) => a + b, 0) / COMPANIES;
+    p.rate = COMPANIES / (p.wallMs / 1000);
   }
+  const floorS = r.latencyMs > 0 ? (COMPANIES / r.concurrency) * ours.callsPerCompany * (r.latencyMs / 1000) : null;
+  return {
+    same: JSON.stringify(bare.counts) === JSON.stringify(ours.counts),
+    ratio: ours.rate / bare.rate,
+    floorS,
+    vsFloor: floorS ? ours.wallMs / 1000 / floorS : null,
+    bareVsFloor: floorS ? bare.wallMs / 1000 / floorS : null,
+    heapOurs: ours.liveHeapBytes / r.concurrency,
+    heapBare: bare.liveHeapBytes / r.concurrency,
+  };
+}
+
+function report(rows, final) {
+  const ok = (b) => (b ? 'met' : 'MISSED');
+  if (!final) {
+    for (const r of rows) {
+      const d = derive(r);
+      const { bare, ours } = r;
+      console.log(`  ${r.latencyMs} ms, concurrency ${r.concurrency}: bare ${bare.rate.toFixed(0)} c/s, ours ${ours.rate.toFixed(0)} c/s, sink pending at the heap samples ${ours.sinkPendingSamples.join('/')}, log ${kb(ours.logBytes)} KB, calls ${JSON.stringify(ours.counts)}${d.same ? '' : ` (bare ${JSON.stringify(bare.counts)}: CALL COUNTS DIFFER)`}`);
+    }
+    return;
+  }
+  console.log('');
+  console.log('| latency | concurrency | bare c/s | ours c/s | ours/bare (≥ 0.8) | calls/company | floor s | bare s (× floor) | ours s (× floor, ≤ 1.15) | peak RSS MB bare/ours | heap KB per in-flight bare/ours (≤ 20) | CPU ms/company bare/ours |');
+  console.log('|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|---:|');
   for (const r of rows) {
     const { bare, ours } = r;
-    for (const p of [bare, ours]) {
-      const total = Object.values(p.counts).reduce((a, b) => a + b, 0);
-      p.callsPerCompany = total / COMPANIES;
-      p.rate = COMPANIES / (p.wallMs / 1000);
-    }
-    const same = JSON.stringify(bare.counts) === JSON.stringify(ours.counts);
-    const ratio = ours.rate / bare.rate;
-    const floorS = r.latencyMs > 0 ? (COMPANIES / r.concurrency) * ours.callsPerCompany * (r.latencyMs / 1000) : null;
-    const vsFloor = floorS ? ours.wallMs / 1000 / floorS : null;
-    const heapOurs = ours.liveHeapBytes / r.concurrency;
-    const heapBare = bare.liveHeapBytes / r.concurrency;
-    const ok = (b) => (b ? 'met' : 'MISSED');
-    if (!final) {
-      console.log(`  ${r.latencyMs} ms, concurrency ${r.concurrency}: bare ${bare.rate.toFixed(0)} c/s, ours ${ours.rate.toFixed(0)} c/s, calls ${JSON.stringify(ours.counts)}${same ? '' : ` (bare ${JSON.stringify(bare.counts)})`}`);
-      continue;
-    }
+    const d = derive(r);
     console.log(
-      [
-        `${pad(r.latencyMs, 4)} ms ${pad(r.concurrency, 4)}`,
-        `${pad(bare.rate.toFixed(0), 8)} ${pad(ours.rate.toFixed(0), 9)} ${pad(ratio.toFixed(2), 6)} ${ok(ratio >= TARGET.ratio).padEnd(6)}`,
-        `${pad(ours.callsPerCompany.toFixed(2), 8)} ${pad(floorS ? floorS.toFixed(1) : '–', 7)} ${pad((ours.wallMs / 1000).toFixed(1), 7)} ${pad(vsFloor ? vsFloor.toFixed(2) : '–', 7)} ${(vsFloor ? ok(vsFloor <= TARGET.floorSlack) : 'n/a').padEnd(6)}`,
-        `${pad(`${mb(bare.peakRssBytes)}/${mb(ours.peakRssBytes)}`, 21)}`,
-        `${pad(`${kb(heapBare)}/${kb(heapOurs)}`, 21)} ${ok(heapOurs <= TARGET.heapPerCompany).padEnd(6)}`,
-        `${pad(`${(bare.cpuMs / COMPANIES).toFixed(2)}/${(ours.cpuMs / COMPANIES).toFixed(2)}`, 19)}`,
-        `${pad(ours.gcPauseMs.toFixed(0), 5)}${same ? '' : '  CALL COUNTS DIFFER'}`,
-      ].join(' | '),
+      `| ${r.latencyMs} ms | ${r.concurrency} | ${bare.rate.toFixed(0)} | ${ours.rate.toFixed(0)} | ${d.ratio.toFixed(2)} ${ok(d.ratio >= TARGET.ratio)} | ${ours.callsPerCompany.toFixed(2)}${d.same ? '' : ' (DIFFER)'} | ` +
+        `${d.floorS ? d.floorS.toFixed(1) : '–'} | ${(bare.wallMs / 1000).toFixed(1)}${d.bareVsFloor ? ` (${d.bareVsFloor.toFixed(2)})` : ''} | ` +
+        `${(ours.wallMs / 1000).toFixed(1)}${d.vsFloor ? ` (${d.vsFloor.toFixed(2)}) ${ok(d.vsFloor <= TARGET.floorSlack)}` : ''} | ${mb(bare.peakRssBytes)}/${mb(ours.peakRssBytes)} | ` +
+        `${kb(d.heapBare)}/${kb(d.heapOurs)} ${ok(d.heapOurs <= TARGET.heapPerCompany)} | ${(bare.cpuMs / COMPANIES).toFixed(2)}/${(ours.cpuMs / COMPANIES).toFixed(2)} |`,
     );
   }
+  // Marginal heap: the slope between the lowest and highest concurrency at one latency, which leaves
+  // out what does not grow with the number of companies in flight (code, caches, the sink's buffer).
+  for (const latencyMs of LATENCIES) {
+    const at = rows.filter((r) => r.latencyMs === latencyMs).sort((a, b) => a.concurrency - b.concurrency);
+    if (at.length < 2) continue;
+    const [lo, hi] = [at[0], at[at.length - 1]];
+    const slope = (p) => (hi[p].liveHeapBytes - lo[p].liveHeapBytes) / (hi.concurrency - lo.concurrency);
+    console.log(`marginal heap per in-flight company at ${latencyMs} ms (concurrency ${lo.concurrency} → ${hi.concurrency}): bare ${kb(slope('bare'))} KB, ours ${kb(slope('ours'))} KB ${ok(slope('ours') <= TARGET.heapPerCompany)}`);
+  }
+  console.log('sink events pending at the heap samples (ours): ' + rows.map((r) => `${r.latencyMs} ms/${r.concurrency}: ${r.ours.sinkPendingSamples.join('/')}`).join('; '));
 }
 
 main().catch((error) => {
