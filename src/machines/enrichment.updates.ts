@@ -80,12 +80,13 @@ function addEmails(ctx: Ctx, addresses: readonly (string | null)[], source: Sour
   const known = new Set([...ctx.emails.map((e) => e.email), ...(ctx.company.knownContacts ?? []).map((c) => c.email?.toLowerCase())]);
   const emails: EmailRecord[] = [...ctx.emails];
   const provenance = [...ctx.provenance];
+  const stamp = iso(at);
   for (const raw of addresses) {
     const email = raw?.trim().toLowerCase();
     if (!email || known.has(email)) continue;
     known.add(email);
     emails.push({ email, status: 'unverified', source });
-    provenance.push({ field: `emails.${email}`, step: s, source, at: iso(at) });
+    provenance.push({ field: `emails.${email}`, step: s, source, at: stamp });
   }
   return { ...ctx, emails, provenance };
 }
@@ -132,7 +133,8 @@ export function applySearch(ctx: Ctx, o: StepOutcome<SearchResult>): Ctx {
 
 function withFacts(ctx: Ctx, facts: CompanyFacts, source: SourceName, at: number): Ctx {
   const present = Object.entries(facts).filter(([, v]) => v !== null && v !== undefined);
-  const provenance = present.map(([k]) => ({ field: `facts.${k}`, step: 'extract' as const, source, at: iso(at) }));
+  const stamp = iso(at);
+  const provenance = present.map(([k]) => ({ field: `facts.${k}`, step: 'extract' as const, source, at: stamp }));
   return { ...ctx, facts: Object.fromEntries(present) as CompanyFacts, provenance: [...ctx.provenance, ...provenance] };
 }
 
@@ -168,8 +170,9 @@ export function applyContacts(ctx: Ctx, vendor: 'apify_linkedin' | 'lusha', o: S
   }
   const found = o.value.map((c) => ({ ...c, source: vendor }));
   const offset = next.contacts.length;
+  const stamp = iso(o.at);
   const provenance = found.flatMap((c, i) =>
-    CONTACT_FIELDS.filter((f) => c[f] !== null && c[f] !== undefined).map((f) => ({ field: `contacts[${offset + i}].${f}`, step: 'contacts' as const, source: vendor, at: iso(o.at) })),
+    CONTACT_FIELDS.filter((f) => c[f] !== null && c[f] !== undefined).map((f) => ({ field: `contacts[${offset + i}].${f}`, step: 'contacts' as const, source: vendor, at: stamp })),
   );
   const record = stage({ stage: 'contacts', source: vendor, status: 'ok', durationMs: o.durationMs, fallbackTaken: fallback });
   const withContacts: Ctx = {
@@ -185,10 +188,11 @@ export function applyContacts(ctx: Ctx, vendor: 'apify_linkedin' | 'lusha', o: S
 function withStatuses(ctx: Ctx, results: readonly EmailVerification[], at: number): Ctx {
   const byEmail = new Map(results.map((r) => [r.email.toLowerCase(), r]));
   const provenance = [...ctx.provenance];
+  const stamp = iso(at);
   const emails = ctx.emails.map((e) => {
     const r = e.status === 'unverified' ? byEmail.get(e.email) : undefined;
     if (!r) return e;
-    provenance.push({ field: `emails.${e.email}.status`, step: 'verify', source: 'zerobounce', at: iso(at) });
+    provenance.push({ field: `emails.${e.email}.status`, step: 'verify', source: 'zerobounce', at: stamp });
     return { ...e, status: r.status, subStatus: r.subStatus };
   });
   return { ...ctx, emails, provenance };

@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import type { Clock, Company, EnrichmentOutput, RunEvent } from '../domain/index.js';
 import { enrichmentMachine, type EnrichmentMachine } from '../machines/enrichment.machine.js';
 import type { EnrichmentInput, StageRecord } from '../machines/enrichment.types.js';
-import { createEnrichmentActors, type EnrichmentPorts, type ModelUsage } from './enrichmentActors.js';
+import { createEnrichmentActors, type EnrichmentActorDeps, type EnrichmentPorts, type ModelUsage } from './enrichmentActors.js';
 import type { GuardedCaller } from './guard.types.js';
 
 export type { EnrichmentPorts, ModelUsage } from './enrichmentActors.js';
@@ -49,6 +49,18 @@ export function enrichmentInputFrom(company: Company, config: Config, startedAt:
   };
 }
 
+/** Each running company's step-actor deps, by the actor system of its enrichment actor. */
+const companyDeps = new WeakMap<object, EnrichmentActorDeps>();
+
+/** The machine with its step actors, provided once: the actors find their company by actor system. */
+const providedMachine = enrichmentMachine.provide({
+  actors: createEnrichmentActors((system) => {
+    const deps = companyDeps.get(system);
+    if (!deps) throw new Error('enrichment step started outside enrichCompany');
+    return deps;
+  }),
+});
+
 const EVENT_OF: Record<StageRecord['status'], string> = { ok: 'finish', degraded: 'finish', error: 'error', refused: 'error', skipped: 'skip' };
 
 function stageEvent(company: Company, record: StageRecord, at: number): EnrichmentStageEvent {
@@ -76,21 +88,21 @@ export function enrichCompany(company: Company, deps: EnrichCompanyDeps): Promis
   if (signal?.aborted) return Promise.reject(signal.reason);
   const startedAt = deps.clock.now();
   const input = enrichmentInputFrom(company, deps.config, startedAt);
-  const actors = createEnrichmentActors({
+  const actorDeps: EnrichmentActorDeps = {
     guard: deps.guard,
     ports: deps.ports,
     clock: deps.clock,
     tenantId: company.tenantId,
     companyId: company.companyId,
     deadline: startedAt + input.deadlineMs,
-    ...(signal ? { signal } : {}),
     ...(deps.onUsage ? { onUsage: deps.onUsage } : {}),
-  });
-  const actor = createActor(enrichmentMachine.provide({ actors }), {
+  };
+  const actor = createActor(providedMachine, {
     input,
     ...(deps.inspect ? { inspect: deps.inspect } : {}),
     ...(deps.machineClock ? { clock: deps.machineClock } : {}),
   });
+  companyDeps.set(actor.system, actorDeps);
   const emit = (event: EnrichmentStageEvent) => {
     try {
       deps.onStageEvent?.(event);

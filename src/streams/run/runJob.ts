@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { filter } from 'rxjs';
 import { createActor, fromCallback, fromPromise, type InspectionEvent } from 'xstate';
 import type pg from 'pg';
@@ -114,6 +115,8 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
       enrich: fromCallback<PhaseCommand, PhaseInput>(({ input, sendBack, receive }) => {
         const stopIntake = new AbortController();
         const abort = new AbortController();
+        // Every company in flight listens to it: not a leak, so no MaxListenersExceededWarning above 10.
+        setMaxListeners(0, abort.signal);
         receive((command) => (command.type === 'run.drain' ? stopIntake.abort() : abort.abort(new Error('run aborted'))));
         progress.phase = 'enriching';
         changed();

@@ -1,0 +1,169 @@
+// One measured pipeline of the throughput benchmark, in its own process so that its RSS and heap
+// are its own. Started by bench/throughput.js with `node --expose-gc`; talks to it over IPC:
+//   in:  argv[2] = JSON {pipeline: 'ours'|'bare', companies, warmup, concurrency, tenantId, env}
+//   out: {op: 'sim', cmd: 'reset'|'counts'} (answered with {op: 'sim', counts}), then {op: 'result', ...}
+// `env` holds the simulator overrides (one origin per vendor), DATABASE_URL and LOG_LEVEL.
+import { once, setMaxListeners } from 'node:events';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
+import { pino } from 'pino';
+import { createVendorAdapters } from '../dist/adapters/vendors.js';
+import { createLogger } from '../dist/adapters/logger.js';
+import { configFrom } from '../dist/config/index.js';
+import { createRuntime } from '../dist/runtime.js';
+
+const job = JSON.parse(process.argv[2]);
+if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
+
+/** The companies of one run: ids from `first`, domains the simulated sites answer for. */
+function* companies(tenantId, first, count) {
+  for (let i = first; i < first + count; i++) {
+    yield { tenantId, companyId: i, name: `Bench Company ${i}`, domain: `bench-co-${i}.example` };
+  }
+}
+
+// --- the simulator lives in the parent process; ask it through IPC ---------------------------------
+let simReply = null;
+process.on('message', (m) => {
+  if (m.op === 'sim' && simReply) {
+    const r = simReply;
+    simReply = null;
+    r(m.counts);
+  }
+});
+const sim = (cmd) =>
+  new Promise((resolve) => {
+    simReply = resolve;
+    process.send({ op: 'sim', cmd });
+  });
+
+// --- the bare pipeline: same adapters, same calls, a plain limit, no resilience --------------------
+/**
+ * Crawl; Tavily when the crawl is thin or failed; OpenAI; Apify (Lusha when Apify fails); ZeroBounce
+ * once per new address, in order. No breaker, retry, timeout lane, machine, usage accounting or sink:
+ * a failed call is just skipped over.
+ */
+function barePipeline(config) {
+  const a = createVendorAdapters(config);
+  const signal = new AbortController().signal;
+  setMaxListeners(0, signal); // every request in flight listens to it
+  const quiet = (p) => p.catch(() => null);
+  const one = async (company) => {
+    const crawl = await quiet(a.crawler.crawl(company.domain, signal));
+    const search = !crawl || crawl.thin ? await quiet(a.tavily.search(`${company.name} ${company.domain}`, signal)) : null;
+    const hits = (search?.hits ?? []).map((h) => `${h.title}\n${h.url}\n${h.content}`);
+    const text = [crawl?.text ?? '', search?.answer ?? '', ...hits].filter((t) => t.length > 0).join('\n\n');
+    const extracted = await quiet(a.openai.extract({ company, text }, signal));
+    const facts = extracted?.facts ?? {};
+    let contacts = await quiet(a.apifyLinkedin.findContacts({ company, facts }, signal));
+    contacts ??= (await quiet(a.lusha.findContacts({ company, facts }, signal))) ?? [];
+    const emails = new Set();
+    for (const raw of [...(crawl?.mailtos ?? []), ...contacts.map((c) => c.email)]) {
+      const e = raw?.trim().toLowerCase();
+      if (e) emails.add(e);
+    }
+    for (const email of emails) if (!(await quiet(a.zerobounce.verify(email, signal)))) break;
+  };
+  return async (list, concurrency, onDone) => {
+    const iterator = list[Symbol.iterator]();
+    const lane = async () => {
+      for (let next = iterator.next(); !next.done; next = iterator.next()) {
+        await one(next.value);
+        onDone();
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, lane));
+  };
+}
+
+// --- measurement -------------------------------------------------------------------------------------
+const heapNow = () => {
+  const t0 = performance.now();
+  globalThis.gc();
+  return { heap: process.memoryUsage().heapUsed, pauseMs: performance.now() - t0 };
+};
+
+async function main() {
+  const config = configFrom({ ...job.env, ODOO_URL: '' });
+  const logFile = join(job.logDir, `${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}.log`);
+  const destination = pino.destination({ dest: logFile, sync: false });
+  const logger = createLogger({ level: config.logLevel, destination });
+
+  let runOnce;
+  let close = async () => undefined;
+  let sinkPending = () => 0;
+  let done = 0;
+  if (job.pipeline === 'bare') {
+    const bare = barePipeline(config);
+    runOnce = (tenantId, first, count) => bare(companies(tenantId, first, count), job.concurrency, () => (done += 1));
+  } else {
+    const runtime = await createRuntime(config, { logger });
+    close = () => runtime.close();
+    sinkPending = () => runtime.sink.pending;
+    runOnce = async (tenantId, first, count) => {
+      const handle = runtime.run({ tenantId, companies: companies(tenantId, first, count), concurrency: job.concurrency, dryRun: false,
+        onProgress: (p) => (done = p.done) });
+      const output = await handle.done;
+      if (output.status !== 'completed') throw new Error(`run ended ${output.status}: ${JSON.stringify(output)}`);
+    };
+  }
+
+  // Warm-up (JIT, connection pools, database caches), not measured.
+  await runOnce(job.tenantId, 1_000_000, job.warmup);
+  await sim('reset');
+  const base = heapNow();
+  done = 0;
+
+  // Sampling: RSS every 50 ms; the live heap (after a full GC) at 30, 50 and 70 % of the run, while
+  // every lane is busy (steady state). Each forced GC pauses the run; the pauses are reported.
+  let peakRss = process.memoryUsage().rss;
+  const heapSamples = [];
+  const pendingSamples = [];
+  let gcPauseMs = 0;
+  const marks = [0.3, 0.5, 0.7].map((f) => Math.floor(job.companies * f));
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    if (marks.length > 0 && done >= marks[0]) {
+      marks.shift();
+      pendingSamples.push(sinkPending());
+      const s = heapNow();
+      heapSamples.push(s.heap - base.heap);
+      gcPauseMs += s.pauseMs;
+      // Diagnosis: BENCH_HEAP_SNAPSHOT=<dir> writes one heap snapshot at the middle sample.
+      if (job.heapSnapshotDir && heapSamples.length === 2) writeHeapSnapshot(join(job.heapSnapshotDir, `${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}.heapsnapshot`));
+    }
+  }, 50);
+
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await runOnce(job.tenantId, 1, job.companies);
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const counts = await sim('counts');
+  await close();
+  destination.flushSync();
+  const median = [...heapSamples].sort((x, y) => x - y)[Math.floor(heapSamples.length / 2)] ?? null;
+  process.send({
+    op: 'result',
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    peakRssBytes: peakRss,
+    baselineHeapBytes: base.heap,
+    liveHeapBytes: median,
+    heapSamples,
+    sinkPendingSamples: pendingSamples,
+    logBytes: statSync(logFile).size,
+    gcPauseMs,
+    counts,
+  });
+  await once(process, 'disconnect').catch(() => undefined);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,192 @@
+// Throughput of a whole run (issue 6 item 9): N companies through crawl, Tavily when thin, OpenAI,
+// Apify and ZeroBounce against the simulators (every vendor ok, keys set), persisted to PostgreSQL,
+// next to a bare pipeline making the same calls with a plain concurrency limit and no resilience.
+// Usage: npm run bench   (or node bench/throughput.js after npm run build)
+// Knobs: BENCH_COMPANIES (10000), BENCH_WARMUP (500), BENCH_LATENCIES (0,50), BENCH_CONCURRENCIES
+// (64,256), BENCH_LOG_LEVEL (info), SINK_* (passed to the runs), BENCH_CPU_PROF (a directory: --cpu-prof of every worker),
+// BENCH_HEAP_SNAPSHOT (a directory: a heap snapshot of every worker mid-run), DATABASE_URL (a server: a fresh database is created and dropped;
+// unset: the embedded PostgreSQL in a temporary directory).
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../dist/adapters/postgres/embedded.js';
+import { migrate } from '../dist/adapters/postgres/migrate.js';
+import { startSimulator, SIM_VENDORS } from '../dist/sim/index.js';
+
+const env = process.env;
+const list = (value, fallback) => (value ? value.split(',').map(Number) : fallback);
+const COMPANIES = Number(env.BENCH_COMPANIES ?? 10_000);
+const WARMUP = Number(env.BENCH_WARMUP ?? Math.min(500, COMPANIES));
+const LATENCIES = list(env.BENCH_LATENCIES, [0, 50]);
+const CONCURRENCIES = list(env.BENCH_CONCURRENCIES, [64, 256]);
+const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info';
+const TARGET = { ratio: 0.8, floorSlack: 1.15, heapPerCompany: 20 * 1024 };
+const WORKER = fileURLToPath(new URL('./throughput-worker.js', import.meta.url));
+
+// --- database: a fresh one on DATABASE_URL's server, else the embedded server in a temp dir ---------
+async function openBenchDatabase(tmp) {
+  if (env.DATABASE_URL) {
+    const name = `lead_enrich_bench_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      where: `fresh database ${name} on ${url.host}`,
+      async drop() {
+        const c = new pg.Client({ connectionString: env.DATABASE_URL });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.end();
+      },
+    };
+  }
+  const server = await startEmbeddedPostgres({ dataDir: join(tmp, 'data') });
+  return { url: server.url, where: `embedded PostgreSQL in ${tmp}`, drop: () => server.stop() };
+}
+
+// --- simulators: one per party, so that every vendor has its own origin as in production -----------
+async function startSimulators(latencyMs) {
+  const sims = Object.fromEntries(await Promise.all(SIM_VENDORS.map(async (v) => [v, await startSimulator({ seed: 7, latencyMs })])));
+  const overrides = {};
+  const take = (vendor, prefixes) => {
+    for (const [k, value] of Object.entries(sims[vendor].overrides)) if (prefixes.some((p) => k.startsWith(p))) overrides[k] = value;
+  };
+  take('tavily', ['TAVILY_']);
+  take('openai', ['OPENAI_']);
+  take('zerobounce', ['ZEROBOUNCE_']);
+  take('lusha', ['LUSHA_']);
+  take('apify_linkedin', ['APIFY_']);
+  take('crawler', ['CRAWL_']);
+  return {
+    overrides,
+    reset: () => Object.entries(sims).forEach(([, s]) => s.reset()),
+    counts: () => Object.fromEntries(SIM_VENDORS.map((v) => [v, sims[v].calls(v)])),
+    close: () => Promise.all(Object.values(sims).map((s) => s.close())),
+  };
+}
+
+async function measure(job, sims) {
+  const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`, `--cpu-prof-name=${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}.cpuprofile`] : [];
+  const child = fork(WORKER, [JSON.stringify(job)], { execArgv: ['--expose-gc', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let result = null;
+  child.on('message', (m) => {
+    if (m.op === 'sim') {
+      if (m.cmd === 'reset') sims.reset();
+      child.send({ op: 'sim', counts: sims.counts() });
+    } else if (m.op === 'result') {
+      result = m;
+      child.disconnect();
+    }
+  });
+  const [code] = await once(child, 'exit');
+  if (!result) throw new Error(`${job.pipeline} worker exited with ${code} and no result`);
+  return result;
+}
+
+const mb = (b) => (b / 1024 / 1024).toFixed(0);
+const kb = (b) => (b / 1024).toFixed(1);
+
+async function main() {
+  const started = Date.now();
+  const tmp = await mkdtemp(join(os.tmpdir(), 'lead-enrich-bench-'));
+  const db = await openBenchDatabase(tmp);
+  const rows = [];
+  try {
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    await migrate(pool);
+    await pool.end();
+    console.log(`throughput: ${COMPANIES} companies per run (+${WARMUP} warm-up), node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${db.where}, LOG_LEVEL=${LOG_LEVEL}`);
+    let tenantId = 100;
+    for (const latencyMs of LATENCIES) {
+      const sims = await startSimulators(latencyMs);
+      try {
+        for (const concurrency of CONCURRENCIES) {
+          const row = { latencyMs, concurrency };
+          for (const pipeline of ['bare', 'ours']) {
+            sims.reset();
+            // SINK_* variables pass through, to try other batch sizes without editing anything.
+            const sinkEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SINK_')));
+            const jobEnv = { ...sims.overrides, ...sinkEnv, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
+            row[pipeline] = await measure({ pipeline, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT }, sims);
+          }
+          rows.push(row);
+          report([row], false);
+        }
+      } finally {
+        await sims.close();
+      }
+    }
+  } finally {
+    await db.drop();
+    await rm(tmp, { recursive: true, force: true });
+  }
+  report(rows, true);
+  console.log(`total bench time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+function derive(r) {
+  const { bare, ours } = r;
+  for (const p of [bare, ours]) {
+    p.callsPerCompany = Object.values(p.counts).reduce((a, b) => a + b, 0) / COMPANIES;
+    p.rate = COMPANIES / (p.wallMs / 1000);
+  }
+  const floorS = r.latencyMs > 0 ? (COMPANIES / r.concurrency) * ours.callsPerCompany * (r.latencyMs / 1000) : null;
+  return {
+    same: JSON.stringify(bare.counts) === JSON.stringify(ours.counts),
+    ratio: ours.rate / bare.rate,
+    floorS,
+    vsFloor: floorS ? ours.wallMs / 1000 / floorS : null,
+    bareVsFloor: floorS ? bare.wallMs / 1000 / floorS : null,
+    heapOurs: ours.liveHeapBytes / r.concurrency,
+    heapBare: bare.liveHeapBytes / r.concurrency,
+  };
+}
+
+function report(rows, final) {
+  const ok = (b) => (b ? 'met' : 'MISSED');
+  if (!final) {
+    for (const r of rows) {
+      const d = derive(r);
+      const { bare, ours } = r;
+      console.log(`  ${r.latencyMs} ms, concurrency ${r.concurrency}: bare ${bare.rate.toFixed(0)} c/s, ours ${ours.rate.toFixed(0)} c/s, sink pending at the heap samples ${ours.sinkPendingSamples.join('/')}, log ${kb(ours.logBytes)} KB, calls ${JSON.stringify(ours.counts)}${d.same ? '' : ` (bare ${JSON.stringify(bare.counts)}: CALL COUNTS DIFFER)`}`);
+    }
+    return;
+  }
+  console.log('');
+  console.log('| latency | concurrency | bare c/s | ours c/s | ours/bare (≥ 0.8) | calls/company | floor s | bare s (× floor) | ours s (× floor, ≤ 1.15) | peak RSS MB bare/ours | heap KB per in-flight bare/ours (≤ 20) | CPU ms/company bare/ours |');
+  console.log('|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|---:|');
+  for (const r of rows) {
+    const { bare, ours } = r;
+    const d = derive(r);
+    console.log(
+      `| ${r.latencyMs} ms | ${r.concurrency} | ${bare.rate.toFixed(0)} | ${ours.rate.toFixed(0)} | ${d.ratio.toFixed(2)} ${ok(d.ratio >= TARGET.ratio)} | ${ours.callsPerCompany.toFixed(2)}${d.same ? '' : ' (DIFFER)'} | ` +
+        `${d.floorS ? d.floorS.toFixed(1) : '–'} | ${(bare.wallMs / 1000).toFixed(1)}${d.bareVsFloor ? ` (${d.bareVsFloor.toFixed(2)})` : ''} | ` +
+        `${(ours.wallMs / 1000).toFixed(1)}${d.vsFloor ? ` (${d.vsFloor.toFixed(2)}) ${ok(d.vsFloor <= TARGET.floorSlack)}` : ''} | ${mb(bare.peakRssBytes)}/${mb(ours.peakRssBytes)} | ` +
+        `${kb(d.heapBare)}/${kb(d.heapOurs)} ${ok(d.heapOurs <= TARGET.heapPerCompany)} | ${(bare.cpuMs / COMPANIES).toFixed(2)}/${(ours.cpuMs / COMPANIES).toFixed(2)} |`,
+    );
+  }
+  // Marginal heap: the slope between the lowest and highest concurrency at one latency, which leaves
+  // out what does not grow with the number of companies in flight (code, caches, the sink's buffer).
+  for (const latencyMs of LATENCIES) {
+    const at = rows.filter((r) => r.latencyMs === latencyMs).sort((a, b) => a.concurrency - b.concurrency);
+    if (at.length < 2) continue;
+    const [lo, hi] = [at[0], at[at.length - 1]];
+    const slope = (p) => (hi[p].liveHeapBytes - lo[p].liveHeapBytes) / (hi.concurrency - lo.concurrency);
+    console.log(`marginal heap per in-flight company at ${latencyMs} ms (concurrency ${lo.concurrency} → ${hi.concurrency}): bare ${kb(slope('bare'))} KB, ours ${kb(slope('ours'))} KB ${ok(slope('ours') <= TARGET.heapPerCompany)}`);
+  }
+  console.log('sink events pending at the heap samples (ours): ' + rows.map((r) => `${r.latencyMs} ms/${r.concurrency}: ${r.ours.sinkPendingSamples.join('/')}`).join('; '));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
