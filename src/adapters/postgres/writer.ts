@@ -125,8 +125,8 @@ function appliedOf(result: pg.QueryResult | undefined): boolean {
  * batch of any size is one parameter per kind), all of them one statement (`batchStatement`): a
  * batch without export outcomes is one round trip (BEGIN, that statement and COMMIT sent as one
  * simple query, the JSON as escaped literals); with them, BEGIN, that statement with parameters, the
- * export UPDATE and COMMIT. Events whose content the
- * database refuses are isolated one by one and kept in `sink_rejected_events`.
+ * export UPDATE and COMMIT. Events whose content the database refuses are isolated one by one and
+ * kept in `sink_rejected_events`.
  *
  * @throws the driver's error for anything but a content error (the sink retries the batch)
  */
