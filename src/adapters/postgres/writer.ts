@@ -18,10 +18,15 @@ export function isContentError(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
+// The data statements run as data-modifying CTEs of one statement headed by the ledger insert
+// (`@` is each one's parameter, numbered when the statement is built); each reads only when the
+// ledger row was new, so a replayed batch changes nothing. Exports stay a separate UPDATE: a CTE does
+// not see the company_enrichment_runs rows its sibling inserts.
 const SQL = {
   companies: `INSERT INTO companies (tenant_id, company_id, name, domain, facts, last_enriched_at)
     SELECT r.tenant_id, r.company_id, r.name, NULL, r.facts, to_timestamp(r.finished_at / 1000.0)
-    FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id int, company_id bigint, name text, facts jsonb, finished_at float8)
+    FROM jsonb_to_recordset(@::jsonb) AS r(tenant_id int, company_id bigint, name text, facts jsonb, finished_at float8)
+    WHERE EXISTS (SELECT FROM ledger)
     ON CONFLICT (tenant_id, company_id) DO UPDATE SET
       name = coalesce(companies.name, EXCLUDED.name), facts = EXCLUDED.facts,
       last_enriched_at = greatest(companies.last_enriched_at, EXCLUDED.last_enriched_at), updated_at = now()`,
@@ -29,9 +34,10 @@ const SQL = {
       facts, provenance, fallbacks, timings, started_at, finished_at)
     SELECT r.run_id, r.company_id, r.tenant_id, r.status, r.degraded_reasons, r.reasons, r.facts, r.provenance,
       r.fallbacks, r.timings, to_timestamp(r.started_at / 1000.0), to_timestamp(r.finished_at / 1000.0)
-    FROM jsonb_to_recordset($1::jsonb) AS r(run_id bigint, company_id bigint, tenant_id int, status text,
+    FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, company_id bigint, tenant_id int, status text,
       degraded_reasons text, reasons text[], facts jsonb, provenance jsonb, fallbacks text[], timings jsonb,
       started_at float8, finished_at float8)
+    WHERE EXISTS (SELECT FROM ledger)
     ON CONFLICT (run_id, company_id) DO UPDATE SET status = EXCLUDED.status, degraded_reasons = EXCLUDED.degraded_reasons,
       reasons = EXCLUDED.reasons, facts = EXCLUDED.facts, provenance = EXCLUDED.provenance, fallbacks = EXCLUDED.fallbacks,
       timings = EXCLUDED.timings, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
@@ -40,8 +46,9 @@ const SQL = {
     SELECT r.tenant_id, r.company_id, r.email, r.full_name, r.title, r.linkedin_url, r.source, r.email_status,
       r.email_sub_status, CASE WHEN r.email_status IN ('unknown', 'unverified') THEN NULL ELSE to_timestamp(r.at / 1000.0) END,
       r.run_id, r.run_id
-    FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id int, company_id bigint, email text, full_name text, title text,
+    FROM jsonb_to_recordset(@::jsonb) AS r(tenant_id int, company_id bigint, email text, full_name text, title text,
       linkedin_url text, source text, email_status text, email_sub_status text, at float8, run_id bigint)
+    WHERE EXISTS (SELECT FROM ledger)
     ON CONFLICT (tenant_id, company_id, dedupe_key) DO UPDATE SET
       full_name = coalesce(EXCLUDED.full_name, contacts.full_name), title = coalesce(EXCLUDED.title, contacts.title),
       linkedin_url = coalesce(EXCLUDED.linkedin_url, contacts.linkedin_url), source = EXCLUDED.source,
@@ -51,8 +58,9 @@ const SQL = {
       last_seen_run_id = EXCLUDED.last_seen_run_id, updated_at = now()`,
   usage: `INSERT INTO run_vendor_usage (run_id, tenant_id, vendor, calls, errors, retries, tokens, cost_usd)
     SELECT r.run_id, r.tenant_id, r.vendor, r.calls, r.errors, r.retries, r.tokens, r.cost_usd
-    FROM jsonb_to_recordset($1::jsonb) AS r(run_id bigint, tenant_id int, vendor text, calls bigint, errors bigint,
+    FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, tenant_id int, vendor text, calls bigint, errors bigint,
       retries bigint, tokens bigint, cost_usd numeric)
+    WHERE EXISTS (SELECT FROM ledger)
     ON CONFLICT (run_id, tenant_id, vendor) DO UPDATE SET calls = run_vendor_usage.calls + EXCLUDED.calls,
       errors = run_vendor_usage.errors + EXCLUDED.errors, retries = run_vendor_usage.retries + EXCLUDED.retries,
       tokens = run_vendor_usage.tokens + EXCLUDED.tokens, cost_usd = run_vendor_usage.cost_usd + EXCLUDED.cost_usd,
@@ -60,13 +68,15 @@ const SQL = {
   stages: `INSERT INTO run_event_logs (run_id, tenant_id, company_id, stage, event, status, error_code, duration_ms, extra, at)
     SELECT r.run_id, r.tenant_id, r.company_id, r.stage, r.event, r.status, r.error_code, r.duration_ms, r.extra,
       to_timestamp(r.at / 1000.0)
-    FROM jsonb_to_recordset($1::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, stage text, event text,
+    FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, stage text, event text,
       status text, error_code text, duration_ms float8, extra jsonb, at float8, ord int)
+    WHERE EXISTS (SELECT FROM ledger)
     ORDER BY r.ord`,
   transitions: `INSERT INTO breaker_transitions (tenant_id, vendor, from_state, to_state, at, reason, run_id)
     SELECT r.tenant_id, r.vendor, r.from_state, r.to_state, to_timestamp(r.at / 1000.0), r.reason, r.run_id
-    FROM jsonb_to_recordset($1::jsonb) AS r(tenant_id int, vendor text, from_state text, to_state text, at float8,
+    FROM jsonb_to_recordset(@::jsonb) AS r(tenant_id int, vendor text, from_state text, to_state text, at float8,
       reason text, run_id bigint)
+    WHERE EXISTS (SELECT FROM ledger)
     ON CONFLICT (tenant_id, vendor, at, from_state, to_state) DO NOTHING`,
   exports: `UPDATE company_enrichment_runs AS c SET export_status = r.export_status, export_partner_id = r.partner_id,
       export_detail = r.detail, exported_at = now()
@@ -75,11 +85,48 @@ const SQL = {
 };
 
 /**
- * The PostgreSQL batch writer: one transaction per batch that first records `batchId` in
- * `sink_batches` (a batch already recorded is skipped: its COMMIT succeeded even if the
- * acknowledgement was lost), then applies the events grouped by kind, each kind as one multi-row
- * statement (`jsonb_to_recordset`, so a batch of any size is one parameter). Events whose content the
- * database refuses are isolated one by one and kept in `sink_rejected_events`.
+ * The statement applying a batch: the ledger insert, then one CTE per kind of row the batch has, each
+ * kind's rows one JSON value. `value` renders a value into the text: a `$n` parameter or a literal.
+ * Its one row has `applied` = 1 when the ledger row was new.
+ */
+function batchStatement(batchId: string, events: readonly RunEvent[], value: (v: string | number) => string): string {
+  const { companies, runs } = companyRows(events);
+  const parts: [string, string, object[]][] = [
+    ['w_companies', SQL.companies, companies],
+    ['w_runs', SQL.companyRuns, runs],
+    ['w_contacts', SQL.contacts, contactRows(events)],
+    ['w_usage', SQL.usage, usageRows(events)],
+    ['w_stages', SQL.stages, stageRows(events)],
+    ['w_transitions', SQL.transitions, transitionRows(events)],
+  ];
+  let text = `WITH ledger AS (INSERT INTO sink_batches (batch_id, events) VALUES (${value(batchId)}, ${value(events.length)}) ON CONFLICT DO NOTHING RETURNING 1)`;
+  for (const [name, sql, rows] of parts) {
+    if (rows.length > 0) text += `,\n  ${name} AS (${sql.replace('@', () => value(JSON.stringify(rows)))})`;
+  }
+  return `${text}\nSELECT count(*)::int AS applied FROM ledger`;
+}
+
+/**
+ * A value as an SQL literal: an escape string (E'…', backslashes and quotes doubled), correct
+ * whatever standard_conforming_strings is; JSON text never holds a NUL. Numbers as they are.
+ */
+function literal(v: string | number): string {
+  return typeof v === 'number' ? String(v) : `E'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+function appliedOf(result: pg.QueryResult | undefined): boolean {
+  return Number((result?.rows[0] as { applied?: unknown } | undefined)?.applied ?? 0) > 0;
+}
+
+/**
+ * The PostgreSQL batch writer: one transaction per batch that records `batchId` in `sink_batches`
+ * (a batch already recorded is skipped: its commit succeeded even if the acknowledgement was lost)
+ * and applies the events grouped by kind, each kind a multi-row insert (`jsonb_to_recordset`, so a
+ * batch of any size is one parameter per kind), all of them one statement (`batchStatement`): a
+ * batch without export outcomes is one round trip (BEGIN, that statement and COMMIT sent as one
+ * simple query, the JSON as escaped literals); with them, BEGIN, that statement with parameters, the
+ * export UPDATE and COMMIT. Events whose content the database refuses are isolated one by one and
+ * kept in `sink_rejected_events`.
  *
  * @throws the driver's error for anything but a content error (the sink retries the batch)
  */
@@ -90,24 +137,20 @@ export function createPgBatchWriter(pool: pg.Pool, logger?: Logger): BatchWriter
     client.on('error', onError);
     let broken = false;
     try {
+      const exports = exportRows(events);
+      if (exports.length === 0) {
+        // One round trip: BEGIN, the batch statement and COMMIT as one simple query.
+        const results = (await client.query(`BEGIN;\n${batchStatement(batchId, events, literal)};\nCOMMIT`)) as unknown as pg.QueryResult[];
+        return appliedOf(results[1]) ? 'applied' : 'duplicate';
+      }
+      const values: unknown[] = [];
+      const text = batchStatement(batchId, events, (v) => `$${values.push(v)}`);
       await client.query('BEGIN');
-      const ledger = await client.query('INSERT INTO sink_batches (batch_id, events) VALUES ($1, $2) ON CONFLICT DO NOTHING', [batchId, events.length]);
-      if (ledger.rowCount === 0) {
+      if (!appliedOf(await client.query(text, values))) {
         await client.query('ROLLBACK');
         return 'duplicate';
       }
-      const statements: [string, unknown[]][] = [
-        [SQL.companies, companyRows(events).companies],
-        [SQL.companyRuns, companyRows(events).runs],
-        [SQL.contacts, contactRows(events)],
-        [SQL.usage, usageRows(events)],
-        [SQL.stages, stageRows(events)],
-        [SQL.transitions, transitionRows(events)],
-        [SQL.exports, exportRows(events)],
-      ];
-      for (const [sql, rows] of statements) {
-        if (rows.length > 0) await client.query(sql, [JSON.stringify(rows)]);
-      }
+      await client.query(SQL.exports, [JSON.stringify(exports)]);
       await client.query('COMMIT');
       return 'applied';
     } catch (error) {
