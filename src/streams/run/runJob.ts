@@ -8,6 +8,7 @@ import type { Clock, Company, ExportStatus } from '../../domain/index.js';
 import { childLogger } from '../../adapters/logger.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
 import type { RunParams, RunsRepository } from '../../adapters/postgres/runs.js';
+import { tryRunLock, type RunLock } from '../../adapters/postgres/runLock.js';
 import { runMachine, type PhaseCommand, type PhaseInput, type RunMachineOutput } from '../../machines/run.machine.js';
 import type { EnrichmentPorts } from '../enrichCompany.js';
 import type { GuardedCaller } from '../guard.types.js';
@@ -87,6 +88,11 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   const changed = (): void => request.onProgress?.(progress);
   const { tenantId } = request;
   let runLogger = childLogger(deps.logger, { tenantId });
+  let lock: RunLock | null = null;
+  const lockRun = async (runId: number): Promise<void> => {
+    lock = await tryRunLock(deps.pool, runId);
+    if (!lock) throw new Error(`run ${runId} is being processed by another process; nothing was changed`);
+  };
 
   const machine = runMachine.provide({
     actors: {
@@ -96,9 +102,11 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
           const run = await deps.runs.getRun(input.resumeRunId);
           if (!run) throw new Error(`run ${input.resumeRunId} does not exist`);
           runId = run.runId;
+          await lockRun(runId);
           await deps.runs.markRun(runId, 'running');
         } else {
           runId = await deps.runs.createRun(tenantId, request.params);
+          await lockRun(runId);
         }
         progress.runId = runId;
         runLogger = childLogger(deps.logger, { runId, tenantId });
@@ -181,9 +189,13 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
       complete: () => {
         progress.phase = 'done';
         changed();
-        resolve(actor.getSnapshot().output as RunMachineOutput);
+        const output = actor.getSnapshot().output as RunMachineOutput;
+        // The run is another process's to resume only once this one has let go of it.
+        void Promise.resolve((lock as RunLock | null)?.release()).finally(() => resolve(output));
       },
-      error: reject,
+      error: (error: unknown) => {
+        void Promise.resolve((lock as RunLock | null)?.release()).finally(() => reject(error));
+      },
     });
   });
   // Breaker transitions of this tenant are persisted with the run they happened in.

@@ -1,0 +1,69 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { configFrom, type Config } from '../../src/config/index.js';
+import { tryRunLock } from '../../src/adapters/postgres/runLock.js';
+import { createRuntime } from '../../src/runtime.js';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import type { Company } from '../../src/domain/index.js';
+import { createTestDatabase } from '../support/database.js';
+
+describe('one process per run', () => {
+  let sim: Simulator;
+  let db: { url: string; drop(): Promise<void> };
+  let pool: pg.Pool;
+  let config: Config;
+
+  beforeAll(async () => {
+    [sim, db] = await Promise.all([startSimulator({ seed: 5, latencyMs: 40 }), createTestDatabase(inject('databaseAdminUrl'))]);
+    config = configFrom({ ...sim.overrides, DATABASE_URL: db.url, LOG_LEVEL: 'silent', RUN_CONCURRENCY: '1' });
+    pool = new pg.Pool({ connectionString: db.url, max: 3 });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await sim?.close();
+    await db?.drop();
+  });
+
+  it('a run lock is exclusive across sessions until released', async () => {
+    const runtime = await createRuntime(config); // applies the migrations
+    await runtime.close();
+    const first = await tryRunLock(pool, 424242);
+    expect(first).not.toBeNull();
+    expect(await tryRunLock(pool, 424242)).toBeNull();
+    const other = await tryRunLock(pool, 424243);
+    expect(other).not.toBeNull();
+    await first?.release();
+    await first?.release(); // idempotent
+    const again = await tryRunLock(pool, 424242);
+    expect(again).not.toBeNull();
+    await Promise.all([again?.release(), other?.release()]);
+  });
+
+  it('a resume started while the run is still going is refused and changes nothing; after it ends, it may resume', async () => {
+    const companies: Company[] = Array.from({ length: 8 }, (_, i) => ({ tenantId: 3, companyId: i + 1, name: `Lock ${i}`, domain: `rich-lock-${i}.example` }));
+    const a = await createRuntime(config);
+    const b = await createRuntime(config);
+    try {
+      let runId: number | null = null;
+      const running = a.run({ tenantId: 3, companies, onProgress: (p) => (runId = p.runId) });
+      for (let i = 0; i < 2000 && (runId === null || running.progress.done === 0); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(runId).not.toBeNull();
+
+      const refused = await b.run({ tenantId: 3, resumeRunId: runId as unknown as number }).done;
+      expect(refused.status).toBe('failed');
+      expect(refused.error).toMatch(/another process/);
+
+      const result = await running.done;
+      expect(result.status).toBe('completed');
+      const rows = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM company_enrichment_runs WHERE run_id = $1', [runId]);
+      expect(rows.rows[0]?.n).toBe(companies.length);
+      expect((await a.runs.getRun(runId as unknown as number))?.status).toBe('completed');
+
+      // Once the first process let go, a resume is allowed (and finds nothing left to do).
+      const resumed = await b.run({ tenantId: 3, resumeRunId: runId as unknown as number }).done;
+      expect(resumed.status).toBe('completed');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 60_000);
+});
