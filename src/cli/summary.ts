@@ -1,15 +1,8 @@
-import type { BreakerTransition, ExportStatus } from '../domain/events.js';
+import type { BreakerTransition, ExportStatus, RunEvent } from '../domain/events.js';
 import type { TenantId } from '../domain/vendor.js';
 
-/** Usage of one vendor during the run (from run_vendor_usage). */
-export interface VendorUsageSummary {
-  vendor: string;
-  calls: number;
-  errors: number;
-  retries: number;
-  tokens: number;
-  costUsd: number;
-}
+/** Usage of one vendor during the run (from run_vendor_usage): the sums of its `vendor.usage` events. */
+export type VendorUsageSummary = Pick<Extract<RunEvent, { type: 'vendor.usage' }>, 'vendor' | 'calls' | 'errors' | 'retries' | 'tokens' | 'costUsd'>;
 
 /** Latency of one stage over the run's companies, in milliseconds. */
 export interface StageSummary {
