@@ -3,7 +3,6 @@
  * Stately relay, as `run --inspect` wires it) sees the run actor, one enrichment actor per company
  * and the breaker actors the registry creates lazily on first vendor call.
  */
-import { createServer } from 'node:net';
 import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { InspectionEvent } from 'xstate';
@@ -13,16 +12,9 @@ import { main } from '../../src/cli/main.js';
 import { configFrom, createRuntime, type Company, type Config } from '../../src/index.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { createTestDatabase } from '../support/database.js';
+import { freePort } from '../support/ports.js';
 
 const machineOf = (e: InspectionEvent): string | undefined => (e.actorRef as { logic?: { id?: string } }).logic?.id;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('inspection of every machine kind through the runtime', () => {
   let sim: Simulator;

@@ -1,16 +1,8 @@
-import { createServer } from 'node:net';
 import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createActor, setup } from 'xstate';
 import { createInspector, type RunInspector } from '../../src/adapters/inspect.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../support/ports.js';
 
 const counter = setup({ types: { context: {} as { n: number }, events: {} as { type: 'counter.bump' } } }).createMachine({
   id: 'counter',

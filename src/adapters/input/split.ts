@@ -8,6 +8,17 @@
 /** One record's raw text, or a record the splitter itself had to give up on. */
 export type RawRecord = { line: number; text: string } | { line: number; error: string; text?: string };
 
+/** The chunks with a leading byte-order mark removed from the first non-empty one. */
+async function* withoutBom(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  let first = true;
+  for await (const chunk of chunks) {
+    if (first && chunk.length > 0) {
+      first = false;
+      yield chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk;
+    } else yield chunk;
+  }
+}
+
 /** Longest record accepted, in characters (1 MiB). Longer means a runaway quote or a broken file. */
 export const MAX_RECORD_CHARS = 1 << 20;
 
@@ -38,12 +49,7 @@ export async function* splitLines(chunks: AsyncIterable<string>, options: { quot
   let overflow = false;
   let line = 1;
   let startLine = 1;
-  let first = true;
-  for await (let chunk of chunks) {
-    if (first && chunk.length > 0) {
-      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-      first = false;
-    }
+  for await (const chunk of withoutBom(chunks)) {
     let from = 0;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk.charCodeAt(i);
@@ -96,7 +102,6 @@ export async function* splitJsonArray(chunks: AsyncIterable<string>): AsyncGener
   let line = 1;
   let startLine = 1;
   let element = '';
-  let first = true;
   let overflow = false;
   let started = false;
   const finish = (): RawRecord => {
@@ -110,11 +115,7 @@ export async function* splitJsonArray(chunks: AsyncIterable<string>): AsyncGener
     }
     return text.length === 0 ? { line: startLine, error: 'empty array element' } : { line: startLine, text };
   };
-  for await (let chunk of chunks) {
-    if (first && chunk.length > 0) {
-      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-      first = false;
-    }
+  for await (const chunk of withoutBom(chunks)) {
     let from = 0;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk.charCodeAt(i);
