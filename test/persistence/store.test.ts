@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createObservability } from '../../src/adapters/postgres/observability.js';
+import { createObservability, pruneSinkLedger } from '../../src/adapters/postgres/observability.js';
 import { runReport } from '../../src/adapters/postgres/report.js';
 import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
 import { createPgBatchWriter } from '../../src/adapters/postgres/writer.js';
@@ -98,6 +98,19 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
     expect(report?.stages.map((s) => s.stage)).toEqual(['company', 'crawl', 'search']);
     expect(report?.exports).toEqual([{ exportStatus: 'pending', companies: 4 }]);
     expect(await runReport(pool, 123_456_789)).toBeNull();
+  });
+
+  it('finaliseRun prunes sink ledger rows older than the retention, and only those', async () => {
+    const runs = createRunsRepository(pool);
+    const obs = createObservability({ sink, pool, clock });
+    const runId = await runs.createRun(5006, {});
+    await q(`INSERT INTO sink_batches (batch_id, events, applied_at) VALUES ('old-ledger-row', 1, now() - interval '8 days'),
+      ('recent-ledger-row', 1, now() - interval '6 days'), ('new-ledger-row', 1, now())`);
+    await obs.finaliseRun(runId);
+    const kept = await q<{ batch_id: string }>("SELECT batch_id FROM sink_batches WHERE batch_id LIKE '%-ledger-row' ORDER BY batch_id");
+    expect(kept.map((r) => r.batch_id)).toEqual(['new-ledger-row', 'recent-ledger-row']);
+    expect(await pruneSinkLedger(pool, 5)).toBe(1);
+    expect(await q("SELECT batch_id FROM sink_batches WHERE batch_id LIKE '%-ledger-row'")).toEqual([{ batch_id: 'new-ledger-row' }]);
   });
 
   it('records a run input in order and knows what remains for --resume', async () => {

@@ -129,7 +129,8 @@ export type FinalRunStatus = 'completed' | 'interrupted' | 'failed';
 
 /**
  * Finalises a run once its events are committed (flush the sink first): counts from its company
- * rows, `degraded` = some company of the run has a reason, percentiles, status and finished_at.
+ * rows, `degraded` = some company of the run has a reason, percentiles, status and finished_at;
+ * then prunes the sink's ledger ({@link pruneSinkLedger}).
  *
  * @returns the run's counts as stored
  * @throws Error when the run does not exist
@@ -155,7 +156,23 @@ export async function finaliseRun(pool: pg.Pool, runId: number, status: FinalRun
   );
   const row = rows[0];
   if (!row) throw new Error(`run ${runId} does not exist`);
+  await pruneSinkLedger(pool);
   return { total: row.total, done: row.done, degraded: row.degraded, failed: row.failed, exported: row.exported, exportFailed: row.export_failed, runDegraded: row.run_degraded };
+}
+
+/** How long a `sink_batches` row is kept: far longer than any batch can stay in retry. */
+export const SINK_LEDGER_RETENTION_DAYS = 7;
+
+/**
+ * Deletes the sink's ledger rows (`sink_batches`) older than `retentionDays`; returns how many.
+ * A ledger row only matters while its batch may still be retried — a lost acknowledgement is
+ * retried within the sink's backoff (at most a few seconds once the database answers) — so a row
+ * days old guards nothing, and without pruning the table grows by one row per batch forever.
+ * Run by {@link finaliseRun}, once per run.
+ */
+export async function pruneSinkLedger(pool: pg.Pool, retentionDays = SINK_LEDGER_RETENTION_DAYS): Promise<number> {
+  const { rowCount } = await pool.query(`DELETE FROM sink_batches WHERE applied_at < now() - make_interval(days => $1)`, [retentionDays]);
+  return rowCount ?? 0;
 }
 
 interface RunCountsRow {
