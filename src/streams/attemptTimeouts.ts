@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 
 /**
@@ -52,7 +53,11 @@ export class TimeoutBucket {
   readonly attempts = new Set<TimedAttempt>();
   expired = false;
 
-  constructor(readonly closesAt: number) {}
+  constructor(readonly closesAt: number) {
+    // Every request in flight in the window listens to this one signal: Node's default of 10
+    // listeners would print a MaxListenersExceededWarning per bucket at any real concurrency.
+    setMaxListeners(0, this.signal);
+  }
 
   /** The attempt settled; it will not be told of the timeout. */
   leave(attempt: TimedAttempt): void {

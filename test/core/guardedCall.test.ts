@@ -39,6 +39,31 @@ describe('guarded call: success path', () => {
       { tenantId: 7, vendor: 'openai', attempt: 2, ok: true, durationMs: 0 },
     ]);
   });
+
+  it('attempts without a caller signal share a window signal that takes any number of listeners, without a warning', async () => {
+    const s = system();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const gates = Array.from({ length: 30 }, () => deferred<string>());
+      const signals: AbortSignal[] = [];
+      const calls = gates.map((gate) =>
+        s.caller.call(1, 'tavily', (signal) => {
+          signals.push(signal);
+          signal.addEventListener('abort', () => undefined); // as undici does for every request
+          return gate.promise;
+        }),
+      );
+      expect(new Set(signals).size).toBe(1); // one window: one shared signal
+      gates.forEach((g, i) => g.resolve(`ok${i}`));
+      expect(await Promise.all(calls)).toHaveLength(30);
+      await new Promise((r) => process.nextTick(r)); // warnings are emitted on the next tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 describe('guarded call: retries', () => {
