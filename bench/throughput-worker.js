@@ -1,15 +1,18 @@
 // One measured pipeline of the throughput benchmark, in its own process so that its RSS and heap
 // are its own. Started by bench/throughput.js with `node --expose-gc`; talks to it over IPC:
-//   in:  argv[2] = JSON {pipeline: 'ours'|'bare', companies, warmup, concurrency, tenantId, env}
+//   in:  argv[2] = JSON {pipeline: 'ours'|'guarded'|'bare', companies, warmup, concurrency, tenantId, env}
 //   out: {op: 'sim', cmd: 'reset'|'counts'} (answered with {op: 'sim', counts}), then {op: 'result', ...}
 // `env` holds the simulator overrides (one origin per vendor), DATABASE_URL and LOG_LEVEL.
 import { once, setMaxListeners } from 'node:events';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { createVendorAdapters } from '../dist/adapters/vendors.js';
+import { systemClock } from '../dist/adapters/clock.js';
+import { createBreakerRegistry } from '../dist/streams/breakerRegistry.js';
+import { createGuardedCaller } from '../dist/streams/guardedCall.js';
 import { createLogger } from '../dist/adapters/logger.js';
 import { configFrom } from '../dist/config/index.js';
 import { createRuntime } from '../dist/runtime.js';
@@ -39,32 +42,38 @@ const sim = (cmd) =>
     process.send({ op: 'sim', cmd });
   });
 
-// --- the bare pipeline: same adapters, same calls, a plain limit, no resilience --------------------
+// --- the bare pipeline: same adapters, same calls, a plain limit, no resilience (or only the guard) --
 /**
  * Crawl; Tavily when the crawl is thin or failed; OpenAI; Apify (Lusha when Apify fails); ZeroBounce
  * once per new address, in order. No breaker, retry, timeout lane, machine, usage accounting or sink:
- * a failed call is just skipped over.
+ * a failed call is just skipped over. With `guarded`, the same chain with every call through the
+ * guarded caller and nothing else: the cost of the resilience core alone.
  */
-function barePipeline(config) {
+function barePipeline(config, { guarded = false } = {}) {
   const a = createVendorAdapters(config);
   const signal = new AbortController().signal;
   setMaxListeners(0, signal); // every request in flight listens to it
   const quiet = (p) => p.catch(() => null);
+  // `guarded`: every call through the runtime's guarded caller (breaker per tenant and vendor,
+  // retries with backoff, attempt timeouts, the company deadline), as the enrichment's actors make them.
+  const guard = guarded ? createGuardedCaller({ config, clock: systemClock, registry: createBreakerRegistry({ breaker: config.breaker, clock: systemClock, probeTimeoutMs: config.vendorTimeoutMs }) }) : null;
   const one = async (company) => {
-    const crawl = await quiet(a.crawler.crawl(company.domain, signal));
-    const search = !crawl || crawl.thin ? await quiet(a.tavily.search(`${company.name} ${company.domain}`, signal)) : null;
+    const deadline = systemClock.now() + config.companyDeadlineMs;
+    const call = guard ? (vendor, fn) => quiet(guard.call(company.tenantId, vendor, fn, { deadline })) : (_vendor, fn) => quiet(fn(signal));
+    const crawl = await call('crawler', (s) => a.crawler.crawl(company.domain, s));
+    const search = !crawl || crawl.thin ? await call('tavily', (s) => a.tavily.search(`${company.name} ${company.domain}`, s)) : null;
     const hits = (search?.hits ?? []).map((h) => `${h.title}\n${h.url}\n${h.content}`);
     const text = [crawl?.text ?? '', search?.answer ?? '', ...hits].filter((t) => t.length > 0).join('\n\n');
-    const extracted = await quiet(a.openai.extract({ company, text }, signal));
+    const extracted = await call('openai', (s) => a.openai.extract({ company, text }, s));
     const facts = extracted?.facts ?? {};
-    let contacts = await quiet(a.apifyLinkedin.findContacts({ company, facts }, signal));
-    contacts ??= (await quiet(a.lusha.findContacts({ company, facts }, signal))) ?? [];
+    let contacts = await call('apify_linkedin', (s) => a.apifyLinkedin.findContacts({ company, facts }, s));
+    contacts ??= (await call('lusha', (s) => a.lusha.findContacts({ company, facts }, s))) ?? [];
     const emails = new Set();
     for (const raw of [...(crawl?.mailtos ?? []), ...contacts.map((c) => c.email)]) {
       const e = raw?.trim().toLowerCase();
       if (e) emails.add(e);
     }
-    for (const email of emails) if (!(await quiet(a.zerobounce.verify(email, signal)))) break;
+    for (const email of emails) if (!(await call('zerobounce', (s) => a.zerobounce.verify(email, s)))) break;
   };
   return async (list, concurrency, onDone) => {
     const iterator = list[Symbol.iterator]();
@@ -79,6 +88,16 @@ function barePipeline(config) {
 }
 
 // --- measurement -------------------------------------------------------------------------------------
+/** Busy CPU time of the whole machine in ms (Linux /proc/stat; null elsewhere): this process, the simulators and PostgreSQL. */
+const machineBusyMs = () => {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = ticks;
+    return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+};
 const heapNow = () => {
   const t0 = performance.now();
   globalThis.gc();
@@ -95,8 +114,8 @@ async function main() {
   let close = async () => undefined;
   let sinkPending = () => 0;
   let done = 0;
-  if (job.pipeline === 'bare') {
-    const bare = barePipeline(config);
+  if (job.pipeline === 'bare' || job.pipeline === 'guarded') {
+    const bare = barePipeline(config, { guarded: job.pipeline === 'guarded' });
     runOnce = (tenantId, first, count) => bare(companies(tenantId, first, count), job.concurrency, () => (done += 1));
   } else {
     const runtime = await createRuntime(config, { logger });
@@ -137,10 +156,12 @@ async function main() {
   }, 50);
 
   const cpu0 = process.cpuUsage();
+  const busy0 = machineBusyMs();
   const t0 = performance.now();
   await runOnce(job.tenantId, 1, job.companies);
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const busy1 = machineBusyMs();
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const counts = await sim('counts');
@@ -151,6 +172,7 @@ async function main() {
     op: 'result',
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    machineCpuMs: busy0 === null || busy1 === null ? null : busy1 - busy0,
     peakRssBytes: peakRss,
     baselineHeapBytes: base.heap,
     liveHeapBytes: median,

@@ -3,7 +3,8 @@
 // next to a bare pipeline making the same calls with a plain concurrency limit and no resilience.
 // Usage: npm run bench   (or node bench/throughput.js after npm run build)
 // Knobs: BENCH_COMPANIES (10000), BENCH_WARMUP (500), BENCH_LATENCIES (0,50), BENCH_CONCURRENCIES
-// (64,256), BENCH_LOG_LEVEL (info), SINK_* (passed to the runs), BENCH_CPU_PROF (a directory: --cpu-prof of every worker),
+// (64,256), BENCH_LOG_LEVEL (info), BENCH_GUARDED (1; 0 leaves out the guarded pipeline), BENCH_NODE_FLAGS
+// (node flags for every worker, space-separated), SINK_* (passed to the runs), BENCH_CPU_PROF (a directory: --cpu-prof of every worker),
 // BENCH_HEAP_SNAPSHOT (a directory: a heap snapshot of every worker mid-run), DATABASE_URL (a server: a fresh database is created and dropped;
 // unset: the embedded PostgreSQL in a temporary directory).
 import { fork } from 'node:child_process';
@@ -25,6 +26,9 @@ const WARMUP = Number(env.BENCH_WARMUP ?? Math.min(500, COMPANIES));
 const LATENCIES = list(env.BENCH_LATENCIES, [0, 50]);
 const CONCURRENCIES = list(env.BENCH_CONCURRENCIES, [64, 256]);
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info';
+const NODE_FLAGS = env.BENCH_NODE_FLAGS ? env.BENCH_NODE_FLAGS.split(' ') : [];
+// `guarded` (the bare chain through the guarded caller only) splits the cost: resilience core vs the rest.
+const PIPELINES = ['bare', ...(env.BENCH_GUARDED === '0' ? [] : ['guarded']), 'ours'];
 const TARGET = { ratio: 0.8, floorSlack: 1.15, heapPerCompany: 20 * 1024 };
 const WORKER = fileURLToPath(new URL('./throughput-worker.js', import.meta.url));
 
@@ -76,7 +80,7 @@ async function startSimulators(latencyMs) {
 
 async function measure(job, sims) {
   const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`, `--cpu-prof-name=${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}.cpuprofile`] : [];
-  const child = fork(WORKER, [JSON.stringify(job)], { execArgv: ['--expose-gc', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(WORKER, [JSON.stringify(job)], { execArgv: ['--expose-gc', ...NODE_FLAGS, ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let result = null;
   child.on('message', (m) => {
     if (m.op === 'sim') {
@@ -111,7 +115,7 @@ async function main() {
       try {
         for (const concurrency of CONCURRENCIES) {
           const row = { latencyMs, concurrency };
-          for (const pipeline of ['bare', 'ours']) {
+          for (const pipeline of PIPELINES) {
             sims.reset();
             // SINK_* variables pass through, to try other batch sizes without editing anything.
             const sinkEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SINK_')));
@@ -135,7 +139,7 @@ async function main() {
 
 function derive(r) {
   const { bare, ours } = r;
-  for (const p of [bare, ours]) {
+  for (const p of [bare, ours, r.guarded].filter(Boolean)) {
     p.callsPerCompany = Object.values(p.counts).reduce((a, b) => a + b, 0) / COMPANIES;
     p.rate = COMPANIES / (p.wallMs / 1000);
   }
@@ -151,19 +155,21 @@ function derive(r) {
   };
 }
 
+const machineCpu = (p) => (p.machineCpuMs === null ? '–' : (p.machineCpuMs / COMPANIES).toFixed(2));
+
 function report(rows, final) {
   const ok = (b) => (b ? 'met' : 'MISSED');
   if (!final) {
     for (const r of rows) {
       const d = derive(r);
       const { bare, ours } = r;
-      console.log(`  ${r.latencyMs} ms, concurrency ${r.concurrency}: bare ${bare.rate.toFixed(0)} c/s, ours ${ours.rate.toFixed(0)} c/s, sink pending at the heap samples ${ours.sinkPendingSamples.join('/')}, log ${kb(ours.logBytes)} KB, calls ${JSON.stringify(ours.counts)}${d.same ? '' : ` (bare ${JSON.stringify(bare.counts)}: CALL COUNTS DIFFER)`}`);
+      console.log(`  ${r.latencyMs} ms, concurrency ${r.concurrency}: bare ${bare.rate.toFixed(0)} c/s,${r.guarded ? ` guarded ${r.guarded.rate.toFixed(0)} c/s,` : ''} ours ${ours.rate.toFixed(0)} c/s, sink pending at the heap samples ${ours.sinkPendingSamples.join('/')}, log ${kb(ours.logBytes)} KB, calls ${JSON.stringify(ours.counts)}${d.same ? '' : ` (bare ${JSON.stringify(bare.counts)}: CALL COUNTS DIFFER)`}`);
     }
     return;
   }
   console.log('');
-  console.log('| latency | concurrency | bare c/s | ours c/s | ours/bare (≥ 0.8) | calls/company | floor s | bare s (× floor) | ours s (× floor, ≤ 1.15) | peak RSS MB bare/ours | heap KB per in-flight bare/ours (≤ 20) | CPU ms/company bare/ours |');
-  console.log('|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|---:|');
+  console.log('| latency | concurrency | bare c/s | ours c/s | ours/bare (≥ 0.8) | calls/company | floor s | bare s (× floor) | ours s (× floor, ≤ 1.15) | peak RSS MB bare/ours | heap KB per in-flight bare/ours (≤ 20) | CPU ms/company bare/ours | machine CPU ms/company bare/ours |');
+  console.log('|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|---:|---:|');
   for (const r of rows) {
     const { bare, ours } = r;
     const d = derive(r);
@@ -171,7 +177,7 @@ function report(rows, final) {
       `| ${r.latencyMs} ms | ${r.concurrency} | ${bare.rate.toFixed(0)} | ${ours.rate.toFixed(0)} | ${d.ratio.toFixed(2)} ${ok(d.ratio >= TARGET.ratio)} | ${ours.callsPerCompany.toFixed(2)}${d.same ? '' : ' (DIFFER)'} | ` +
         `${d.floorS ? d.floorS.toFixed(1) : '–'} | ${(bare.wallMs / 1000).toFixed(1)}${d.bareVsFloor ? ` (${d.bareVsFloor.toFixed(2)})` : ''} | ` +
         `${(ours.wallMs / 1000).toFixed(1)}${d.vsFloor ? ` (${d.vsFloor.toFixed(2)}) ${ok(d.vsFloor <= TARGET.floorSlack)}` : ''} | ${mb(bare.peakRssBytes)}/${mb(ours.peakRssBytes)} | ` +
-        `${kb(d.heapBare)}/${kb(d.heapOurs)} ${ok(d.heapOurs <= TARGET.heapPerCompany)} | ${(bare.cpuMs / COMPANIES).toFixed(2)}/${(ours.cpuMs / COMPANIES).toFixed(2)} |`,
+        `${kb(d.heapBare)}/${kb(d.heapOurs)} ${ok(d.heapOurs <= TARGET.heapPerCompany)} | ${(bare.cpuMs / COMPANIES).toFixed(2)}/${(ours.cpuMs / COMPANIES).toFixed(2)} | ${machineCpu(bare)}/${machineCpu(ours)} |`,
     );
   }
   // Marginal heap: the slope between the lowest and highest concurrency at one latency, which leaves
@@ -182,6 +188,23 @@ function report(rows, final) {
     const [lo, hi] = [at[0], at[at.length - 1]];
     const slope = (p) => (hi[p].liveHeapBytes - lo[p].liveHeapBytes) / (hi.concurrency - lo.concurrency);
     console.log(`marginal heap per in-flight company at ${latencyMs} ms (concurrency ${lo.concurrency} → ${hi.concurrency}): bare ${kb(slope('bare'))} KB, ours ${kb(slope('ours'))} KB ${ok(slope('ours') <= TARGET.heapPerCompany)}`);
+  }
+  if (rows.some((r) => r.guarded)) {
+    // Where ours' extra cost goes: the guarded caller alone (breakers, retries, timeouts) against the
+    // rest of ours (the enrichment machine, usage accounting, persistence, the run's bookkeeping).
+    console.log('');
+    console.log('| latency | concurrency | bare c/s | guarded c/s | guarded/bare | ours c/s | ours/guarded | CPU ms/company bare/guarded/ours | heap KB per in-flight bare/guarded/ours |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of rows.filter((x) => x.guarded)) {
+      const { bare, guarded, ours } = r;
+      derive(r);
+      const cpu = (p) => (p.cpuMs / COMPANIES).toFixed(2);
+      const heap = (p) => kb(p.liveHeapBytes / r.concurrency);
+      console.log(
+        `| ${r.latencyMs} ms | ${r.concurrency} | ${bare.rate.toFixed(0)} | ${guarded.rate.toFixed(0)}${JSON.stringify(guarded.counts) === JSON.stringify(bare.counts) ? '' : ' (CALL COUNTS DIFFER)'} | ${(guarded.rate / bare.rate).toFixed(2)} | ${ours.rate.toFixed(0)} | ${(ours.rate / guarded.rate).toFixed(2)} | ` +
+          `${cpu(bare)}/${cpu(guarded)}/${cpu(ours)} | ${heap(bare)}/${heap(guarded)}/${heap(ours)} |`,
+      );
+    }
   }
   console.log('sink events pending at the heap samples (ours): ' + rows.map((r) => `${r.latencyMs} ms/${r.concurrency}: ${r.ours.sinkPendingSamples.join('/')}`).join('; '));
 }
