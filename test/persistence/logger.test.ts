@@ -27,6 +27,26 @@ describe('logger', () => {
     expect((line?.vendor as { config: { password: string } }).config.password).toBe(MASK);
   });
 
+  it('masks every secret-named field wherever it sits: top level, nested, in child bindings, in arrays', () => {
+    // Field names as vendors, HTTP and our config spell them, checked independently of the logger's own list.
+    const names = ['apiKey', 'api_key', 'api-key', 'x-api-key', 'key', 'token', 'access_token', 'accessToken', 'refresh_token', 'password', 'passwd',
+      'pwd', 'secret', 'client_secret', 'authorization', 'Authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'ODOO_PASSWORD', 'tavilyApiKey', 'APIFY_TOKEN'];
+    for (const name of names) {
+      const out = capture();
+      const logger = createLogger({ level: 'info', destination: out.stream });
+      childLogger(logger.child({ [name]: SECRET }), { runId: 1 }).info(
+        { [name]: SECRET, req: { headers: { [name]: SECRET } }, deep: { a: { b: { c: { [name]: SECRET } } } }, list: [{ [name]: SECRET }] },
+        'call',
+      );
+      const grandchild = logger.child({ nested: { [name]: SECRET } }).child({ [name]: SECRET });
+      grandchild.setBindings({ later: { [name]: SECRET } });
+      grandchild.warn('from a grandchild');
+      expect(out.raw(), name).not.toContain(SECRET);
+      expect(out.lines()[0]?.[name], name).toBe(MASK);
+      expect(out.lines()[1], name).toMatchObject({ [name]: MASK, nested: { [name]: MASK }, later: { [name]: MASK }, msg: 'from a grandchild' });
+    }
+  });
+
   it('masks secrets inside URLs, messages and errors', () => {
     const out = capture();
     const logger = createLogger({ level: 'info', destination: out.stream });
