@@ -6,20 +6,25 @@ import type { Company, CompanyFacts, Contact, SourceName } from '../../domain/in
  * many companies a run has. Both are safe to read while the sink writes: a page only moves forward.
  */
 
-/** Companies of the run without a company_enrichment_runs row, in input order. */
+/**
+ * Companies of the run without a company_enrichment_runs row, in input order. Read by windows of
+ * `pageSize` input positions (positions are the input order, dense but for duplicate ids), so that
+ * each query touches at most `pageSize` rows whatever the planner's statistics say: a keyset query
+ * with `LIMIT` let a planner that believed the new run tiny read every remaining row per page, which
+ * made a run quadratic in its size. A window with nothing pending yields nothing and the next follows.
+ */
 export async function* pendingCompanyPages(pool: pg.Pool, runId: number, pageSize = 500): AsyncGenerator<Company> {
-  let after = -1;
-  for (;;) {
-    const { rows } = await pool.query<{ tenant_id: number; company_id: string; name: string | null; domain: string | null; position: number }>(
-      `SELECT rc.tenant_id, rc.company_id, rc.name, rc.domain, rc.position FROM run_companies rc
-        WHERE rc.run_id = $1 AND rc.position > $2
+  const { rows: bounds } = await pool.query<{ last: number | null }>('SELECT max(position) AS last FROM run_companies WHERE run_id = $1', [runId]);
+  const last = bounds[0]?.last ?? -1;
+  for (let from = 0; from <= last; from += pageSize) {
+    const { rows } = await pool.query<{ tenant_id: number; company_id: string; name: string | null; domain: string | null }>(
+      `SELECT rc.tenant_id, rc.company_id, rc.name, rc.domain FROM run_companies rc
+        WHERE rc.run_id = $1 AND rc.position >= $2 AND rc.position < $3
           AND NOT EXISTS (SELECT 1 FROM company_enrichment_runs c WHERE c.run_id = rc.run_id AND c.company_id = rc.company_id)
-        ORDER BY rc.position LIMIT $3`,
-      [runId, after, pageSize],
+        ORDER BY rc.position`,
+      [runId, from, from + pageSize],
     );
     for (const r of rows) yield { tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain };
-    if (rows.length < pageSize) return;
-    after = rows[rows.length - 1]!.position;
   }
 }
 
@@ -34,7 +39,8 @@ export interface ExportItem {
 
 /**
  * Companies of the run that have a result but no export_status yet, with their facts and the
- * contacts seen in this run. Ordered by company id.
+ * contacts seen in this run. Ordered by company id; each page reads `pageSize` entries of the partial
+ * index `company_enrichment_runs_unexported_idx` (migrations/003_queues.sql).
  */
 export async function* exportPendingPages(pool: pg.Pool, runId: number, pageSize = 200): AsyncGenerator<ExportItem> {
   let after = -1;

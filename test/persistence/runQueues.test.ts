@@ -1,0 +1,83 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { exportPendingPages, pendingCompanyPages } from '../../src/adapters/postgres/runQueues.js';
+import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
+import type { Company } from '../../src/domain/index.js';
+import { createSink, type Sink } from '../../src/streams/sink.js';
+import { companyFinished } from './events.js';
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+describe('run queues: pending companies and the export queue, page by page (real PostgreSQL)', () => {
+  let pool: pg.Pool;
+  let sink: Sink;
+
+  beforeAll(() => {
+    pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 4 });
+    sink = createSink({ pool, config: { batchSize: 50, flushMs: 5, maxBuffer: 1000 } });
+  });
+  afterAll(async () => {
+    await sink.close();
+    await pool.end();
+  });
+
+  it('yields exactly the companies without a result, in input order, across gaps and windows with nothing pending', async () => {
+    const runs = createRunsRepository(pool);
+    const tenantId = 6001;
+    const runId = await runs.createRun(tenantId, {});
+    const ids = Array.from({ length: 23 }, (_, i) => 500 + i);
+    async function* input(): AsyncGenerator<Company> {
+      for (const id of ids.slice(0, 10)) yield { tenantId, companyId: id, name: `Q${id}`, domain: `q${id}.test` };
+      yield { tenantId, companyId: ids[0] as number, name: 'duplicate: keeps its first position, leaves a gap', domain: null };
+      for (const id of ids.slice(10)) yield { tenantId, companyId: id, name: `Q${id}`, domain: `q${id}.test` };
+    }
+    expect(await runs.recordRunInputs(runId, input(), { batchSize: 4 })).toBe(23);
+    // Done: positions 3..9 (a whole window of 3 and more), and a few scattered ones.
+    const done = new Set([...ids.slice(3, 10), 515, 522]);
+    for (const id of done) await sink.push(companyFinished(runId, tenantId, id, [], Date.now()));
+    await sink.flush();
+
+    for (const pageSize of [1, 3, 5, 500]) {
+      const pending = await collect(pendingCompanyPages(pool, runId, pageSize));
+      expect(pending.map((c) => c.companyId), `page size ${pageSize}`).toEqual(ids.filter((id) => !done.has(id)));
+    }
+    expect((await collect(pendingCompanyPages(pool, runId, 4)))[0]).toEqual({ tenantId, companyId: 500, name: 'Q500', domain: 'q500.test' });
+  });
+
+  it('an empty or fully done run yields nothing', async () => {
+    const runs = createRunsRepository(pool);
+    const empty = await runs.createRun(6002, {});
+    expect(await collect(pendingCompanyPages(pool, empty, 2))).toEqual([]);
+    const full = await runs.createRun(6002, {});
+    await runs.recordRunInputs(full, [{ tenantId: 6002, companyId: 1, name: 'only', domain: null }]);
+    await sink.push(companyFinished(full, 6002, 1, [], Date.now()));
+    await sink.flush();
+    expect(await collect(pendingCompanyPages(pool, full, 2))).toEqual([]);
+  });
+
+  it('the export queue yields the unexported results in company id order, with the contacts seen in the run', async () => {
+    const runs = createRunsRepository(pool);
+    const tenantId = 6003;
+    const runId = await runs.createRun(tenantId, {});
+    const ids = [9, 3, 7, 1, 5, 11, 13];
+    for (const id of ids) await sink.push(companyFinished(runId, tenantId, id, [], Date.now()));
+    for (const id of [3, 11]) await sink.push({ type: 'export.outcome', runId, tenantId, companyId: id, exportStatus: 'exported', partnerId: 40 + id, detail: null });
+    await sink.flush();
+    for (const pageSize of [1, 2, 200]) {
+      const items = await collect(exportPendingPages(pool, runId, pageSize));
+      expect(items.map((i) => i.companyId), `page size ${pageSize}`).toEqual([1, 5, 7, 9, 13]);
+      expect(items[0]).toMatchObject({ companyId: 1, facts: { industry: 'software' } });
+      expect(items[0]?.contacts.map((c) => c.fullName).sort()).toEqual(['Ada 1', 'Bob 1']);
+    }
+    const plan = await pool.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT company_id FROM company_enrichment_runs WHERE run_id = $1 AND export_status IS NULL AND company_id > 0 ORDER BY company_id LIMIT 200`,
+      [runId],
+    );
+    // The partial index serves the queue in order, holding only the rows still to export.
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/company_enrichment_runs_unexported_idx/);
+  });
+});
