@@ -49,27 +49,37 @@ export function companyRows(events: readonly RunEvent[]): { companies: object[];
  * contact (the site's mailto: links) as name-less contacts.
  */
 export function contactRows(events: readonly RunEvent[]): object[] {
-  const rows: (Record<string, unknown> & { key: string })[] = [];
-  for (const e of only(events, 'company.finished')) {
-    const byEmail = new Map<string, EmailRecord>(e.output.emails.map((r) => [r.email.toLowerCase(), r]));
-    const base = { tenant_id: e.tenantId, company_id: e.output.companyId, at: e.finishedAt, run_id: e.runId };
-    for (const c of e.output.contacts) {
-      const record = c.email ? byEmail.get(c.email.toLowerCase()) : undefined;
-      if (c.email) byEmail.delete(c.email.toLowerCase());
-      const dedupe = (c.email ?? c.linkedinUrl ?? c.fullName).toLowerCase();
-      rows.push({
-        ...base, key: `${e.tenantId}/${e.output.companyId}/${dedupe}`, email: c.email, full_name: c.fullName, title: c.title,
+  // Keyed by (tenant, company, dedupe key), the last row per key winning, in the order of the last
+  // occurrence (as lastByKey): one statement may not touch a row twice. Rows are built as literals
+  // straight into the map — the spread/rest version cost 15 µs per company.
+  const rows = new Map<string, object>();
+  const put = (key: string, row: object): void => {
+    rows.delete(key);
+    rows.set(key, row);
+  };
+  for (const e of events) {
+    if (e.type !== 'company.finished') continue;
+    const { tenantId, runId, finishedAt, output } = e;
+    const prefix = `${tenantId}/${output.companyId}/`;
+    const byEmail = new Map<string, EmailRecord>();
+    for (const r of output.emails) byEmail.set(r.email.toLowerCase(), r);
+    for (const c of output.contacts) {
+      const lower = c.email ? c.email.toLowerCase() : null;
+      const record = lower ? byEmail.get(lower) : undefined;
+      if (lower) byEmail.delete(lower);
+      put(prefix + (c.email ?? c.linkedinUrl ?? c.fullName).toLowerCase(), {
+        tenant_id: tenantId, company_id: output.companyId, at: finishedAt, run_id: runId, email: c.email, full_name: c.fullName, title: c.title,
         linkedin_url: c.linkedinUrl, source: c.source, email_status: record?.status ?? 'unverified', email_sub_status: record?.subStatus ?? null,
       });
     }
-    for (const r of byEmail.values()) {
-      rows.push({
-        ...base, key: `${e.tenantId}/${e.output.companyId}/${r.email.toLowerCase()}`, email: r.email, full_name: null, title: null,
+    for (const [lower, r] of byEmail) {
+      put(prefix + lower, {
+        tenant_id: tenantId, company_id: output.companyId, at: finishedAt, run_id: runId, email: r.email, full_name: null, title: null,
         linkedin_url: null, source: r.source, email_status: r.status, email_sub_status: r.subStatus ?? null,
       });
     }
   }
-  return lastByKey(rows, (r) => r.key).map(({ key: _key, ...row }) => row);
+  return [...rows.values()];
 }
 
 /** Vendor usage summed per (run, tenant, vendor) within the batch: increments add up. */
