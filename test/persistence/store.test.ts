@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLogger } from '../../src/adapters/logger.js';
 import { createObservability, pruneSinkLedger } from '../../src/adapters/postgres/observability.js';
 import { runReport } from '../../src/adapters/postgres/report.js';
 import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
@@ -98,6 +99,22 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
     expect(report?.stages.map((s) => s.stage)).toEqual(['company', 'crawl', 'search']);
     expect(report?.exports).toEqual([{ exportStatus: 'pending', companies: 4 }]);
     expect(await runReport(pool, 123_456_789)).toBeNull();
+  });
+
+  it('logEvent logs a stage error at warn and other stage events at debug, with their fields', async () => {
+    const runs = createRunsRepository(pool);
+    const runId = await runs.createRun(5007, {});
+    for (const level of ['info', 'debug'] as const) {
+      const lines: Record<string, unknown>[] = [];
+      const logger = createLogger({ level, destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+      const obs = createObservability({ sink, pool, clock, logger });
+      await obs.logEvent(runId, 5007, 'crawl', 'finish', 'degraded', { companyId: 1, errorCode: 'CRAWL_THIN', durationMs: 12, extra: { vendor: 'crawler' } });
+      await obs.logEvent(runId, 5007, 'extract', 'finish', 'ok', { companyId: 1, durationMs: 30, extra: { vendor: 'openai' } });
+      expect(lines.map((l) => [l.level, l.msg]), level).toEqual(level === 'info' ? [[40, 'crawl finish']] : [[40, 'crawl finish'], [20, 'extract finish']]);
+      expect(lines[0]).toMatchObject({ runId, tenantId: 5007, companyId: 1, stage: 'crawl', status: 'degraded', errorCode: 'CRAWL_THIN', durationMs: 12, vendor: 'crawler' });
+    }
+    await sink.flush();
+    expect(await q('SELECT count(*)::int AS n FROM run_event_logs WHERE run_id = $1', [runId])).toEqual([{ n: 4 }]);
   });
 
   it('finaliseRun prunes sink ledger rows older than the retention, and only those', async () => {

@@ -55,9 +55,12 @@ export function createObservability(deps: { sink: Sink; pool: pg.Pool; clock: Cl
     },
     logEvent(runId, tenantId, stage, event, status, details = {}) {
       const errorCode = details.errorCode ?? null;
-      const fields = { runId, tenantId, companyId: details.companyId ?? undefined, stage, event, status, errorCode, durationMs: details.durationMs ?? undefined, ...details.extra };
-      if (errorCode) logger?.warn(fields, `${stage} ${event}`);
-      else logger?.debug(fields, `${stage} ${event}`);
+      // The log line's fields are built only when a line is written (warn for errors, debug else).
+      if (logger && (errorCode || logger.isLevelEnabled('debug'))) {
+        const fields = { runId, tenantId, companyId: details.companyId ?? undefined, stage, event, status, errorCode, durationMs: details.durationMs ?? undefined, ...details.extra };
+        if (errorCode) logger.warn(fields, `${stage} ${event}`);
+        else logger.debug(fields, `${stage} ${event}`);
+      }
       return sink.push({
         type: 'stage.event', runId, tenantId, companyId: details.companyId ?? null, stage, event, status, errorCode,
         durationMs: details.durationMs ?? null, extra: details.extra ?? {}, at: clock.now(),
