@@ -73,11 +73,9 @@ describe('run queues: pending companies and the export queue, page by page (real
       expect(items[0]).toMatchObject({ companyId: 1, facts: { industry: 'software' } });
       expect(items[0]?.contacts.map((c) => c.fullName).sort()).toEqual(['Ada 1', 'Bob 1']);
     }
-    const plan = await pool.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN SELECT company_id FROM company_enrichment_runs WHERE run_id = $1 AND export_status IS NULL AND company_id > 0 ORDER BY company_id LIMIT 200`,
-      [runId],
-    );
-    // The partial index serves the queue in order, holding only the rows still to export.
-    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/company_enrichment_runs_unexported_idx/);
+    // The queue's index (migration 003): only the rows still to export, in company order. Which plan
+    // the server picks depends on its statistics, so the plan itself is not asserted here.
+    const index = await pool.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'company_enrichment_runs_unexported_idx'");
+    expect(index.rows.map((r) => r.indexdef)).toEqual([expect.stringMatching(/\(run_id, company_id\) WHERE \(export_status IS NULL\)$/)]);
   });
 });
