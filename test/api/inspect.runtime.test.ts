@@ -7,7 +7,7 @@ import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import { createInspector } from '../../src/adapters/inspect.js';
-import { inspectModeOf } from '../../src/cli/commands/run.js';
+import { inspectModeOf, inspectPortOf } from '../../src/cli/commands/run.js';
 import { main } from '../../src/cli/main.js';
 import { configFrom, createRuntime, type Company, type Config } from '../../src/index.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
@@ -104,6 +104,26 @@ describe('run --inspect [mode]', () => {
     expect(inspectModeOf(true)).toBe('server');
     for (const mode of ['server', 'browser', 'websocket'] as const) expect(inspectModeOf(mode)).toBe(mode);
     expect(() => inspectModeOf('firefox')).toThrow(/--inspect expects server, browser or websocket/);
+  });
+
+  it('--inspect-port picks the relay port (8080 without it) and is refused out of range or without --inspect', () => {
+    expect(inspectPortOf({ inspect: true })).toBe(8080);
+    expect(inspectPortOf({})).toBe(8080);
+    expect(inspectPortOf({ inspect: true, inspectPort: '9321' })).toBe(9321);
+    expect(inspectPortOf({ inspect: 'websocket', inspectPort: '1' })).toBe(1);
+    for (const bad of ['0', '65536', 'http', '-5']) expect(() => inspectPortOf({ inspect: true, inspectPort: bad })).toThrow(/--inspect-port expects an integer from 1 to 65535/);
+    expect(() => inspectPortOf({ inspectPort: '9321' })).toThrow(/--inspect-port needs --inspect/);
+  });
+
+  it('a bad --inspect-port is a usage error (exit 2) before any work', async () => {
+    const err: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: string) => (err.push(String(chunk)), true)) as typeof process.stderr.write);
+    try {
+      expect(await main(['node', 'lead-enrich', 'run', '--tenant', '1', '--inspect', '--inspect-port', '70000'])).toBe(2);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(err.join('')).toContain('--inspect-port expects an integer from 1 to 65535, got "70000"');
   });
 
   it('an unknown mode is a usage error (exit 2) before any work', async () => {

@@ -20,6 +20,7 @@ interface RunOptions {
   concurrency?: string;
   dryRun?: boolean;
   inspect?: boolean | string;
+  inspectPort?: string;
   json?: boolean;
 }
 
@@ -54,6 +55,17 @@ export function inspectModeOf(value: boolean | string | undefined): InspectMode 
   if (value === 'server' || value === 'browser' || value === 'websocket') return value;
   throw new UsageError(`--inspect expects server, browser or websocket, got ${JSON.stringify(value)}`);
 }
+
+/** The inspector's port: `--inspect-port`, 8080 by default; a UsageError when out of range or without `--inspect`. */
+export function inspectPortOf(options: Pick<RunOptions, 'inspect' | 'inspectPort'>): number {
+  const port = intOption('--inspect-port', options.inspectPort, 1, 65535);
+  if (port === undefined) return DEFAULT_INSPECT_PORT;
+  if (options.inspect === undefined || options.inspect === false) throw new UsageError('--inspect-port needs --inspect');
+  return port;
+}
+
+/** The port of the inspector relay when `--inspect-port` is not given (the package's default). */
+export const DEFAULT_INSPECT_PORT = 8080;
 
 /** Validates the run options (exit 2 on misuse, before any work). */
 export function planRun(options: RunOptions): RunPlan {
@@ -175,13 +187,15 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--concurrency <n>', 'companies enriched at once (default RUN_CONCURRENCY)')
     .option('--dry-run', 'write nothing to Odoo; report what would be written')
     .option('--inspect [mode]', 'attach the Stately inspector to every actor: server (default; open http://localhost:8080), browser (also opens it), websocket (to a relay already running)')
+    .option('--inspect-port <port>', `with --inspect: the relay's port on localhost (default ${DEFAULT_INSPECT_PORT})`)
     .option('--json', 'print the summary as JSON')
     .action(async (options: RunOptions) => {
       const config: Config = loadConfig();
       const plan = planRun(options);
       const { logger, logFile } = cliLogger(config);
       const inspectMode = inspectModeOf(options.inspect);
-      const inspector = inspectMode ? await createInspector({ mode: inspectMode }) : null;
+      const inspectPort = inspectPortOf(options);
+      const inspector = inspectMode ? await createInspector({ mode: inspectMode, port: inspectPort }) : null;
       if (inspector) process.stderr.write(`${inspector.instructions}\n`);
       let runtime: Runtime | null = null;
       try {
