@@ -3,7 +3,8 @@
 // next to a bare pipeline making the same calls with a plain concurrency limit and no resilience.
 // Usage: npm run bench   (or node bench/throughput.js after npm run build)
 // Knobs: BENCH_COMPANIES (10000), BENCH_WARMUP (500), BENCH_LATENCIES (0,50), BENCH_CONCURRENCIES
-// (64,256), BENCH_LOG_LEVEL (info), BENCH_GUARDED (1; 0 leaves out the guarded pipeline), BENCH_NODE_FLAGS
+// (64,256), BENCH_ROUNDS (1; more alternate the pipelines and report medians), BENCH_LOG_LEVEL (info),
+// BENCH_GUARDED (1; 0 leaves out the guarded pipeline), BENCH_NODE_FLAGS
 // (node flags for every worker, space-separated), SINK_* (passed to the runs), BENCH_CPU_PROF (a directory: --cpu-prof of every worker),
 // BENCH_HEAP_SNAPSHOT (a directory: a heap snapshot of every worker mid-run), DATABASE_URL (a server: a fresh database is created and dropped;
 // unset: the embedded PostgreSQL in a temporary directory).
@@ -29,6 +30,7 @@ const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info';
 const NODE_FLAGS = env.BENCH_NODE_FLAGS ? env.BENCH_NODE_FLAGS.split(' ') : [];
 // `guarded` (the bare chain through the guarded caller only) splits the cost: resilience core vs the rest.
 const PIPELINES = ['bare', ...(env.BENCH_GUARDED === '0' ? [] : ['guarded']), 'ours'];
+const ROUNDS = Number(env.BENCH_ROUNDS ?? 1);
 const TARGET = { ratio: 0.8, floorSlack: 1.15, heapPerCompany: 20 * 1024 };
 const WORKER = fileURLToPath(new URL('./throughput-worker.js', import.meta.url));
 
@@ -114,16 +116,24 @@ async function main() {
       const sims = await startSimulators(latencyMs);
       try {
         for (const concurrency of CONCURRENCIES) {
-          const row = { latencyMs, concurrency };
-          for (const pipeline of PIPELINES) {
-            sims.reset();
-            // SINK_* variables pass through, to try other batch sizes without editing anything.
-            const sinkEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SINK_')));
-            const jobEnv = { ...sims.overrides, ...sinkEnv, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
-            row[pipeline] = await measure({ pipeline, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT }, sims);
+          // Rounds alternate the pipelines; each pipeline's median round (by wall time) is reported.
+          const runs = Object.fromEntries(PIPELINES.map((p) => [p, []]));
+          for (let round = 0; round < ROUNDS; round++) {
+            const one = { latencyMs, concurrency };
+            for (const pipeline of PIPELINES) {
+              sims.reset();
+              // SINK_* variables pass through, to try other batch sizes without editing anything.
+              const sinkEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SINK_')));
+              const jobEnv = { ...sims.overrides, ...sinkEnv, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
+              one[pipeline] = await measure({ pipeline, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT }, sims);
+              runs[pipeline].push(one[pipeline]);
+            }
+            report([one], false);
           }
+          const median = (list) => [...list].sort((a, b) => a.wallMs - b.wallMs)[Math.floor((list.length - 1) / 2)];
+          const row = { latencyMs, concurrency, ...Object.fromEntries(PIPELINES.map((p) => [p, median(runs[p])])) };
+          if (ROUNDS > 1) row.ratios = runs.ours.map((o, i) => runs.bare[i].wallMs / o.wallMs);
           rows.push(row);
-          report([row], false);
         }
       } finally {
         await sims.close();
@@ -205,6 +215,11 @@ function report(rows, final) {
           `${cpu(bare)}/${cpu(guarded)}/${cpu(ours)} | ${heap(bare)}/${heap(guarded)}/${heap(ours)} |`,
       );
     }
+  }
+  const spread = rows.filter((r) => r.ratios);
+  if (spread.length > 0) {
+    console.log(`ours/bare in each of the ${ROUNDS} rounds (the table shows each pipeline's median round): ` +
+      spread.map((r) => `${r.latencyMs} ms/${r.concurrency}: ${r.ratios.map((x) => x.toFixed(2)).join(', ')}`).join('; '));
   }
   console.log('sink events pending at the heap samples (ours): ' + rows.map((r) => `${r.latencyMs} ms/${r.concurrency}: ${r.ours.sinkPendingSamples.join('/')}`).join('; '));
 }
