@@ -106,7 +106,7 @@ const heapNow = () => {
 
 async function main() {
   const config = configFrom({ ...job.env, ODOO_URL: '' });
-  const logFile = join(job.logDir, `${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}.log`);
+  const logFile = join(job.logDir, `${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}${job.round ? `-r${job.round + 1}` : ''}.log`);
   const destination = pino.destination({ dest: logFile, sync: false });
   const logger = createLogger({ level: config.logLevel, destination });
 
@@ -151,7 +151,7 @@ async function main() {
       heapSamples.push(s.heap - base.heap);
       gcPauseMs += s.pauseMs;
       // Diagnosis: BENCH_HEAP_SNAPSHOT=<dir> writes one heap snapshot at the middle sample.
-      if (job.heapSnapshotDir && heapSamples.length === 2) writeHeapSnapshot(join(job.heapSnapshotDir, `${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}.heapsnapshot`));
+      if (job.heapSnapshotDir && heapSamples.length === 2) writeHeapSnapshot(join(job.heapSnapshotDir, `${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}${job.round ? `-r${job.round + 1}` : ''}.heapsnapshot`));
     }
   }, 50);
 

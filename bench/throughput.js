@@ -81,7 +81,7 @@ async function startSimulators(latencyMs) {
 }
 
 async function measure(job, sims) {
-  const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`, `--cpu-prof-name=${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}.cpuprofile`] : [];
+  const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`, `--cpu-prof-name=${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}${job.round ? `-r${job.round + 1}` : ''}.cpuprofile`] : [];
   const child = fork(WORKER, [JSON.stringify(job)], { execArgv: ['--expose-gc', ...NODE_FLAGS, ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let result = null;
   child.on('message', (m) => {
@@ -125,7 +125,7 @@ async function main() {
               // SINK_* variables pass through, to try other batch sizes without editing anything.
               const sinkEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SINK_')));
               const jobEnv = { ...sims.overrides, ...sinkEnv, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
-              one[pipeline] = await measure({ pipeline, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT }, sims);
+              one[pipeline] = await measure({ pipeline, round, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT }, sims);
               runs[pipeline].push(one[pipeline]);
             }
             report([one], false);
