@@ -62,8 +62,12 @@ interface Envelope {
   event: RunEvent;
 }
 
+/** At most this many formed batches go out as one transaction when the sink is behind. */
+export const COALESCE_BATCHES = 5;
+
 /**
- * Creates the sink: one RxJS stream `events → bufferTime(flushMs, null, batchSize) → concatMap(write)`.
+ * Creates the sink: one RxJS stream `events → bufferTime(flushMs, null, batchSize)`, then one batch
+ * written at a time (batches that formed meanwhile coalesced, up to {@link COALESCE_BATCHES} of them).
  * Each batch is written in one transaction by the batch writer, under a batch id fixed when the batch
  * forms, so a retry after a lost acknowledgement is recognised and skipped (exactly-once effects,
  * vendor usage included). A failing batch is kept and retried with capped exponential backoff and
@@ -129,20 +133,55 @@ export function createSink(options: SinkOptions): Sink {
     );
   };
 
+  const stop = (error: unknown): void => {
+    if (fatal) return;
+    fatal = error instanceof Error ? error : new Error(String(error));
+    logger?.error({ err: fatal, unwritten: admitted }, 'sink stopped with events unwritten');
+    settleFlushes();
+    done();
+  };
+
+  // One batch in flight at a time, so batches commit in push order. Batches that formed meanwhile
+  // wait here and go out together, up to COALESCE_BATCHES × batchSize events: a sink that has fallen
+  // behind (a busy event loop stretches every round trip) catches up with fewer, larger transactions,
+  // while an idle one still writes small batches every flushMs.
+  const waiting: Envelope[][] = [];
+  let writing: Subscription | null = null;
+  let inputDone = false;
+  const pump = (): void => {
+    if (writing || fatal) return;
+    const first = waiting.shift();
+    if (!first) {
+      if (inputDone) done();
+      return;
+    }
+    let batch = first;
+    const max = config.batchSize * COALESCE_BATCHES;
+    for (let next = waiting[0]; next && batch.length + next.length <= max; next = waiting[0]) batch = batch.concat(waiting.shift() as Envelope[]);
+    writing = write(batch).subscribe({
+      error: stop,
+      complete: () => {
+        writing = null;
+        pump();
+      },
+    });
+  };
+
   const subscription: Subscription = input
     .pipe(
       bufferTime(config.flushMs, null, config.batchSize, scheduler),
       filter((batch) => batch.length > 0),
-      concatMap((batch) => write(batch)),
     )
     .subscribe({
-      error: (error: unknown) => {
-        fatal = error instanceof Error ? error : new Error(String(error));
-        logger?.error({ err: fatal, unwritten: admitted }, 'sink stopped with events unwritten');
-        settleFlushes();
-        done();
+      next: (batch) => {
+        waiting.push(batch);
+        pump();
       },
-      complete: () => done(),
+      error: stop,
+      complete: () => {
+        inputDone = true;
+        pump();
+      },
     });
 
   return {

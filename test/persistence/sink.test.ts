@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BatchWriter } from '../../src/adapters/postgres/writer.js';
 import type { RunEvent } from '../../src/domain/index.js';
-import { createSink, SinkClosedError } from '../../src/streams/sink.js';
+import { COALESCE_BATCHES, createSink, SinkClosedError } from '../../src/streams/sink.js';
 import { usage } from './events.js';
 
 /** A writer that records batches and can be held or made to fail. */
@@ -51,6 +51,27 @@ describe('sink (virtual time)', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(w.batches.map((b) => b.events.length)).toEqual([3, 3, 1]);
     expect(w.batches.flatMap((b) => b.events)).toEqual([0, 1, 2, 3, 4, 5, 6].map(ev));
+    await sink.close();
+  });
+
+  it('writes the batches that formed while one was in flight together, up to COALESCE_BATCHES of them, in push order', async () => {
+    const w = fakeWriter();
+    w.hold();
+    const sink = createSink({ writer: w.writer, config: { batchSize: 2, flushMs: 10, maxBuffer: 100 } });
+    for (let i = 0; i < 2; i += 1) await sink.push(ev(i));
+    await vi.advanceTimersByTimeAsync(0); // the first batch is in flight, held
+    expect(w.calls.length).toBe(1);
+    for (let i = 2; i < 2 + 2 * (COALESCE_BATCHES + 2); i += 1) await sink.push(ev(i)); // COALESCE_BATCHES + 2 more batches form
+    await vi.advanceTimersByTimeAsync(0);
+    expect(w.calls.length).toBe(1); // nothing else is written while a batch is in flight
+    w.release();
+    await vi.advanceTimersByTimeAsync(0);
+    const flushed = sink.flush();
+    await vi.advanceTimersByTimeAsync(10);
+    await flushed;
+    expect(w.batches.map((b) => b.events.length)).toEqual([2, 2 * COALESCE_BATCHES, 4]);
+    expect(w.batches.flatMap((b) => b.events)).toEqual(Array.from({ length: 2 + 2 * (COALESCE_BATCHES + 2) }, (_, i) => ev(i)));
+    expect(sink.pending).toBe(0);
     await sink.close();
   });
 
