@@ -1,10 +1,9 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exportPendingPages, pendingCompanyPages } from '../../src/adapters/postgres/runQueues.js';
 import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
 import type { Company } from '../../src/domain/index.js';
-import { createSink, type Sink } from '../../src/streams/sink.js';
 import { companyFinished } from './events.js';
+import { sinkOnTestDatabase } from './sinkFixture.js';
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -13,17 +12,7 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe('run queues: pending companies and the export queue, page by page (real PostgreSQL)', () => {
-  let pool: pg.Pool;
-  let sink: Sink;
-
-  beforeAll(() => {
-    pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 4 });
-    sink = createSink({ pool, config: { batchSize: 50, flushMs: 5, maxBuffer: 1000 } });
-  });
-  afterAll(async () => {
-    await sink.close();
-    await pool.end();
-  });
+  const { pool, sink } = sinkOnTestDatabase();
 
   it('yields exactly the companies without a result, in input order, across gaps and windows with nothing pending', async () => {
     const runs = createRunsRepository(pool);

@@ -1,27 +1,16 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/adapters/logger.js';
 import { createObservability, pruneSinkLedger } from '../../src/adapters/postgres/observability.js';
 import { runReport } from '../../src/adapters/postgres/report.js';
 import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
 import { createPgBatchWriter } from '../../src/adapters/postgres/writer.js';
 import type { Company, RunEvent } from '../../src/domain/index.js';
-import { createSink, type Sink } from '../../src/streams/sink.js';
 import { companyFinished, usage } from './events.js';
+import { sinkOnTestDatabase } from './sinkFixture.js';
 
 describe('sink writes, replay, finalise and the runs repository (real PostgreSQL)', () => {
-  let pool: pg.Pool;
-  let sink: Sink;
+  const { pool, sink } = sinkOnTestDatabase();
   const clock = { now: () => Date.UTC(2026, 5, 1, 12) };
-
-  beforeAll(() => {
-    pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 4 });
-    sink = createSink({ pool, config: { batchSize: 50, flushMs: 5, maxBuffer: 1000 } });
-  });
-  afterAll(async () => {
-    await sink.close();
-    await pool.end();
-  });
   const q = async <T extends object>(sql: string, params: unknown[] = []): Promise<T[]> => (await pool.query(sql, params)).rows as T[];
 
   it('writes a finished company, its facts and contacts, and then its export outcome', async () => {
