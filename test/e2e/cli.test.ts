@@ -115,13 +115,19 @@ describe('lead-enrich run', () => {
 describe('interruption and resume', () => {
   const N = 30;
 
-  it('SIGTERM: the child stops, the run is interrupted and says how to resume; the resume completes it without duplicates', async () => {
+  /** Starts `run` for `tenantId` on N companies, two at a time, and returns once 3 have a result row. */
+  async function runUntilThreeRows(tenantId: number, name: string) {
     const w = await world({ latencyMs: 40 });
-    const input = w.file('term.csv', companiesCsv(N, 'term'));
+    const input = w.file(`${name}.csv`, companiesCsv(N, name));
     const env = w.env({ RUN_CONCURRENCY: '2' });
-    const child = spawnCli(['run', '--tenant', '105', '--input', input], env);
-    const runId = await waitFor(async () => (await runsOf(db.pool(), 105))[0]?.runId, { what: 'the run row', abandon: child.exited });
+    const child = spawnCli(['run', '--tenant', String(tenantId), '--input', input], env);
+    const runId = await waitFor(async () => (await runsOf(db.pool(), tenantId))[0]?.runId, { what: 'the run row', abandon: child.exited });
     await waitFor(async () => ((await countRows(db.pool(), runId)) >= 3 ? true : undefined), { what: '3 result rows', abandon: child.exited });
+    return { w, env, child, runId };
+  }
+
+  it('SIGTERM: the child stops, the run is interrupted and says how to resume; the resume completes it without duplicates', async () => {
+    const { w, env, child, runId } = await runUntilThreeRows(105, 'term');
     child.process.kill('SIGTERM');
     const first = await child.exited;
     expect(first.code, first.stderr).toBe(130);
@@ -143,12 +149,7 @@ describe('interruption and resume', () => {
   }, 180_000);
 
   it('SIGKILL during enrichment: the resume completes the run, one row per company, one partner per company', async () => {
-    const w = await world({ latencyMs: 40 });
-    const input = w.file('kill.csv', companiesCsv(N, 'kill'));
-    const env = w.env({ RUN_CONCURRENCY: '2' });
-    const child = spawnCli(['run', '--tenant', '106', '--input', input], env);
-    const runId = await waitFor(async () => (await runsOf(db.pool(), 106))[0]?.runId, { what: 'the run row', abandon: child.exited });
-    await waitFor(async () => ((await countRows(db.pool(), runId)) >= 3 ? true : undefined), { what: '3 result rows', abandon: child.exited });
+    const { w, env, child, runId } = await runUntilThreeRows(106, 'kill');
     child.process.kill('SIGKILL');
     expect((await child.exited).signal).toBe('SIGKILL');
     expect((await runsOf(db.pool(), 106))[0]?.status).toBe('running');
