@@ -126,6 +126,16 @@ describe('interruption and resume', () => {
     return { w, env, child, runId };
   }
 
+  /** `run --resume` exits 0, completes the run and leaves every company with a row, all exported. */
+  async function resumeToCompletion(runId: number, tenantId: number, env: NodeJS.ProcessEnv) {
+    const resumed = await runCli(['run', '--resume', String(runId)], env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((await runsOf(db.pool(), tenantId))[0]?.status).toBe('completed');
+    const rows = await resultRows(db.pool(), runId);
+    expect(rows.map((x) => x.companyId)).toEqual(ids(N));
+    expect(rows.filter((x) => x.exportStatus !== 'exported')).toEqual([]);
+  }
+
   it('SIGTERM: the child stops, the run is interrupted and says how to resume; the resume completes it without duplicates', async () => {
     const { w, env, child, runId } = await runUntilThreeRows(105, 'term');
     child.process.kill('SIGTERM');
@@ -155,12 +165,7 @@ describe('interruption and resume', () => {
     expect((await runsOf(db.pool(), 106))[0]?.status).toBe('running');
     expect(await countRows(db.pool(), runId)).toBeLessThan(N);
 
-    const resumed = await runCli(['run', '--resume', String(runId)], env);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect((await runsOf(db.pool(), 106))[0]?.status).toBe('completed');
-    const rows = await resultRows(db.pool(), runId);
-    expect(rows.map((x) => x.companyId)).toEqual(ids(N));
-    expect(rows.filter((x) => x.exportStatus !== 'exported')).toEqual([]);
+    await resumeToCompletion(runId, 106, env);
     expect(partnerRefs(w, 106).sort()).toEqual(ids(N).map((i) => `lead-enrich:106:${i}`).sort());
   }, 180_000);
 
@@ -182,12 +187,7 @@ describe('interruption and resume', () => {
     await db.pool().query('DELETE FROM odoo_partner_map WHERE tenant_id = $1', [107]);
 
     w.odoo.setBehaviour(ODOO.db, { delayMs: 0 });
-    const resumed = await runCli(['run', '--resume', String(runId)], env);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect((await runsOf(db.pool(), 107))[0]?.status).toBe('completed');
-    const rows = await resultRows(db.pool(), runId);
-    expect(rows.map((x) => x.companyId)).toEqual(ids(N));
-    expect(rows.filter((x) => x.exportStatus !== 'exported')).toEqual([]);
+    await resumeToCompletion(runId, 107, env);
     const refs = partnerRefs(w, 107);
     expect(refs).toHaveLength(N);
     expect(new Set(refs).size).toBe(N);
