@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Company, TenantId } from '../../domain/index.js';
+import { pgJson, pgText } from './pgJson.js';
 
 /** A tenant row: its Odoo settings and the NAME of the variable holding its Odoo key. */
 export interface Tenant {
@@ -76,7 +77,7 @@ export function createRunsRepository(pool: pg.Pool): RunsRepository {
     pool.query(`INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [tenantId, `tenant ${tenantId}`]);
 
   const writeInputs = async (runId: number, tenantId: TenantId, batch: { c: Company; position: number }[]): Promise<number> => {
-    const rows = JSON.stringify(batch.map(({ c, position }) => ({ company_id: c.companyId, name: c.name, domain: c.domain, position })));
+    const rows = pgJson(batch.map(({ c, position }) => ({ company_id: c.companyId, name: c.name, domain: c.domain, position })));
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
@@ -123,7 +124,7 @@ export function createRunsRepository(pool: pg.Pool): RunsRepository {
     },
     async createRun(tenantId, params) {
       await ensureTenant(tenantId);
-      const { rows } = await pool.query<{ run_id: string }>('INSERT INTO enrichment_runs (tenant_id, params) VALUES ($1, $2) RETURNING run_id', [tenantId, JSON.stringify(params)]);
+      const { rows } = await pool.query<{ run_id: string }>('INSERT INTO enrichment_runs (tenant_id, params) VALUES ($1, $2) RETURNING run_id', [tenantId, pgJson(params)]);
       return Number(rows[0]?.run_id);
     },
     async getRun(runId) {
@@ -167,7 +168,7 @@ export function createRunsRepository(pool: pg.Pool): RunsRepository {
       );
     },
     async disableOdooExport(runId, reason) {
-      await pool.query('UPDATE enrichment_runs SET odoo_export_disabled = true, odoo_export_disabled_reason = $2 WHERE run_id = $1', [runId, reason]);
+      await pool.query('UPDATE enrichment_runs SET odoo_export_disabled = true, odoo_export_disabled_reason = $2 WHERE run_id = $1', [runId, pgText(reason)]);
     },
     async tenantCompanies(tenantId, options = {}) {
       const stale = options.staleDays ?? null;

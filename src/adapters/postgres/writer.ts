@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { RunEvent } from '../../domain/index.js';
+import { pgJson, pgText } from './pgJson.js';
 import { companyRows, contactRows, exportRows, stageRows, transitionRows, usageRows } from './rows.js';
 
 /** What happened to one batch. */
@@ -101,14 +102,14 @@ function batchStatement(batchId: string, events: readonly RunEvent[], value: (v:
   ];
   let text = `WITH ledger AS (INSERT INTO sink_batches (batch_id, events) VALUES (${value(batchId)}, ${value(events.length)}) ON CONFLICT DO NOTHING RETURNING 1)`;
   for (const [name, sql, rows] of parts) {
-    if (rows.length > 0) text += `,\n  ${name} AS (${sql.replace('@', () => value(JSON.stringify(rows)))})`;
+    if (rows.length > 0) text += `,\n  ${name} AS (${sql.replace('@', () => value(pgJson(rows)))})`;
   }
   return `${text}\nSELECT count(*)::int AS applied FROM ledger`;
 }
 
 /**
  * A value as an SQL literal: an escape string (E'…', backslashes and quotes doubled), correct
- * whatever standard_conforming_strings is; JSON text never holds a NUL. Numbers as they are.
+ * whatever standard_conforming_strings is; JSON text from `pgJson` never holds a NUL. Numbers as they are.
  */
 function literal(v: string | number): string {
   return typeof v === 'number' ? String(v) : `E'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
@@ -150,7 +151,7 @@ export function createPgBatchWriter(pool: pg.Pool, logger?: Logger): BatchWriter
         await client.query('ROLLBACK');
         return 'duplicate';
       }
-      await client.query(SQL.exports, [JSON.stringify(exports)]);
+      await client.query(SQL.exports, [pgJson(exports)]);
       await client.query('COMMIT');
       return 'applied';
     } catch (error) {
@@ -170,7 +171,7 @@ export function createPgBatchWriter(pool: pg.Pool, logger?: Logger): BatchWriter
     await pool.query(
       `INSERT INTO sink_rejected_events (batch_id, run_id, tenant_id, event_type, event, error_code, error_message)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (batch_id) DO NOTHING`,
-      [batchId, event.runId, event.tenantId, event.type, JSON.stringify(event), e.code ?? null, e.message ?? String(error)],
+      [batchId, event.runId, event.tenantId, event.type, pgJson(event), e.code ?? null, pgText(e.message ?? String(error))],
     );
     logger?.error({ err: error, batchId, eventType: event.type, runId: event.runId }, 'database refused a run event; kept in sink_rejected_events');
   };
