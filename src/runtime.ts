@@ -95,6 +95,10 @@ function observedSink(sink: Sink, events: Subject<RunEvent>): Sink {
       events.next(event);
       return sink.push(event);
     },
+    pushAll: (group) => {
+      for (const event of group) events.next(event);
+      return sink.pushAll(group);
+    },
     flush: () => sink.flush(),
     close: (opts) => sink.close(opts),
     get pending() {

@@ -17,6 +17,16 @@ export interface Sink {
    * @throws Error when the sink is closed
    */
   push(event: RunEvent): Promise<void>;
+  /**
+   * Hands a group of events to the sink that are committed in the same transaction or not at all
+   * (a company's stage events, vendor usage and result): a batch never ends inside a group, so a
+   * crash can never leave part of one in the database. The group is admitted as a whole (it may
+   * take the buffer past `maxBuffer` by less than its own size), and a batch may exceed
+   * `batchSize` by less than one group.
+   *
+   * @throws Error when the sink is closed
+   */
+  pushAll(events: readonly RunEvent[]): Promise<void>;
   /** Resolves when every event pushed before this call is committed. */
   flush(): Promise<void>;
   /**
@@ -60,6 +70,8 @@ export class SinkClosedError extends Error {
 interface Envelope {
   seq: number;
   event: RunEvent;
+  /** False inside a group of {@link Sink.pushAll}: a batch may not end after this envelope. */
+  last: boolean;
 }
 
 /** At most this many formed batches go out as one transaction when the sink is behind. */
@@ -146,6 +158,7 @@ export function createSink(options: SinkOptions): Sink {
   // behind (a busy event loop stretches every round trip) catches up with fewer, larger transactions,
   // while an idle one still writes small batches every flushMs.
   const waiting: Envelope[][] = [];
+  let carried: Envelope[] = [];
   let writing: Subscription | null = null;
   let inputDone = false;
   const pump = (): void => {
@@ -173,39 +186,57 @@ export function createSink(options: SinkOptions): Sink {
       filter((batch) => batch.length > 0),
     )
     .subscribe({
-      next: (batch) => {
+      next: (formed) => {
+        // bufferTime cuts by count and time alone: a batch ending inside a group hands the group's
+        // head to the next batch (a group enters the stream synchronously, so its tail is already
+        // on its way into that batch).
+        let batch = carried.length > 0 ? carried.concat(formed) : formed;
+        let end = batch.length;
+        while (end > 0 && !(batch[end - 1] as Envelope).last) end -= 1;
+        carried = end < batch.length ? batch.slice(end) : [];
+        if (end < batch.length) batch = batch.slice(0, end);
+        if (batch.length === 0) return;
         waiting.push(batch);
         pump();
       },
       error: stop,
       complete: () => {
         inputDone = true;
+        // Groups enter whole, so nothing is carried at the end; if anything were, it is written.
+        if (carried.length > 0) waiting.push(carried);
+        carried = [];
         pump();
       },
     });
+
+  const pushAll = (events: readonly RunEvent[]): Promise<void> => {
+    if (closed) return Promise.reject(new Error('sink is closed'));
+    if (events.length === 0) return Promise.resolve();
+    const first = nextSeq;
+    nextSeq += events.length;
+    const enter = (): void => {
+      admitted += events.length;
+      const lastIndex = events.length - 1;
+      for (let i = 0; i <= lastIndex; i += 1) input.next({ seq: first + i, event: events[i] as RunEvent, last: i === lastIndex });
+    };
+    if (waiters.length === 0 && admitted < config.maxBuffer) {
+      enter();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      waiters.push(() => {
+        enter();
+        resolve();
+      });
+    });
+  };
 
   return {
     get pending() {
       return admitted;
     },
-    push(event: RunEvent): Promise<void> {
-      if (closed) return Promise.reject(new Error('sink is closed'));
-      const seq = nextSeq++;
-      const enter = (): void => {
-        admitted += 1;
-        input.next({ seq, event });
-      };
-      if (waiters.length === 0 && admitted < config.maxBuffer) {
-        enter();
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve) => {
-        waiters.push(() => {
-          enter();
-          resolve();
-        });
-      });
-    },
+    push: (event: RunEvent): Promise<void> => pushAll([event]),
+    pushAll,
     flush(): Promise<void> {
       const seq = nextSeq - 1;
       if (seq <= committedSeq) return Promise.resolve();

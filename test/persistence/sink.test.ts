@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BatchWriter } from '../../src/adapters/postgres/writer.js';
 import type { RunEvent } from '../../src/domain/index.js';
@@ -73,6 +74,51 @@ describe('sink (virtual time)', () => {
     expect(w.batches.flatMap((b) => b.events)).toEqual(Array.from({ length: 2 + 2 * (COALESCE_BATCHES + 2) }, (_, i) => ev(i)));
     expect(sink.pending).toBe(0);
     await sink.close();
+  });
+
+  it('never ends a batch inside a group: a group whose events straddle batchSize goes out whole with the next batch', async () => {
+    const w = fakeWriter();
+    const sink = createSink({ writer: w.writer, config: { batchSize: 3, flushMs: 250, maxBuffer: 100 } });
+    await sink.push(ev(0));
+    await sink.push(ev(1));
+    await sink.pushAll([ev(2), ev(3), ev(4), ev(5)]); // the third event would end a batch of 3 inside the group
+    await sink.push(ev(6));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(w.batches.map((b) => b.events.length)).toEqual([2, 4]); // [0 1 | 2] then [2 | 3 4 5]: the group's head waited for its tail
+    await vi.advanceTimersByTimeAsync(250);
+    expect(w.batches.map((b) => b.events.length)).toEqual([2, 4, 1]);
+    expect(w.batches.flatMap((b) => b.events)).toEqual([0, 1, 2, 3, 4, 5, 6].map(ev));
+    await sink.close();
+  });
+
+  it('keeps every group in one batch and every event in push order, whatever the sizes (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 1, max: 8 }),
+        async (groups, batchSize) => {
+          const w = fakeWriter();
+          const sink = createSink({ writer: w.writer, config: { batchSize, flushMs: 50, maxBuffer: 1000 } });
+          let n = 0;
+          const ranges: [number, number][] = [];
+          for (const size of groups) {
+            ranges.push([n, n + size - 1]);
+            await sink.pushAll(Array.from({ length: size }, () => ev(n++)));
+          }
+          const closed = sink.close();
+          await vi.advanceTimersByTimeAsync(100);
+          await closed;
+          const written = w.batches.map((b) => b.events);
+          expect(written.flat()).toEqual(Array.from({ length: n }, (_, i) => ev(i)));
+          const batchOf = new Map<RunEvent, number>();
+          written.forEach((events, b) => events.forEach((e) => batchOf.set(e, b)));
+          const flat = written.flat();
+          for (const [from, to] of ranges) expect(batchOf.get(flat[to] as RunEvent)).toBe(batchOf.get(flat[from] as RunEvent));
+          for (const events of written) expect(events.length).toBeLessThan(batchSize * COALESCE_BATCHES + 9);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('makes producers wait while the buffer is full, and lets them in as batches commit', async () => {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { BreakerTransition, Clock, TenantId } from '../../domain/index.js';
+import type { BreakerTransition, Clock, RunEvent, TenantId } from '../../domain/index.js';
 import type { Sink } from '../../streams/sink.js';
 
 /** Optional details of one stage event (DESIGN.md "Observability"). */
@@ -30,6 +30,13 @@ export interface Observability {
   logEvent(runId: number, tenantId: TenantId, stage: string, event: string, status: string, details?: LogEventDetails): Promise<void>;
   /** Adds to run_vendor_usage (run, tenant, vendor). */
   bumpVendor(runId: number, tenantId: TenantId, vendor: string, usage: VendorUsageIncrement): Promise<void>;
+  /**
+   * The same hooks, collecting instead of pushing: nothing reaches the sink until `commit`, which
+   * hands everything collected (and `last`) to the sink as one group, committed in one transaction
+   * (a company's stage events, usage and result: a crash never leaves part of them written, so a
+   * resumed run neither repeats stage rows nor counts usage twice).
+   */
+  group(): ObservabilityGroup;
   /** Persists one breaker transition (runId null when outside a run). */
   recordTransition(transition: BreakerTransition, runId: number | null): Promise<void>;
   /** Flushes the sink, then {@link aggregatePercentiles} for the run. */
@@ -38,12 +45,41 @@ export interface Observability {
   finaliseRun(runId: number, status?: FinalRunStatus): Promise<RunCounts>;
 }
 
+/** A group of hook calls committed together ({@link Observability.group}). */
+export interface ObservabilityGroup {
+  logEvent: Observability['logEvent'];
+  bumpVendor: Observability['bumpVendor'];
+  /** Pushes the collected events, then `last`, as one group; waits when the sink's buffer is full. */
+  commit(...last: RunEvent[]): Promise<void>;
+}
+
 /**
  * Builds the hooks over a sink and the pool it writes to. `clock` stamps stage events (epoch ms);
  * `logger`, when given, also receives every stage event at debug level (errors at warn).
  */
 export function createObservability(deps: { sink: Sink; pool: pg.Pool; clock: Clock; logger?: Logger }): Observability {
   const { sink, pool, clock, logger } = deps;
+  const hooksOver = (push: (event: RunEvent) => Promise<void>): Pick<Observability, 'logEvent' | 'bumpVendor'> => ({
+    logEvent(runId, tenantId, stage, event, status, details = {}) {
+      const errorCode = details.errorCode ?? null;
+      // The log line's fields are built only when a line is written (warn for errors, debug else).
+      if (logger && (errorCode || logger.isLevelEnabled('debug'))) {
+        const fields = { runId, tenantId, companyId: details.companyId ?? undefined, stage, event, status, errorCode, durationMs: details.durationMs ?? undefined, ...details.extra };
+        if (errorCode) logger.warn(fields, `${stage} ${event}`);
+        else logger.debug(fields, `${stage} ${event}`);
+      }
+      return push({
+        type: 'stage.event', runId, tenantId, companyId: details.companyId ?? null, stage, event, status, errorCode,
+        durationMs: details.durationMs ?? null, extra: details.extra ?? {}, at: clock.now(),
+      });
+    },
+    bumpVendor(runId, tenantId, vendor, usage) {
+      return push({
+        type: 'vendor.usage', runId, tenantId, vendor, calls: usage.calls ?? 0, errors: usage.errors ?? 0,
+        retries: usage.retries ?? 0, tokens: usage.tokens ?? 0, costUsd: usage.costUsd ?? 0,
+      });
+    },
+  });
   return {
     async aggregatePercentiles(runId) {
       await sink.flush();
@@ -53,24 +89,16 @@ export function createObservability(deps: { sink: Sink; pool: pg.Pool; clock: Cl
       await sink.flush();
       return finaliseRun(pool, runId, status);
     },
-    logEvent(runId, tenantId, stage, event, status, details = {}) {
-      const errorCode = details.errorCode ?? null;
-      // The log line's fields are built only when a line is written (warn for errors, debug else).
-      if (logger && (errorCode || logger.isLevelEnabled('debug'))) {
-        const fields = { runId, tenantId, companyId: details.companyId ?? undefined, stage, event, status, errorCode, durationMs: details.durationMs ?? undefined, ...details.extra };
-        if (errorCode) logger.warn(fields, `${stage} ${event}`);
-        else logger.debug(fields, `${stage} ${event}`);
-      }
-      return sink.push({
-        type: 'stage.event', runId, tenantId, companyId: details.companyId ?? null, stage, event, status, errorCode,
-        durationMs: details.durationMs ?? null, extra: details.extra ?? {}, at: clock.now(),
-      });
-    },
-    bumpVendor(runId, tenantId, vendor, usage) {
-      return sink.push({
-        type: 'vendor.usage', runId, tenantId, vendor, calls: usage.calls ?? 0, errors: usage.errors ?? 0,
-        retries: usage.retries ?? 0, tokens: usage.tokens ?? 0, costUsd: usage.costUsd ?? 0,
-      });
+    ...hooksOver((event) => sink.push(event)),
+    group() {
+      const collected: RunEvent[] = [];
+      return {
+        ...hooksOver((event) => {
+          collected.push(event);
+          return Promise.resolve();
+        }),
+        commit: (...last) => sink.pushAll(last.length > 0 ? collected.concat(last) : collected),
+      };
     },
     recordTransition(transition, runId) {
       logger?.info({ ...transition, runId }, `breaker ${transition.vendor} ${transition.from} → ${transition.to}`);

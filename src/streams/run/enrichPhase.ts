@@ -44,8 +44,8 @@ export interface EnrichPhaseOptions {
 
 /**
  * Streams the run's pending companies (those without a result row) through one enrichment
- * actor each at `concurrency`, and hands every result to the sink: stage events (logEvent), vendor
- * usage (bumpVendor) and the company's row. Resolves with the number of companies processed.
+ * actor each at `concurrency`, and hands every result to the sink as one group (one transaction):
+ * stage events (logEvent), vendor usage (bumpVendor) and the company's row. Resolves with the number of companies processed.
  * Vendor failures never reject; only the database (reading the queue) or the sink can.
  */
 export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions): Promise<number> {
@@ -72,16 +72,19 @@ export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions):
       throw error;
     }
     const finishedAt = deps.clock.now();
+    // The company's stage events, usage and row go to the sink as one group: one transaction, so
+    // after a crash either all of them are in the database or none (and a resume redoes the company).
+    const events = deps.obs.group();
     for (const e of stages) {
-      await deps.obs.logEvent(runId, company.tenantId, e.stage, e.event, e.status, {
+      void events.logEvent(runId, company.tenantId, e.stage, e.event, e.status, {
         companyId: e.companyId,
         errorCode: e.errorCode,
         durationMs: e.durationMs,
         extra: e.extra,
       });
     }
-    for (const [vendor, t] of usage.byVendor) await deps.obs.bumpVendor(runId, company.tenantId, vendor, t);
-    await deps.sink.push({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
+    for (const [vendor, t] of usage.byVendor) void events.bumpVendor(runId, company.tenantId, vendor, t);
+    await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
     processed += 1;
     if (deps.logger.isLevelEnabled('debug')) {
       childLogger(deps.logger, { companyId: company.companyId }).debug({ reasons: output.degradedReasons, fallbacks: output.fallbacks }, 'company enriched');
