@@ -134,6 +134,13 @@ describe('interruption and resume', () => {
     const rows = await resultRows(db.pool(), runId);
     expect(rows.map((x) => x.companyId)).toEqual(ids(N));
     expect(rows.filter((x) => x.exportStatus !== 'exported')).toEqual([]);
+    // A company's stage rows are committed with its result row, so none was written twice.
+    const repeated = await db.pool().query(
+      `SELECT company_id, stage, event, count(*)::int AS n FROM run_event_logs WHERE run_id = $1
+        GROUP BY company_id, stage, event HAVING count(*) > 1`,
+      [runId],
+    );
+    expect(repeated.rows).toEqual([]);
   }
 
   it('SIGTERM: the child stops, the run is interrupted and says how to resume; the resume completes it without duplicates', async () => {
