@@ -27,6 +27,11 @@ export interface FakeOdooBehaviour {
   delayMs?: number;
   /** `reset`: destroy the connection; `hang`: never answer; `html`: a proxy's 502 HTML page. */
   down?: 'reset' | 'hang' | 'html';
+  /**
+   * The next this-many calls of these object methods (e.g. `{ create: 1 }`) are carried out, then
+   * the connection is destroyed without an answer: a commit whose acknowledgement is lost.
+   */
+  loseReplies?: Record<string, number>;
 }
 
 /** A database of the fake: its one user and its behaviour. */
@@ -145,6 +150,12 @@ export async function startFakeOdoo(options: { port?: number } = {}): Promise<Fa
     let body: string;
     try {
       body = dumpsResult(dispatch(service, call.method, call.params, db, dbName));
+      const lose = db?.behaviour.loseReplies;
+      if (service === 'object' && lose && (lose[modelMethod] ?? 0) > 0) {
+        lose[modelMethod] = (lose[modelMethod] ?? 0) - 1;
+        req.socket.destroy();
+        return;
+      }
     } catch (error) {
       const fault = error as SimFault;
       body = dumpsFault({ faultCode: fault.faultCode ?? 1, faultString: fault.faultString ?? String(error) });

@@ -44,6 +44,20 @@ describe('Odoo re-export', () => {
     expect(again.outcomes.map((o) => [o.exportStatus, o.partnerId])).toEqual(first.outcomes.map((o) => ['exported', o.partnerId]));
   });
 
+  it('a create whose reply is lost is not repeated: the retry finds the partner by ref', async () => {
+    // Odoo commits the company's create and the first contact's create, and both answers are lost
+    // (connection reset): the guard retries, and a blind retry would create the partners again.
+    fake.setBehaviour('acme', { loseReplies: { create: 2 } });
+    const h = harness();
+    const out = await exportTenantAll(h.deps, request(fake, 1, 'acme', KEY), companies(2));
+    expect(out.outcomes.map((o) => o.exportStatus)).toEqual(['exported', 'exported']);
+    const all = fake.database('acme').partners.all();
+    expect(all).toHaveLength(6);
+    expect(new Set(all.map((p) => p.ref)).size).toBe(6);
+    expect(fake.callCounts('acme')['object.create']).toBe(6 + 0); // the lost ones were not sent again
+    expect(out.outcomes[0]?.partnerId).toBe(all.find((p) => p.ref === companyRef(1, 1))?.id);
+  });
+
   it('recreates a partner deleted in Odoo once, and maps the new one', async () => {
     const h = harness();
     const first = await exportTenantAll(h.deps, request(fake, 1, 'acme', KEY), companies(1));

@@ -49,6 +49,20 @@ export interface OdooSessionInit {
   onDisabled?: (disabled: Disabled) => void;
 }
 
+/** execute_kw on the session's uid. */
+export type ExecuteKw = (model: string, method: string, args: unknown[], kwargs: Record<string, unknown> | undefined, signal: AbortSignal) => Promise<unknown>;
+
+/** Options of {@link OdooSession.call}. */
+export interface CallOptions {
+  /**
+   * Runs before every attempt after the first (the guard retries timeouts, resets and 5xx). A
+   * failed attempt may still have been carried out by Odoo (its answer lost): for a call that must
+   * not happen twice, look for its effect here and return the call's result to stop, or undefined
+   * to send the call again.
+   */
+  beforeRepeat?: (executeKw: ExecuteKw, signal: AbortSignal) => Promise<unknown>;
+}
+
 /** See the module comment. */
 export class OdooSession {
   private uidValue: number | null = null;
@@ -97,12 +111,21 @@ export class OdooSession {
    * missing_record) come back as `fault`; a missing database, a refused key, an open breaker or a
    * transport failure (after the guard's retries) disables the tenant.
    */
-  async call<T>(model: string, method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<CallResult<T>> {
+  async call<T>(model: string, method: string, args: unknown[], kwargs?: Record<string, unknown>, options: CallOptions = {}): Promise<CallResult<T>> {
     const login = await this.login();
     if ('disabled' in login) return { ok: false, disabled: login.disabled };
     const { uid } = login;
+    const run: ExecuteKw = (m, method2, args2, kwargs2, signal) => this.init.client.executeKw(uid, m, method2, args2, kwargs2, signal);
+    let attempts = 0;
     try {
-      const value = await this.guarded((signal) => this.init.client.executeKw(uid, model, method, args, kwargs, signal));
+      const value = await this.guarded(async (signal) => {
+        attempts += 1;
+        if (attempts > 1 && options.beforeRepeat) {
+          const done = await options.beforeRepeat(run, signal);
+          if (done !== undefined) return done;
+        }
+        return run(model, method, args, kwargs, signal);
+      });
       return { ok: true, value: value as T };
     } catch (error) {
       const fault = odooFaultOf(error);

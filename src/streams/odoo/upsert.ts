@@ -32,9 +32,12 @@ const retryable = (fault: OdooFault): boolean => fault.category === 'validation'
 
 type Found = { id: number | null } | { failed: string } | { disabled: Disabled };
 
+/** The search for the partner carrying `ref` (archived ones too), the oldest first. */
+const refSearch = (ref: string): [unknown[], Record<string, unknown>] => [[[['ref', '=', ref]]], { limit: 1, order: 'id asc', context: { active_test: false } }];
+
 /** The partner carrying `ref`, archived ones included (the oldest when several do). */
 async function findByRef(session: OdooSession, ref: string): Promise<Found> {
-  const result = await session.call<unknown>(MODEL, 'search', [[['ref', '=', ref]]], { limit: 1, order: 'id asc', context: { active_test: false } });
+  const result = await session.call<unknown>(MODEL, 'search', ...refSearch(ref));
   if (!result.ok) return 'disabled' in result ? { disabled: result.disabled } : { failed: `search by ref: ${faultText(result.fault)}` };
   const ids = result.value;
   if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id))) return { failed: 'search by ref: unexpected result' };
@@ -43,9 +46,16 @@ async function findByRef(session: OdooSession, ref: string): Promise<Found> {
 
 type Attempt = { ok: true; partnerId: number } | { ok: false; fault: OdooFault } | { ok: false; disabled: Disabled } | { ok: false; failed: string };
 
-async function writeOnce(session: OdooSession, id: number | null, vals: PartnerVals): Promise<Attempt> {
+async function writeOnce(session: OdooSession, id: number | null, vals: PartnerVals, ref: string): Promise<Attempt> {
   if (id === null) {
-    const created = await session.call<unknown>(MODEL, 'create', [vals]);
+    // A create that timed out or lost its connection may have been committed: before creating
+    // again, the guard's retry looks for the partner by its ref and takes it if it is there.
+    const created = await session.call<unknown>(MODEL, 'create', [vals], undefined, {
+      beforeRepeat: async (executeKw, signal) => {
+        const ids = await executeKw(MODEL, 'search', ...refSearch(ref), signal);
+        return Array.isArray(ids) && Number.isInteger(ids[0]) ? ids[0] : undefined;
+      },
+    });
     if (!created.ok) return created;
     return Number.isInteger(created.value) && (created.value as number) > 0 ? { ok: true, partnerId: created.value as number } : { ok: false, failed: 'create: unexpected result' };
   }
@@ -63,14 +73,14 @@ export async function upsertPartner(session: OdooSession, request: UpsertRequest
     if ('failed' in found) return { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
     id = found.id;
   }
-  let attempt = await writeOnce(session, id, request.vals);
+  let attempt = await writeOnce(session, id, request.vals, request.ref);
   if (!attempt.ok && 'fault' in attempt && attempt.fault.category === 'missing_record' && request.knownId !== null) {
     // The mapped partner was deleted in Odoo: fall back to the reference, then create.
     const found = await findByRef(session, request.ref);
     if ('disabled' in found) return { status: 'disabled', disabled: found.disabled };
     if ('failed' in found) return { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
     id = found.id;
-    attempt = await writeOnce(session, id, request.vals);
+    attempt = await writeOnce(session, id, request.vals, request.ref);
   }
   const created = id === null;
   if (attempt.ok) return { status: 'written', partnerId: attempt.partnerId, created, stripped: [] };
@@ -79,7 +89,7 @@ export async function upsertPartner(session: OdooSession, request: UpsertRequest
 
   const { vals, stripped } = stripVals(request.vals, request.stripFields);
   if (!retryable(attempt.fault) || stripped.length === 0) return { status: 'failed', partnerId: id, detail: faultText(attempt.fault), stripped: [] };
-  const retry = await writeOnce(session, id, vals);
+  const retry = await writeOnce(session, id, vals, request.ref);
   if (retry.ok) return { status: 'written', partnerId: retry.partnerId, created, stripped };
   if ('disabled' in retry) return { status: 'disabled', disabled: retry.disabled };
   const second = 'fault' in retry ? faultText(retry.fault) : retry.failed;
