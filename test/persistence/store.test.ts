@@ -32,6 +32,26 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
     ]);
   });
 
+  it("keeps a contact's verdict when a later run could only defer it, and takes a new verdict", async () => {
+    const runs = createRunsRepository(pool);
+    const first = await runs.createRun(5004, {});
+    await sink.push(companyFinished(first, 5004, 1)); // ada: valid
+    await sink.flush();
+    const deferred = companyFinished(await runs.createRun(5004, {}), 5004, 1, ['ZEROBOUNCE_DEFER']);
+    if (deferred.type !== 'company.finished') throw new Error('fixture');
+    deferred.output.emails = deferred.output.emails.map((e) => ({ ...e, status: 'unknown' as const }));
+    await sink.push(deferred);
+    await sink.flush();
+    const ada = "SELECT email_status, verified_at IS NOT NULL AS verified FROM contacts WHERE tenant_id = 5004 AND email = 'ada1@c1.test'";
+    expect(await q(ada)).toEqual([{ email_status: 'valid', verified: true }]);
+    const judged = companyFinished(await runs.createRun(5004, {}), 5004, 1);
+    if (judged.type !== 'company.finished') throw new Error('fixture');
+    judged.output.emails = judged.output.emails.map((e) => ({ ...e, status: 'invalid' as const }));
+    await sink.push(judged);
+    await sink.flush();
+    expect(await q(ada)).toEqual([{ email_status: 'invalid', verified: true }]);
+  });
+
   it('is idempotent on replay: the same events again, or the same batch again, change nothing', async () => {
     const runs = createRunsRepository(pool);
     const runId = await runs.createRun(5002, {});

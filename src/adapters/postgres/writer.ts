@@ -19,6 +19,8 @@ export function isContentError(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
+// A contact's verdict (valid, invalid, catch-all, …) is never replaced by `unknown` (a deferred or
+// inconclusive check) nor `unverified`: only another verdict replaces it.
 // The data statements run as data-modifying CTEs of one statement headed by the ledger insert
 // (`@` is each one's parameter, numbered when the statement is built); each reads only when the
 // ledger row was new, so a replayed batch changes nothing. Exports stay a separate UPDATE: a CTE does
@@ -53,8 +55,12 @@ const SQL = {
     ON CONFLICT (tenant_id, company_id, dedupe_key) DO UPDATE SET
       full_name = coalesce(EXCLUDED.full_name, contacts.full_name), title = coalesce(EXCLUDED.title, contacts.title),
       linkedin_url = coalesce(EXCLUDED.linkedin_url, contacts.linkedin_url), source = EXCLUDED.source,
-      email_status = CASE WHEN EXCLUDED.email_status = 'unverified' THEN contacts.email_status ELSE EXCLUDED.email_status END,
-      email_sub_status = CASE WHEN EXCLUDED.email_status = 'unverified' THEN contacts.email_sub_status ELSE EXCLUDED.email_sub_status END,
+      email_status = CASE WHEN EXCLUDED.email_status = 'unverified'
+          OR (EXCLUDED.email_status = 'unknown' AND contacts.email_status NOT IN ('unknown', 'unverified'))
+        THEN contacts.email_status ELSE EXCLUDED.email_status END,
+      email_sub_status = CASE WHEN EXCLUDED.email_status = 'unverified'
+          OR (EXCLUDED.email_status = 'unknown' AND contacts.email_status NOT IN ('unknown', 'unverified'))
+        THEN contacts.email_sub_status ELSE EXCLUDED.email_sub_status END,
       verified_at = coalesce(EXCLUDED.verified_at, contacts.verified_at),
       last_seen_run_id = EXCLUDED.last_seen_run_id, updated_at = now()`,
   usage: `INSERT INTO run_vendor_usage (run_id, tenant_id, vendor, calls, errors, retries, tokens, cost_usd)
