@@ -67,4 +67,32 @@ describe('run queues: pending companies and the export queue, page by page (real
     const index = await pool.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'company_enrichment_runs_unexported_idx'");
     expect(index.rows.map((r) => r.indexdef)).toEqual([expect.stringMatching(/\(run_id, company_id\) WHERE \(export_status IS NULL\)$/)]);
   });
+
+  it('hands a company the people stored for it as knownContacts, and exports them when the run found none', async () => {
+    const runs = createRunsRepository(pool);
+    const tenantId = 6004;
+    const earlier = await runs.createRun(tenantId, {});
+    await sink.push(companyFinished(earlier, tenantId, 1, [], Date.now())); // Ada 1, Bob 1 and info@ (no name)
+    await sink.flush();
+
+    const runId = await runs.createRun(tenantId, {});
+    await runs.recordRunInputs(runId, [1, 2].map((id) => ({ tenantId, companyId: id, name: `K${id}`, domain: `k${id}.test` })));
+    const pending = await collect(pendingCompanyPages(pool, runId, 1));
+    expect(pending.map((c) => [c.companyId, (c.knownContacts ?? []).map((k) => k.fullName)])).toEqual([
+      [1, ['Ada 1', 'Bob 1']],
+      [2, []],
+    ]);
+    expect(pending[0]?.knownContacts?.[0]).toEqual({ fullName: 'Ada 1', title: 'CTO', email: 'ada1@c1.test', linkedinUrl: null, source: 'apify_linkedin' });
+    expect(pending[1]).not.toHaveProperty('knownContacts');
+
+    // This run found nobody for company 1 (discovery skipped): its export takes the stored people.
+    const finished = companyFinished(runId, tenantId, 1, [], Date.now());
+    if (finished.type !== 'company.finished') throw new Error('fixture');
+    finished.output.contacts = [];
+    finished.output.emails = [];
+    await sink.push(finished);
+    await sink.flush();
+    const items = await collect(exportPendingPages(pool, runId));
+    expect(items.map((i) => [i.companyId, i.contacts.map((c) => c.fullName).sort()])).toEqual([[1, ['Ada 1', 'Bob 1']]]);
+  });
 });

@@ -7,7 +7,9 @@ import type { Company, CompanyFacts, Contact, SourceName } from '../../domain/in
  */
 
 /**
- * Companies of the run without a company_enrichment_runs row, in input order. Read by windows of
+ * Companies of the run without a company_enrichment_runs row, in input order, each with the people
+ * already stored for it as `knownContacts` (the chain then skips contact discovery and does not
+ * verify their addresses again). Read by windows of
  * `pageSize` input positions (positions are the input order, dense but for duplicate ids), so that
  * each query touches at most `pageSize` rows whatever the planner's statistics say: a keyset query
  * with `LIMIT` let a planner that believed the new run tiny read every remaining row per page, which
@@ -24,8 +26,40 @@ export async function* pendingCompanyPages(pool: pg.Pool, runId: number, pageSiz
         ORDER BY rc.position`,
       [runId, from, from + pageSize],
     );
-    for (const r of rows) yield { tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain };
+    if (rows.length === 0) continue;
+    const known = await personContacts(pool, rows[0]!.tenant_id, rows.map((r) => r.company_id));
+    for (const r of rows) {
+      const company: Company = { tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain };
+      const contacts = known.get(r.company_id);
+      if (contacts) company.knownContacts = contacts.map((c) => c.contact);
+      yield company;
+    }
   }
+}
+
+type StoredContact = { contact: Contact; lastSeenRunId: number | null };
+
+/**
+ * The people (contacts with a name; a site's mailto: address has none) stored for these companies
+ * of one tenant, by company id, oldest first.
+ */
+async function personContacts(pool: pg.Pool, tenantId: number, companyIds: readonly string[]): Promise<Map<string, StoredContact[]>> {
+  const { rows } = await pool.query<{ company_id: string; full_name: string; title: string | null; email: string | null; linkedin_url: string | null; source: string; last_seen_run_id: string | null }>(
+    `SELECT company_id, full_name, title, email, linkedin_url, source, last_seen_run_id FROM contacts
+      WHERE tenant_id = $1 AND company_id = ANY($2::bigint[]) AND full_name IS NOT NULL
+      ORDER BY contact_id`,
+    [tenantId, companyIds],
+  );
+  const byCompany = new Map<string, StoredContact[]>();
+  for (const c of rows) {
+    const list = byCompany.get(c.company_id) ?? [];
+    list.push({
+      contact: { fullName: c.full_name, title: c.title, email: c.email, linkedinUrl: c.linkedin_url, source: c.source as SourceName },
+      lastSeenRunId: c.last_seen_run_id === null ? null : Number(c.last_seen_run_id),
+    });
+    byCompany.set(c.company_id, list);
+  }
+  return byCompany;
 }
 
 /** One enriched company waiting for its Odoo export. */
@@ -39,7 +73,7 @@ export interface ExportItem {
 
 /**
  * Companies of the run that have a result but no export_status yet, with their facts and the
- * contacts seen in this run. Ordered by company id; each page reads `pageSize` entries of the partial
+ * people seen in this run (or, when the run found none, those stored for the company). Ordered by company id; each page reads `pageSize` entries of the partial
  * index `company_enrichment_runs_unexported_idx` (migrations/003_queues.sql).
  */
 export async function* exportPendingPages(pool: pg.Pool, runId: number, pageSize = 200): AsyncGenerator<ExportItem> {
@@ -53,18 +87,13 @@ export async function* exportPendingPages(pool: pg.Pool, runId: number, pageSize
       [runId, after, pageSize],
     );
     if (rows.length === 0) return;
-    const ids = rows.map((r) => r.company_id);
-    const contacts = await pool.query<{ company_id: string; full_name: string | null; title: string | null; email: string | null; linkedin_url: string | null; source: string }>(
-      `SELECT company_id, full_name, title, email, linkedin_url, source FROM contacts
-        WHERE tenant_id = $1 AND company_id = ANY($2::bigint[]) AND last_seen_run_id = $3 AND full_name IS NOT NULL
-        ORDER BY contact_id`,
-      [rows[0]!.tenant_id, ids, runId],
-    );
+    const stored = await personContacts(pool, rows[0]!.tenant_id, rows.map((r) => r.company_id));
     const byCompany = new Map<string, Contact[]>();
-    for (const c of contacts.rows) {
-      const list = byCompany.get(c.company_id) ?? [];
-      list.push({ fullName: c.full_name ?? '', title: c.title, email: c.email, linkedinUrl: c.linkedin_url, source: c.source as SourceName });
-      byCompany.set(c.company_id, list);
+    for (const [companyId, list] of stored) {
+      // The people this run found; a company whose discovery was skipped because it already had
+      // people (DESIGN.md: contacts "when the company has none") exports those.
+      const seen = list.filter((c) => c.lastSeenRunId === runId);
+      byCompany.set(companyId, (seen.length > 0 ? seen : list).map((c) => c.contact));
     }
     for (const r of rows) {
       yield { companyId: Number(r.company_id), name: r.name, domain: r.domain, facts: r.facts ?? {}, contacts: byCompany.get(r.company_id) ?? [] };
