@@ -28,6 +28,12 @@ export interface RunMachineOutput {
   error: string | null;
 }
 
+/** The run id an error of the `startRun` actor carries (`{ runId }`), when its row was created. */
+export function runIdOf(error: unknown): number | null {
+  const runId = (error as { runId?: unknown } | null)?.runId;
+  return typeof runId === 'number' && Number.isInteger(runId) ? runId : null;
+}
+
 export interface RunContext {
   tenantId: TenantId;
   resumeRunId: number | null;
@@ -128,7 +134,15 @@ export const runMachine = setup({
           { guard: 'interrupted', target: 'finalising', actions: assign({ runId: ({ event }) => event.output.runId }) },
           { target: 'enriching', actions: assign({ runId: ({ event }) => event.output.runId }) },
         ],
-        onError: { target: 'failed', actions: assign({ outcome: 'failed', error: ({ event }) => String((event.error as Error)?.message ?? event.error) }) },
+        onError: {
+          target: 'failed',
+          actions: assign({
+            outcome: 'failed',
+            error: ({ event }) => String((event.error as Error)?.message ?? event.error),
+            // The run's row may exist already (its input failed to record): the error names it.
+            runId: ({ event, context }) => runIdOf(event.error) ?? context.runId,
+          }),
+        },
       },
       on: { 'run.interrupt.requested': { actions: 'markInterrupted' } },
     },

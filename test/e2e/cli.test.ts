@@ -277,6 +277,17 @@ describe('lead-enrich report and usage errors', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   }, 60_000);
+
+  it('an input that cannot be read at all (unknown format, CSV without a header) exits 2 and leaves no run behind', async () => {
+    const w = await world();
+    const txt = await runCli(['run', '--tenant', '131', '--input', w.file('companies.txt', 'name,domain\nA,a.example\n')], w.env());
+    expect(txt.code, txt.stderr).toBe(2);
+    expect(txt.stderr).toMatch(/unknown input format/);
+    const headless = await runCli(['run', '--tenant', '131', '--input', w.file('headless.csv', 'Acme,acme.example\nBeta,beta.example\n')], w.env());
+    expect(headless.code, headless.stderr).toBe(2);
+    expect(headless.stderr).toMatch(/needs a header/);
+    expect(await runsOf(db.pool(), 131)).toEqual([]);
+  }, 60_000);
 });
 
 describe('lead-enrich demo (npm start)', () => {

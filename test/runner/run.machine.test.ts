@@ -200,6 +200,17 @@ describe('run machine (examples)', () => {
     expect(h.actor.getSnapshot().output).toEqual({ runId: 8, status: 'failed', error: 'sink: connection refused' });
   });
 
+  it('a start that fails after creating the row names the run in its output; one that fails before, none', async () => {
+    const created = harness();
+    created.actor.start();
+    await drive(created, { type: 'xstate.error.actor.startRun', error: Object.assign(new Error('CSV input is empty'), { runId: 12 }) }, 'starting');
+    expect(created.actor.getSnapshot().output).toEqual({ runId: 12, status: 'failed', error: 'CSV input is empty' });
+    const early = harness();
+    early.actor.start();
+    await drive(early, { type: 'xstate.error.actor.startRun', error: new Error('database gone') }, 'starting');
+    expect(early.actor.getSnapshot().output).toEqual({ runId: null, status: 'failed', error: 'database gone' });
+  });
+
   it('does not abort a draining phase before the grace has elapsed', async () => {
     const h = harness();
     h.actor.start();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/index.js';
 import { systemClock } from '../../adapters/clock.js';
-import { readCompanies, isInputError } from '../../adapters/input.js';
+import { readCompanies, isInputError, inputFormatOf } from '../../adapters/input.js';
 import type { Company } from '../../domain/index.js';
 import { createRuntime, type Runtime } from '../../runtime.js';
 import type { RunProgress } from '../../streams/run/runJob.js';
@@ -35,6 +35,23 @@ async function* inputCompanies(path: string, tenantId: number, counter: { malfor
       counter.malformed += 1;
       process.stderr.write(`lead-enrich: ${path}:${record.malformed.line}: skipped malformed row: ${record.malformed.reason}\n`);
     }
+  }
+}
+
+/**
+ * Reads the input's head (a CSV header, the opening of a JSON array, the first record) before a run
+ * is created, so that an input that cannot be read at all is a usage error (exit 2) that leaves no
+ * run behind. Malformed rows are not errors here; they are skipped and reported by the run.
+ */
+async function checkInputHead(path: string, tenantId: number): Promise<void> {
+  const records = readCompanies(path, { tenantId })[Symbol.asyncIterator]();
+  try {
+    await records.next();
+  } catch (error) {
+    if (isInputError(error)) throw new UsageError(`--input ${path}: ${error.message}`);
+    throw error;
+  } finally {
+    await records.return?.(undefined);
   }
 }
 
@@ -77,6 +94,13 @@ export function planRun(options: RunOptions): RunPlan {
   }
   if (options.input !== undefined && options.staleDays !== undefined) throw new UsageError('--stale-days applies only without --input');
   if (options.input !== undefined && !existsSync(options.input)) throw new UsageError(`--input ${options.input}: no such file`);
+  if (options.input !== undefined) {
+    try {
+      inputFormatOf(options.input);
+    } catch (error) {
+      throw new UsageError(`--input ${options.input}: ${(error as Error).message}`);
+    }
+  }
   return {
     tenantId,
     resumeRunId,
@@ -112,6 +136,7 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
     }
     plan = { ...plan, dryRun: run.params.dryRun === true, concurrency: plan.concurrency ?? (typeof run.params.concurrency === 'number' ? run.params.concurrency : undefined) };
   } else if (plan.input) {
+    await checkInputHead(plan.input, tenantId as number);
     companies = inputCompanies(plan.input, tenantId as number, counter);
   } else {
     companies = await runtime.runs.tenantCompanies(tenantId as number, { staleDays: plan.staleDays });

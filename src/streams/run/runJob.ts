@@ -112,11 +112,19 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         runLogger = childLogger(deps.logger, { runId, tenantId });
         runLogger.info({ resumed: input.resumeRunId !== null }, input.resumeRunId !== null ? 'run resumed' : 'run started');
         changed();
-        if (request.companies) {
-          await deps.runs.recordRunInputs(runId, request.companies);
-          await deps.pool.query(`UPDATE enrichment_runs SET params = params || '{"inputRecorded": true}'::jsonb WHERE run_id = $1`, [runId]);
+        try {
+          if (request.companies) {
+            await deps.runs.recordRunInputs(runId, request.companies);
+            await deps.pool.query(`UPDATE enrichment_runs SET params = params || '{"inputRecorded": true}'::jsonb WHERE run_id = $1`, [runId]);
+          }
+          Object.assign(progress, await countRun(deps.pool, runId));
+        } catch (error) {
+          // The row exists: it must not stay `running` for ever. The error carries the run id so
+          // that the machine's output (and the CLI) can name the run.
+          runLogger.error({ err: error }, 'run input could not be recorded; run failed');
+          await deps.runs.markRun(runId, 'failed').catch(() => undefined);
+          throw Object.assign(error instanceof Error ? error : new Error(String(error)), { runId });
         }
-        Object.assign(progress, await countRun(deps.pool, runId));
         changed();
         return { runId };
       }),

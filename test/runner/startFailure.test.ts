@@ -1,0 +1,43 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { configFrom, type Config } from '../../src/config/index.js';
+import type { Company } from '../../src/domain/index.js';
+import { createRuntime } from '../../src/runtime.js';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { createTestDatabase } from '../support/database.js';
+
+describe('a run whose input fails while it is recorded', () => {
+  let sim: Simulator;
+  let db: { url: string; drop(): Promise<void> };
+  let pool: pg.Pool;
+  let config: Config;
+
+  beforeAll(async () => {
+    [sim, db] = await Promise.all([startSimulator({ seed: 9 }), createTestDatabase(inject('databaseAdminUrl'))]);
+    config = configFrom({ ...sim.overrides, DATABASE_URL: db.url, LOG_LEVEL: 'silent', RUN_CONCURRENCY: '1' });
+    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await sim?.close();
+    await db?.drop();
+  });
+
+  it('ends failed, names the run, and leaves its row failed rather than running for ever', async () => {
+    async function* broken(): AsyncGenerator<Company> {
+      yield { tenantId: 4, companyId: 1, name: 'First', domain: 'rich-first.example' };
+      throw new Error('input stream broke at byte 4096');
+    }
+    const runtime = await createRuntime(config);
+    try {
+      const result = await runtime.run({ tenantId: 4, companies: broken() }).done;
+      expect(result.status).toBe('failed');
+      expect(result.error).toContain('input stream broke');
+      expect(result.runId).toEqual(expect.any(Number));
+      const row = await pool.query<{ status: string; finished: boolean }>('SELECT status, finished_at IS NOT NULL AS finished FROM enrichment_runs WHERE run_id = $1', [result.runId]);
+      expect(row.rows).toEqual([{ status: 'failed', finished: true }]);
+    } finally {
+      await runtime.close();
+    }
+  });
+});
