@@ -105,6 +105,10 @@ describe('the example against the simulators and a fresh database', () => {
     expect(out.events['export.outcome']).toBe(companies.length);
     expect(out.report?.exports).toEqual([{ exportStatus: 'exported', companies: companies.length }]);
     expect(odoo.database('library').partners.all().filter((p) => p.is_company === true)).toHaveLength(companies.length);
+    // Every request the fake Odoo received is a call in run_vendor_usage (vendor odoo).
+    const odooRequests = Object.values(odoo.callCounts('library')).reduce((a, b) => a + b, 0);
+    expect(odooRequests).toBeGreaterThan(companies.length);
+    expect(await count("SELECT calls AS n FROM run_vendor_usage WHERE run_id = $1 AND vendor = 'odoo'")).toBe(odooRequests);
 
     // close() released every connection of the runtime (ours excepted).
     const others = await pool.query<{ n: number }>(

@@ -2,19 +2,32 @@ import type pg from 'pg';
 import type { Config } from '../../config/config.js';
 import type { ExportStatus } from '../../domain/index.js';
 import { exportPendingPages, type ExportItem } from '../../adapters/postgres/runQueues.js';
+import type { Observability } from '../../adapters/postgres/observability.js';
 import type { RunsRepository } from '../../adapters/postgres/runs.js';
 import { exportTenant, type ExportSummary, type OdooExportDeps } from '../odoo/odooExport.js';
 import { toExportCompany } from '../odoo/plan.js';
 import { exportRequestFor } from '../odoo/request.js';
+import type { GuardedCaller } from '../guard.types.js';
 import type { Sink } from '../sink.js';
+import { CompanyUsage } from './usage.js';
 
 /** What the export phase of a run needs. */
 export interface ExportPhaseDeps {
   config: Config;
   pool: pg.Pool;
   sink: Sink;
+  obs: Observability;
   runs: RunsRepository;
   odoo: OdooExportDeps;
+}
+
+/** A guard that counts every call into whatever tally `current()` is at the time of the call. */
+function countingGuard(inner: GuardedCaller, current: () => CompanyUsage): GuardedCaller {
+  return {
+    registry: inner.registry,
+    call: (tenantId, vendor, fn, options) => current().wrap(inner).call(tenantId, vendor, fn, options),
+    call$: (tenantId, vendor, fn, options) => current().wrap(inner).call$(tenantId, vendor, fn, options),
+  };
 }
 
 /** Options of {@link exportPhase}. */
@@ -49,10 +62,16 @@ export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOpt
       void deps.runs.disableOdooExport(runId, `${d.reason}: ${d.detail}`).catch(() => undefined);
     },
   };
-  const iterator = exportTenant(deps.odoo, request, exportCompanies(exportPendingPages(deps.pool, runId)));
+  // Odoo calls count in run_vendor_usage (vendor `odoo`) like any vendor's: the calls made for a
+  // company (the login with the first one) are committed with its export outcome, so a resume that
+  // exports a company again counts only the calls it makes again.
+  let usage = new CompanyUsage();
+  const odoo = { ...deps.odoo, guard: countingGuard(deps.odoo.guard, () => usage) };
+  const iterator = exportTenant(odoo, request, exportCompanies(exportPendingPages(deps.pool, runId)));
   for (;;) {
     const next = await iterator.next();
     if (next.done) {
+      for (const [vendor, t] of usage.byVendor) await deps.obs.bumpVendor(runId, tenantId, vendor, t);
       if (next.value.odooExportDisabled && next.value.disabled) {
         await deps.runs.disableOdooExport(runId, `${next.value.disabled.reason}: ${next.value.disabled.detail}`);
       }
@@ -61,7 +80,10 @@ export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOpt
     const o = next.value;
     let detail = o.strippedFields.length > 0 ? `${o.detail ?? 'stripped'} (dropped: ${o.strippedFields.join(', ')})` : o.detail;
     if (o.exportStatus === 'dry_run' && o.planned) detail = `${o.detail ?? 'dry run'}: ${JSON.stringify(o.planned)}`.slice(0, 4000);
-    await deps.sink.push({ type: 'export.outcome', runId, tenantId, companyId: o.companyId, exportStatus: o.exportStatus, partnerId: o.partnerId, detail });
+    const events = deps.obs.group();
+    for (const [vendor, t] of usage.byVendor) void events.bumpVendor(runId, tenantId, vendor, t);
+    usage = new CompanyUsage();
+    await events.commit({ type: 'export.outcome', runId, tenantId, companyId: o.companyId, exportStatus: o.exportStatus, partnerId: o.partnerId, detail });
     options.onCompany?.(o.exportStatus);
   }
 }

@@ -160,7 +160,7 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         changed();
         runLogger.info({ dryRun: request.dryRun }, 'exporting to Odoo');
         exportPhase(
-          { config: deps.config, pool: deps.pool, sink: deps.sink, runs: deps.runs, odoo: { ...deps.odoo, guard: deps.guard, logger: runLogger } },
+          { config: deps.config, pool: deps.pool, sink: deps.sink, obs: deps.obs, runs: deps.runs, odoo: { ...deps.odoo, guard: deps.guard, logger: runLogger } },
           {
             runId: input.runId,
             tenantId: input.tenantId,
