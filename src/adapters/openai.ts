@@ -22,6 +22,7 @@ const CompletionSchema = z.object({
   usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() }),
 });
 
+/** The documented plan and credit codes of a 429 (`error.type` or `error.code`). */
 const QUOTA_CODES = new Set([
   'insufficient_quota',
   'credit_balance_exhausted',
@@ -29,7 +30,16 @@ const QUOTA_CODES = new Set([
   'project_spend_limit_exceeded',
   'organization_usage_limit_exceeded',
   'billing_hard_limit_reached',
+  'billing_not_active',
 ]);
+
+/**
+ * Billing and quota codes beyond the documented list (`billing_*`, `*_quota_*`): OpenAI adds
+ * codes over time, and a 429 that names billing or quota is never cured by waiting.
+ */
+const QUOTA_PATTERN = /quota|billing/i;
+
+const isQuotaCode = (value: string | null): value is string => value !== null && (QUOTA_CODES.has(value) || QUOTA_PATTERN.test(value));
 
 /** `{"error": {type, code}}` of an OpenAI error body; the message is never kept (it may echo a masked key). */
 function errorCode(json: unknown): { type: string | null; code: string | null } {
@@ -37,14 +47,15 @@ function errorCode(json: unknown): { type: string | null; code: string | null } 
   return { type: typeof error.type === 'string' ? error.type : null, code: typeof error.code === 'string' ? error.code : null };
 }
 
-/** A 429 whose body says the plan or credits are used up is quota, not a rate limit (never retried). */
+/** The code as the error's detail when it is a plain identifier, so no vendor text rides along. */
+const detailOf = (value: string): string => (/^[\w.-]{1,64}$/.test(value) ? value : 'insufficient_quota');
+
+/** A 429 whose body says the plan, credits or billing are used up is quota, not a rate limit (never retried). */
 const refineOpenAi: RefineResponse = (res, json) => {
-  if (res.status < 400) return undefined;
+  if (res.status !== 429) return undefined;
   const { type, code } = errorCode(json);
-  if (res.status === 429 && ((type && QUOTA_CODES.has(type)) || (code && QUOTA_CODES.has(code)))) {
-    return new VendorError({ vendor: 'openai', kind: 'quota_exhausted', status: 429, detail: code ?? type ?? 'insufficient_quota' });
-  }
-  return undefined;
+  if (!isQuotaCode(type) && !isQuotaCode(code)) return undefined;
+  return new VendorError({ vendor: 'openai', kind: 'quota_exhausted', status: 429, detail: detailOf(code ?? type ?? 'insufficient_quota') });
 };
 
 /**
@@ -54,9 +65,10 @@ const refineOpenAi: RefineResponse = (res, json) => {
  * estimated from a small price table (null for unknown models).
  *
  * @throws Error at construction when OPENAI_API_KEY is empty
- * @throws VendorError (vendor `openai`) from `extract`: 429 with `insufficient_quota` (or a
- *   billing code) → `quota_exhausted`; other 429 → `rate_limited`; 401/403 → `auth`; 5xx →
- *   `server`; finish_reason `length`/`content_filter`, a refusal, null content, content that is
+ * @throws VendorError (vendor `openai`) from `extract`: 429 whose type or code is
+ *   `insufficient_quota`, another documented plan code, or any code naming quota or billing
+ *   (e.g. `billing_not_active`) → `quota_exhausted`; other 429 → `rate_limited`; 401/403 →
+ *   `auth`; 5xx → `server`; finish_reason `length`/`content_filter`, a refusal, null content, content that is
  *   not a JSON object of facts → `bad_response`
  */
 export function createOpenAiClient(config: Pick<Config, 'vendors'>, deps: HttpAdapterDeps = {}): ExtractorPort {

@@ -38,6 +38,11 @@ export interface FaultProfile {
   retryAfterS?: number;
   /** Status of `server_error` (default 503) or variant of `quota` (e.g. 433 for Tavily, 429 for Lusha's daily quota). */
   status?: number;
+  /**
+   * Error code of `quota` where the vendor has several (OpenAI: a billing code such as
+   * `billing_not_active` instead of the default `insufficient_quota`).
+   */
+  quotaCode?: string;
   /** Delay before answering, in milliseconds (added to the simulator's global latency). */
   latencyMs?: number;
 }

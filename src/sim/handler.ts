@@ -86,7 +86,7 @@ function answerFor(vendor: SimVendor, fault: FaultMode, req: SimRequest, ctx: Si
     case 'invalid_key':
       return sim.invalidKey();
     case 'quota':
-      return sim.quota(profile.status);
+      return sim.quota(profile.status, profile.quotaCode);
     case 'schema':
       return sim.schemaMismatch(ctx);
     default:

@@ -38,8 +38,11 @@ export interface VendorSim {
   /** The normal answer (after the key check). */
   ok(req: SimRequest, ctx: SimContext): SimResponse;
   invalidKey(): SimResponse;
-  /** @param status a variant status from the profile, if any */
-  quota(status?: number): SimResponse;
+  /**
+   * @param status a variant status from the profile, if any
+   * @param code a variant error code from the profile, if any (OpenAI's billing codes)
+   */
+  quota(status?: number, code?: string): SimResponse;
   rateLimited(retryAfterS: number): SimResponse;
   serverError(status: number): SimResponse;
   /** JSON that parses but does not match the documented schema. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createCrawler } from '../../src/adapters/crawler.js';
+import { createOpenAiClient } from '../../src/adapters/openai.js';
 import { createTavilyClient } from '../../src/adapters/tavily.js';
 import { createVendorAdapters } from '../../src/adapters/vendors.js';
 import { createZeroBounceClient } from '../../src/adapters/zerobounce.js';
@@ -84,6 +85,16 @@ describe('adapters through createGuardedCaller', () => {
     const kind = await kindOf(caller.call(1, 'zerobounce', (s) => zb.verify('valid@example.com', s)));
     expect(kind).toBe(fault === 'malformed' ? 'bad_response' : 'auth');
     expect(fx.sim.calls('zerobounce')).toBe(1);
+    expect(retries).toEqual([]);
+  });
+
+  it('an OpenAI 429 with a billing code is quota: one request, no retry', async () => {
+    fx.sim.setProfile('openai', { fault: 'quota', quotaCode: 'billing_not_active' });
+    const { caller, retries } = guarded();
+    const openai = createOpenAiClient(fx.config);
+    const company = { companyId: 1, tenantId: 1, name: 'Acme Tools', domain: 'acme-tools.example' };
+    expect(await kindOf(caller.call(1, 'openai', (s) => openai.extract({ company, text: 'Acme Tools.' }, s)))).toBe('quota_exhausted');
+    expect(fx.sim.calls('openai')).toBe(1);
     expect(retries).toEqual([]);
   });
 

@@ -58,6 +58,16 @@ describe('vendor adapters, happy paths against the simulator', () => {
     expect(details).toEqual(['content is not a JSON object', 'finish_reason length', 'refusal', 'schema mismatch at choices']);
   });
 
+  it.each([
+    ['billing_not_active', 'billing_not_active'],
+    ['billing_hard_limit_reached', 'billing_hard_limit_reached'],
+    ['an undocumented billing_* code', 'billing_account_suspended'],
+  ])('OpenAI: a 429 whose type/code is %s is quota_exhausted, not a rate limit', async (_, code) => {
+    fx.sim.setProfile('openai', { fault: 'quota', quotaCode: code });
+    const error = await vendorErrorOf(createOpenAiClient(fx.config).extract({ company, text: 't' }, attempt()));
+    expect([error.kind, error.status, error.detail, error.retryable]).toEqual(['quota_exhausted', 429, code, false]);
+  });
+
   it('OpenAI: unknown models have no cost; dated snapshots use the base price', () => {
     expect(estimateCostUsd('my-finetune', 1000, 1000)).toBeNull();
     expect(estimateCostUsd('gpt-4o-mini-2024-07-18', 1_000_000, 0)).toBeCloseTo(0.15, 10);

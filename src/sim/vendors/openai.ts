@@ -52,7 +52,13 @@ export const openaiSim: VendorSim = {
     return completion(ctx, JSON.stringify(facts), chars);
   },
   invalidKey: () => error(401, 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', 'invalid_api_key'),
-  quota: () => error(429, 'You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota', 'insufficient_quota'),
+  /** `insufficient_quota`, or a billing code (then both type and code, as `billing_not_active` bodies show). */
+  quota: (_status, code) =>
+    code === undefined || code === 'insufficient_quota'
+      ? error(429, 'You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota', 'insufficient_quota')
+      : code.startsWith('billing')
+        ? error(429, 'Your account is not active, please check your billing details on our website.', code, code)
+        : error(429, 'You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota', code),
   rateLimited: (s) =>
     error(429, 'Rate limit reached for gpt-4o-mini in organization org-sim on requests per min (RPM): Limit 3, Used 3, Requested 1.', 'requests', 'rate_limit_exceeded', {
       'retry-after': String(s),
