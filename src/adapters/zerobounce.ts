@@ -44,23 +44,39 @@ const refineZeroBounce: RefineResponse = (res, json) => {
   return undefined;
 };
 
+/** ZeroBounce's documented range of the `timeout` parameter, in seconds. */
+const VALIDATION_TIMEOUT_RANGE_S = [3, 60] as const;
+
+/**
+ * The `timeout` (seconds) ZeroBounce is asked to answer within: two seconds under our per-attempt
+ * timeout, so that a slow mail server yields an `unknown` answer (which costs no credit) before the
+ * attempt is aborted and retried. Clamped to the documented 3–60 s; with VENDOR_TIMEOUT_MS under
+ * 5 s it is 3 s and the attempt may still time out first.
+ */
+export function validationTimeoutSeconds(vendorTimeoutMs: number): number {
+  const [min, max] = VALIDATION_TIMEOUT_RANGE_S;
+  return Math.max(min, Math.min(max, Math.floor(vendorTimeoutMs / 1000) - 2));
+}
+
 /**
  * ZeroBounce single validation (EmailVerifierPort): `GET {ZEROBOUNCE_BASE_URL}/validate?api_key=…
- * &email=…&ip_address=` (the base includes /v2). The key travels in the query as the API requires;
- * the URL is never logged or put in an error.
+ * &email=…&ip_address=&timeout=<s>` (the base includes /v2; `timeout` from
+ * {@link validationTimeoutSeconds}). The key travels in the query as the API requires; the URL is
+ * never logged or put in an error.
  *
  * @throws Error at construction when ZEROBOUNCE_API_KEY is empty
  * @throws VendorError (vendor `zerobounce`) from `verify`: an `error` body → `auth` (invalid key or
  *   out of credits, not retried) or `bad_request`; 429 → `rate_limited`; 5xx → `server`; an
  *   unknown `status` or another body shape → `bad_response`
  */
-export function createZeroBounceClient(config: Pick<Config, 'vendors'>, deps: HttpAdapterDeps = {}): EmailVerifierPort {
+export function createZeroBounceClient(config: Pick<Config, 'vendors' | 'vendorTimeoutMs'>, deps: HttpAdapterDeps = {}): EmailVerifierPort {
   const { baseUrl } = config.vendors.zerobounce;
+  const timeout = String(validationTimeoutSeconds(config.vendorTimeoutMs));
   const key = requireKey(config.vendors.zerobounce.apiKey, 'ZEROBOUNCE_API_KEY');
   const clock = deps.clock ?? systemClock;
   return {
     async verify(email: string, signal: AbortSignal): Promise<EmailVerification> {
-      const query = new URLSearchParams({ api_key: key, email, ip_address: '' });
+      const query = new URLSearchParams({ api_key: key, email, ip_address: '', timeout });
       const body = await expectJson(
         'zerobounce',
         { method: 'GET', url: `${baseUrl}/validate?${query.toString()}`, signal, dispatcher: deps.dispatcher, maxBytes: deps.maxBytes },

@@ -5,7 +5,7 @@ import { createOpenAiClient } from '../../src/adapters/openai.js';
 import { estimateCostUsd } from '../../src/adapters/openaiFacts.js';
 import { createTavilyClient } from '../../src/adapters/tavily.js';
 import { createVendorAdapters } from '../../src/adapters/vendors.js';
-import { createZeroBounceClient } from '../../src/adapters/zerobounce.js';
+import { createZeroBounceClient, validationTimeoutSeconds } from '../../src/adapters/zerobounce.js';
 import { configFrom } from '../../src/config/index.js';
 import type { Company } from '../../src/domain/company.js';
 import { SIM_KEYS } from '../../src/sim/index.js';
@@ -73,14 +73,22 @@ describe('vendor adapters, happy paths against the simulator', () => {
     expect(estimateCostUsd('gpt-4o-mini-2024-07-18', 1_000_000, 0)).toBeCloseTo(0.15, 10);
   });
 
-  it('ZeroBounce: GET /validate with api_key, email and an empty ip_address', async () => {
-    const client = createZeroBounceClient(fx.config);
+  it('ZeroBounce: GET /validate with api_key, email, an empty ip_address and a timeout', async () => {
+    const client = createZeroBounceClient(configFrom({ ...fx.sim.overrides, VENDOR_TIMEOUT_MS: '15000' }));
     await expect(client.verify('valid@example.com', attempt())).resolves.toEqual({ email: 'valid@example.com', status: 'valid', subStatus: null });
     await expect(client.verify('invalid@example.com', attempt())).resolves.toEqual({ email: 'invalid@example.com', status: 'invalid', subStatus: 'mailbox_not_found' });
     const url = new URL(fx.sim.requests('zerobounce')[0]?.url ?? '', 'http://x');
     expect(url.pathname).toBe('/zerobounce/v2/validate');
-    expect([...url.searchParams.keys()].sort()).toEqual(['api_key', 'email', 'ip_address']);
+    expect([...url.searchParams.keys()].sort()).toEqual(['api_key', 'email', 'ip_address', 'timeout']);
     expect(url.searchParams.get('ip_address')).toBe('');
+    expect(url.searchParams.get('timeout')).toBe('13');
+  });
+
+  it('ZeroBounce: the timeout asked for is VENDOR_TIMEOUT_MS − 2 s, within the documented 3–60 s', async () => {
+    const client = createZeroBounceClient(configFrom({ ...fx.sim.overrides, VENDOR_TIMEOUT_MS: '30999' }));
+    await client.verify('valid@example.com', attempt());
+    expect(new URL(fx.sim.requests('zerobounce')[0]?.url ?? '', 'http://x').searchParams.get('timeout')).toBe('28');
+    expect([400, 4_999, 5_000, 6_000, 15_000, 61_999, 62_000, 3_600_000].map(validationTimeoutSeconds)).toEqual([3, 3, 3, 4, 13, 59, 60, 60]);
   });
 
   it('Lusha: prospecting by domain, then enrich the ids with reveal emails', async () => {
