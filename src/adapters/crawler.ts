@@ -38,6 +38,21 @@ export function normaliseDomain(domain: string): string | null {
   return ascii && HOSTNAME.test(ascii) ? ascii : null;
 }
 
+/**
+ * Where a redirect points, resolved against the current URL.
+ *
+ * @throws VendorError `bad_response` (detail `invalid redirect location`) when Location is not a
+ *   URL: the site answered, wrongly, so it is not a transport failure to retry. The value itself
+ *   is not put in the error (it may carry tokens or personal data).
+ */
+function redirectTarget(location: string, base: URL, status: number): URL {
+  try {
+    return new URL(location, base);
+  } catch {
+    throw new VendorError({ vendor: 'crawler', kind: 'bad_response', status, detail: 'invalid redirect location' });
+  }
+}
+
 function refused(detail: string): VendorError {
   return new VendorError({ vendor: 'crawler', kind: 'bad_request', detail });
 }
@@ -68,7 +83,8 @@ function pinnedAgent(pins: Map<string, ResolvedAddress>, route?: CrawlerDeps['co
  *
  * @throws VendorError (vendor `crawler`): `bad_request` with `ssrf_refused:<reason>`,
  *   `invalid_domain` or `unsupported_scheme` (never retried); `bad_response` for a redirect
- *   without Location or too many redirects; HTTP and transport failures as classified
+ *   without Location, with a Location that is not a URL, or too many redirects; HTTP and
+ *   transport failures as classified
  */
 export function createCrawler(config: Pick<Config, 'crawl'>, deps: CrawlerDeps = {}): CrawlerPort {
   const lookup = deps.lookup ?? systemLookup;
@@ -99,7 +115,7 @@ export function createCrawler(config: Pick<Config, 'crawl'>, deps: CrawlerDeps =
             const location = res.headers.get('location');
             if (!location) throw new VendorError({ vendor: 'crawler', kind: 'bad_response', status: res.status, detail: 'redirect without location' });
             if (hop >= maxRedirects) throw new VendorError({ vendor: 'crawler', kind: 'bad_response', status: res.status, detail: 'too_many_redirects' });
-            url = new URL(location, url);
+            url = redirectTarget(location, url, res.status);
             continue;
           }
           if (res.status < 200 || res.status >= 300) throw classifyHttpResponse('crawler', res.status, res.headers, clock.now());

@@ -38,6 +38,14 @@ describe('crawler against simulated sites', () => {
     expect(fx.sim.calls('crawler')).toBe(6);
   });
 
+  it.each(['http://[::1/', 'http://exa mple.example/', 'https://:443/'])('a redirect to the malformed Location %j is bad_response, not a network error', async (location) => {
+    const template = `${fx.sim.baseUrl}/redirect?to=${encodeURIComponent(location)}&site={domain}`;
+    const error = await vendorErrorOf(createCrawler(configFrom({ ...fx.sim.overrides, CRAWL_URL_TEMPLATE: template })).crawl('acme.example', attempt()));
+    expect(error).toMatchObject({ vendor: 'crawler', kind: 'bad_response', status: 302, detail: 'invalid redirect location' });
+    expect(error.retryable).toBe(false);
+    expect(fx.sim.calls('crawler')).toBe(1);
+  });
+
   it('a 404 is not_found; 5xx server; 429 rate_limited with Retry-After; hang timeout; reset network', async () => {
     expect((await vendorErrorOf(crawler().crawl('missing.example', attempt()))).kind).toBe('not_found');
     fx.sim.setProfile('crawler', { fault: 'server_error', status: 502 });

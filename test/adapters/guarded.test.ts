@@ -111,6 +111,16 @@ describe('adapters through createGuardedCaller', () => {
     expect(fx.sim.calls('tavily')).toBe(2);
   });
 
+  it('a redirect to a malformed Location is bad_response: one request, no retry', async () => {
+    const template = `${fx.sim.baseUrl}/redirect?to=${encodeURIComponent('http://[::1/')}&site={domain}`;
+    const config = configFrom({ ...fx.sim.overrides, CRAWL_URL_TEMPLATE: template, RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '10' });
+    const { caller, retries } = guarded(config);
+    const crawler = createCrawler(config);
+    expect(await kindOf(caller.call(1, 'crawler', (s) => crawler.crawl('acme.example', s)))).toBe('bad_response');
+    expect(retries).toEqual([]);
+    expect(fx.sim.calls('crawler')).toBe(1);
+  });
+
   it('an SSRF refusal of the crawler is not retried', async () => {
     const config = configFrom({ ...fx.sim.overrides, CRAWL_ALLOW_PRIVATE_NETWORKS: 'false', RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '10' });
     const { caller, retries } = guarded(config);
