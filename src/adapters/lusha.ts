@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import type { Company, Contact } from '../domain/company.js';
 import { VendorError } from '../domain/errors.js';
-import type { ContactSourcePort } from '../domain/ports.js';
+import type { ContactSourcePort, ContactsInput } from '../domain/ports.js';
 import { systemClock } from './clock.js';
 import { parseRetryAfter } from './http/classify.js';
 import { isRecord, requireKey, type HttpAdapterDeps } from './http/deps.js';
@@ -15,7 +15,9 @@ import { validateBody } from './http/validate.js';
  * enrich`), which need a name, email or LinkedIn URL per person, do not fit. The V3 prospecting
  * flow does: `POST /v3/contacts/prospecting` filtered on the company's domain (or name) returns
  * contact previews with ids, then `POST /v3/contacts/enrich` with those ids and
- * `reveal: ["emails"]` returns their emails. Two requests per call, one attempt of the guarded call.
+ * `reveal: ["emails"]` returns their emails. Two requests per attempt of the guarded call; the
+ * attempts of one {@link ContactSourcePort.lookup} share the prospecting result, so a retry after
+ * a failed enrich repeats only the enrich.
  */
 
 const JobTitle = z.object({ title: z.string().nullish() }).nullish();
@@ -71,9 +73,10 @@ export interface LushaDeps extends HttpAdapterDeps {
 
 /**
  * @throws Error at construction when LUSHA_API_KEY is empty
- * @throws VendorError (vendor `lusha`) from `findContacts`: 402 and daily/trial 429s →
- *   `quota_exhausted`; other 429 → `rate_limited` (Retry-After, else "Reset in X seconds");
- *   401/403 → `auth`; 5xx → `server`; 499 → `timeout`; an unexpected body → `bad_response`
+ * @throws VendorError (vendor `lusha`) from `findContacts` and a `lookup`'s attempts: 402 and
+ *   daily/trial 429s → `quota_exhausted`; other 429 → `rate_limited` (Retry-After, else "Reset in
+ *   X seconds"); 401/403 → `auth`; 5xx → `server`; 499 → `timeout`; an unexpected body →
+ *   `bad_response`
  */
 export function createLushaClient(config: Pick<Config, 'vendors'>, deps: LushaDeps = {}): ContactSourcePort {
   const { baseUrl } = config.vendors.lusha;
@@ -83,38 +86,50 @@ export function createLushaClient(config: Pick<Config, 'vendors'>, deps: LushaDe
     const req: HttpRequest = { method: 'POST', url: `${baseUrl}${path}`, headers: { api_key: key }, json, signal, dispatcher: deps.dispatcher, maxBytes: deps.maxBytes };
     return expectJson('lusha', req, { now: clock.now, refine: refineLusha(clock.now) });
   };
-  return {
-    async findContacts(input, signal): Promise<Contact[]> {
+  /** The ids of the company's contacts (`POST /v3/contacts/prospecting`), errored previews left out. */
+  const prospect = async (include: CompanyFilter, signal: AbortSignal): Promise<string[]> => {
+    const body = await post('/v3/contacts/prospecting', { pagination: { page: 0, size: deps.maxContacts ?? 10 }, filters: { companies: { include } } }, signal);
+    return validateBody('lusha', ProspectingSchema, body).results.filter((r) => !r.error).map((r) => r.id);
+  };
+  /** The contacts of those ids with their emails (`POST /v3/contacts/enrich`). */
+  const enrich = async (ids: string[], signal: AbortSignal): Promise<Contact[]> => {
+    const enriched = validateBody('lusha', EnrichSchema, await post('/v3/contacts/enrich', { ids, reveal: ['emails'] }, signal));
+    return enriched.results.flatMap((r): Contact[] => {
+      const fullName = r.fullName ?? [r.firstName, r.lastName].filter(Boolean).join(' ');
+      if (r.error || !fullName) return [];
+      const email = r.emails?.find((e) => e.type === 'work') ?? r.emails?.[0];
+      return [{
+        fullName,
+        firstName: r.firstName ?? null,
+        lastName: r.lastName ?? null,
+        title: r.jobTitle?.title ?? null,
+        email: email ? email.email.toLowerCase() : null,
+        linkedinUrl: r.socialLinks?.linkedin ?? null,
+        source: 'lusha',
+      }];
+    });
+  };
+  const lookup = (input: ContactsInput) => {
+    // Kept once the search succeeded: a retry after a failed enrich must not pay for it again.
+    let ids: string[] | null = null;
+    return async (signal: AbortSignal): Promise<Contact[]> => {
       const include = companyFilter(input.company, input.facts.name ?? null);
       if (!include) return [];
-      const found = validateBody(
-        'lusha',
-        ProspectingSchema,
-        await post('/v3/contacts/prospecting', { pagination: { page: 0, size: deps.maxContacts ?? 10 }, filters: { companies: { include } } }, signal),
-      );
-      const ids = found.results.filter((r) => !r.error).map((r) => r.id);
-      if (ids.length === 0) return [];
-      const enriched = validateBody('lusha', EnrichSchema, await post('/v3/contacts/enrich', { ids, reveal: ['emails'] }, signal));
-      return enriched.results.flatMap((r): Contact[] => {
-        const fullName = r.fullName ?? [r.firstName, r.lastName].filter(Boolean).join(' ');
-        if (r.error || !fullName) return [];
-        const email = r.emails?.find((e) => e.type === 'work') ?? r.emails?.[0];
-        return [{
-          fullName,
-          firstName: r.firstName ?? null,
-          lastName: r.lastName ?? null,
-          title: r.jobTitle?.title ?? null,
-          email: email ? email.email.toLowerCase() : null,
-          linkedinUrl: r.socialLinks?.linkedin ?? null,
-          source: 'lusha',
-        }];
-      });
-    },
+      ids ??= await prospect(include, signal);
+      return ids.length === 0 ? [] : enrich(ids, signal);
+    };
+  };
+  return {
+    lookup,
+    findContacts: (input, signal) => lookup(input)(signal),
   };
 }
 
+/** The companies a prospecting search is filtered on. */
+type CompanyFilter = { domains: string[] } | { names: string[] };
+
 /** Prospecting company filter: the domain when known, else the name; null when neither. */
-function companyFilter(company: Company, factsName: string | null): { domains: string[] } | { names: string[] } | null {
+function companyFilter(company: Company, factsName: string | null): CompanyFilter | null {
   if (company.domain) return { domains: [company.domain] };
   const name = company.name ?? factsName;
   return name ? { names: [name] } : null;

@@ -57,9 +57,22 @@ export interface ExtractorPort {
   extract(input: { company: Company; text: string }, signal: AbortSignal): Promise<ExtractionResult>;
 }
 
+/** What a contact source is asked about: the company and the facts gathered so far. */
+export interface ContactsInput {
+  company: Company;
+  facts: CompanyFacts;
+}
+
 /** Apify LinkedIn and Lusha. */
 export interface ContactSourcePort {
-  findContacts(input: { company: Company; facts: CompanyFacts }, signal: AbortSignal): Promise<Contact[]>;
+  findContacts(input: ContactsInput, signal: AbortSignal): Promise<Contact[]>;
+  /**
+   * One lookup as the function the guarded call retries (one call per attempt, each with the
+   * attempt's signal). A source whose lookup is several paid requests keeps what the steps that
+   * succeeded returned, so a retry repeats only the step that failed. Optional: without it, every
+   * attempt is a `findContacts`.
+   */
+  lookup?(input: ContactsInput): (signal: AbortSignal) => Promise<Contact[]>;
 }
 
 export interface EmailVerification {

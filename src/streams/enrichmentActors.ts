@@ -113,7 +113,9 @@ export function createEnrichmentActors(deps: EnrichmentActorDeps | CompanyDepsOf
     }),
     findContactsLusha: fromPromise<StepOutcome<Contact[]>, ContactsActorInput>(({ input, signal, system }) => {
       const d = of(system);
-      return guardedOutcome(d, 'lusha', (s) => d.ports.lusha.findContacts(input, s), signal);
+      // One lookup, retried as a whole by the guarded call: its attempts share Lusha's paid search.
+      const lusha = d.ports.lusha;
+      return guardedOutcome(d, 'lusha', lusha.lookup ? lusha.lookup(input) : (s) => lusha.findContacts(input, s), signal);
     }),
     verifyEmails: fromPromise<StepOutcome<EmailVerification[]>, VerifyActorInput>(async ({ input, signal, system }) => {
       const d = of(system);

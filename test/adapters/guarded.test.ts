@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createCrawler } from '../../src/adapters/crawler.js';
+import { createLushaClient } from '../../src/adapters/lusha.js';
 import { createOpenAiClient } from '../../src/adapters/openai.js';
 import { createTavilyClient } from '../../src/adapters/tavily.js';
 import { createVendorAdapters } from '../../src/adapters/vendors.js';
@@ -119,6 +120,32 @@ describe('adapters through createGuardedCaller', () => {
     expect(await kindOf(caller.call(1, 'crawler', (s) => crawler.crawl('acme.example', s)))).toBe('bad_response');
     expect(retries).toEqual([]);
     expect(fx.sim.calls('crawler')).toBe(1);
+  });
+
+  describe('Lusha: the attempts of one lookup share the paid prospecting search', () => {
+    const input = { company: { companyId: 1, tenantId: 1, name: 'Acme Tools', domain: 'acme-tools.example' }, facts: {} };
+    const paths = () => fx.sim.requests('lusha').map((r) => new URL(r.url, 'http://x').pathname.replace('/lusha/v3/contacts/', ''));
+
+    it('a failed enrich is retried alone: one search, two enrich requests', async () => {
+      fx.sim.setProfile('lusha', { script: ['ok', 'server_error', 'ok'] });
+      const { caller, retries } = guarded();
+      const lusha = createLushaClient(fx.config);
+      const contacts = await caller.call(1, 'lusha', lusha.lookup!(input));
+      expect(contacts.length).toBeGreaterThan(0);
+      expect(paths()).toEqual(['prospecting', 'enrich', 'enrich']);
+      expect(retries).toEqual([{ delayMs: expect.any(Number), kind: 'server' }]);
+    });
+
+    it('a failed search is searched again; a new lookup searches afresh', async () => {
+      fx.sim.setProfile('lusha', { script: ['server_error', 'ok', 'ok'] });
+      const { caller } = guarded();
+      const lusha = createLushaClient(fx.config);
+      await caller.call(1, 'lusha', lusha.lookup!(input));
+      expect(paths()).toEqual(['prospecting', 'prospecting', 'enrich']);
+      await caller.call(1, 'lusha', lusha.lookup!(input));
+      await lusha.findContacts(input, AbortSignal.timeout(5_000));
+      expect(paths()).toEqual(['prospecting', 'prospecting', 'enrich', 'prospecting', 'enrich', 'prospecting', 'enrich']);
+    });
   });
 
   it('an SSRF refusal of the crawler is not retried', async () => {

@@ -45,6 +45,16 @@ describe('one company against the simulator', () => {
     expect(fx.sim.calls('tavily')).toBe(0);
   });
 
+  it('Lusha after a failed Apify: an enrich that fails once is retried without paying for the search again', async () => {
+    fx.sim.setProfile('apify_linkedin', 'server_error');
+    fx.sim.setProfile('lusha', { script: ['ok', 'server_error', 'ok'] });
+    const output = await run(company, fx.config);
+    expect(output.contacts.length).toBeGreaterThan(0);
+    expect(output.contacts.every((c) => c.source === 'lusha')).toBe(true);
+    const paths = fx.sim.requests('lusha').map((r) => new URL(r.url, 'http://x').pathname);
+    expect(paths).toEqual(['/lusha/v3/contacts/prospecting', '/lusha/v3/contacts/enrich', '/lusha/v3/contacts/enrich']);
+  });
+
   it('a ZeroBounce with an invalid key defers the emails after one request', async () => {
     fx.sim.setProfile('zerobounce', 'invalid_key');
     const output = await run(company, configFrom({ ...fx.sim.overrides, ...FAST }));
