@@ -7,7 +7,7 @@
 export type FaultMode =
   /** A normal answer. */
   | 'ok'
-  /** HTTP 429 with Retry-After (seconds) and the vendor's rate-limit body. */
+  /** HTTP 429 with the vendor's rate-limit body and its documented wait signal (see `retryAfterS`). */
   | 'rate_limit'
   /** HTTP 5xx (profile `status`, default 503) with the vendor's error body. */
   | 'server_error'
@@ -34,7 +34,13 @@ export interface FaultProfile {
   probability?: number;
   /** Explicit answers for the first calls (call i gets script[i]); consulted before `fault`. */
   script?: FaultMode[];
-  /** Retry-After of `rate_limit`, in seconds. Default 1. */
+  /**
+   * The wait of `rate_limit`, in seconds, sent the way each party's docs say:
+   * - OpenAI, Apify and websites: a `Retry-After` header, default 1;
+   * - Lusha (no Retry-After documented): the message's "Reset in X seconds", default 1;
+   * - Tavily and ZeroBounce (Retry-After unconfirmed / undocumented): no header unless set here,
+   *   for the tests and the demo that need a vendor sending one.
+   */
   retryAfterS?: number;
   /** Status of `server_error` (default 503) or variant of `quota` (e.g. 433 for Tavily, 429 for Lusha's daily quota). */
   status?: number;

@@ -66,9 +66,8 @@ function send(res: ServerResponse, answer: SimResponse): void {
 }
 
 function answerFor(vendor: SimVendor, fault: FaultMode, req: SimRequest, ctx: SimContext, profile: FaultProfile, state: SimState): SimResponse {
-  const retryAfterS = profile.retryAfterS ?? 1;
   if (vendor === 'crawler') {
-    if (fault === 'rate_limit') return siteFaults.status(429, retryAfterS);
+    if (fault === 'rate_limit') return siteFaults.status(429, profile.retryAfterS ?? 1);
     if (fault === 'server_error') return siteFaults.status(profile.status ?? 503);
     if (fault === 'invalid_key') return siteFaults.status(403);
     if (fault === 'quota') return siteFaults.status(402);
@@ -80,7 +79,7 @@ function answerFor(vendor: SimVendor, fault: FaultMode, req: SimRequest, ctx: Si
   const sim = VENDOR_SIMS[vendor];
   switch (fault) {
     case 'rate_limit':
-      return sim.rateLimited(retryAfterS);
+      return sim.rateLimited(profile.retryAfterS);
     case 'server_error':
       return sim.serverError(profile.status ?? 503);
     case 'invalid_key':

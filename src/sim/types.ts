@@ -43,7 +43,8 @@ export interface VendorSim {
    * @param code a variant error code from the profile, if any (OpenAI's billing codes)
    */
   quota(status?: number, code?: string): SimResponse;
-  rateLimited(retryAfterS: number): SimResponse;
+  /** @param retryAfterS the profile's wait in seconds, if set (each imitation applies its default) */
+  rateLimited(retryAfterS: number | undefined): SimResponse;
   serverError(status: number): SimResponse;
   /** JSON that parses but does not match the documented schema. */
   schemaMismatch(ctx: SimContext): SimResponse;

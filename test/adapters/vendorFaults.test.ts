@@ -47,6 +47,14 @@ describe.each(Object.keys(CALLS) as (keyof typeof CALLS)[])('%s adapter against 
     expect(fx.sim.calls(vendor)).toBe(1);
   });
 
+  it('rate_limit with the simulator\'s default wait: retryAfterMs only from what the vendor documents', async () => {
+    fx.sim.setProfile(vendor, 'rate_limit');
+    const error = await vendorErrorOf(call(fx.config, attempt()));
+    expect(error.kind).toBe('rate_limited');
+    // Tavily and ZeroBounce send no Retry-After by default; Lusha's 1 s comes from "Reset in 1 seconds".
+    expect(error.retryAfterMs).toBe(vendor === 'tavily' || vendor === 'zerobounce' ? undefined : 1000);
+  });
+
   it('hang → timeout when the per-attempt signal fires', async () => {
     fx.sim.setProfile(vendor, 'hang');
     const started = performance.now();

@@ -106,7 +106,7 @@ describe('vendor adapters, happy paths against the simulator', () => {
     expect((enrich?.json as { ids: unknown[] }).ids).toHaveLength(contacts.length);
   });
 
-  it('Lusha: a daily-quota 429 is quota, a per-minute 429 is a rate limit', async () => {
+  it('Lusha: a daily-quota 429 is quota; a per-minute 429 is a rate limit whose wait comes from "Reset in X seconds" (no Retry-After)', async () => {
     const client = createLushaClient(fx.config);
     fx.sim.setProfile('lusha', { fault: 'quota', status: 429 });
     expect((await vendorErrorOf(client.findContacts({ company, facts: {} }, attempt()))).kind).toBe('quota_exhausted');

@@ -71,6 +71,30 @@ describe('simulator server', () => {
     sim.reset();
   });
 
+  it('sends a rate limit\'s wait only as each vendor documents it', async () => {
+    const rateLimited = async (vendor: 'tavily' | 'zerobounce' | 'lusha' | 'openai', retryAfterS?: number) => {
+      sim.setProfile(vendor, { fault: 'rate_limit', ...(retryAfterS === undefined ? {} : { retryAfterS }) });
+      const res =
+        vendor === 'zerobounce'
+          ? await request(`${sim.baseUrl}/zerobounce/v2/validate?api_key=${SIM_KEYS.zerobounce}&email=a%40b.example&ip_address=`).then(async (r) => ({ status: r.statusCode, headers: r.headers, text: await r.body.text() }))
+          : await post(sim, { tavily: '/tavily/search', lusha: '/lusha/v3/contacts/prospecting', openai: '/openai/v1/chat/completions' }[vendor], {});
+      expect(res.status).toBe(429);
+      return res;
+    };
+    // Tavily (unconfirmed) and ZeroBounce (undocumented): no Retry-After unless a profile asks for one.
+    expect((await rateLimited('tavily')).headers['retry-after']).toBeUndefined();
+    expect((await rateLimited('zerobounce')).headers['retry-after']).toBeUndefined();
+    expect((await rateLimited('zerobounce', 30)).headers['retry-after']).toBe('30');
+    // Lusha: never Retry-After; the wait is in the message, beside its usage headers.
+    const lusha = await rateLimited('lusha', 7);
+    expect(lusha.headers['retry-after']).toBeUndefined();
+    expect(JSON.parse(lusha.text)).toEqual({ statusCode: 429, message: expect.stringMatching(/Reset in 7 seconds$/) });
+    expect(lusha.headers['x-hourly-requests-left']).toBe('0');
+    // OpenAI's SDK reads Retry-After: its imitation sends one, 1 s by default.
+    expect((await rateLimited('openai')).headers['retry-after']).toBe('1');
+    sim.reset();
+  });
+
   it('answers a wrong key with the vendor invalid-key body', async () => {
     const res = await post(sim, '/tavily/search', { query: 'x' }, { authorization: 'Bearer nope' });
     expect(res.status).toBe(401);

@@ -41,7 +41,7 @@ export const apifySim: VendorSim = {
   },
   invalidKey: () => error(401, 'user-or-token-not-found', 'User was not found or authentication token is not valid'),
   quota: () => error(402, 'memory-limit-exceeded', 'By launching this job you will exceed the memory limit of 8192MB for all your Actor runs and builds'),
-  rateLimited: (s) => error(429, 'rate-limit-exceeded', 'You have exceeded the rate limit of 30 requests per second', { 'retry-after': String(s) }),
+  rateLimited: (s = 1) => error(429, 'rate-limit-exceeded', 'You have exceeded the rate limit of 30 requests per second', { 'retry-after': String(s) }),
   serverError: (status) =>
     status === 408
       ? error(408, 'run-timeout-exceeded', 'Actor run exceeded the timeout of 300 seconds for this API endpoint')

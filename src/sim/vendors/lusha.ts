@@ -55,7 +55,16 @@ export const lushaSim: VendorSim = {
   invalidKey: () => error(401, 'Unauthorized: invalid API key'),
   quota: (status) =>
     status === 429 ? error(429, 'Daily API quota limit exceeded. Limit: 100') : error(402, 'Payment required: insufficient credits'),
-  rateLimited: (s) => error(429, `Rate limit exceeded. Reset in ${s} seconds`, { 'retry-after': String(s) }),
+  /**
+   * Lusha documents no Retry-After: the wait is in the message ("… Reset in X seconds"), beside the
+   * usage headers of its docs' intro (`x-rate-limit-hourly`, `x-hourly-requests-left`, `x-hourly-usage`).
+   */
+  rateLimited: (s = 1) =>
+    error(429, `Hourly API rate limit exceeded. Limit: 150 calls per hour. Reset in ${s} seconds`, {
+      'x-rate-limit-hourly': '150',
+      'x-hourly-requests-left': '0',
+      'x-hourly-usage': '150',
+    }),
   serverError: (status) => error(status, 'Internal server error'),
   schemaMismatch: () => reply(200, { requestId: 'req', results: [{ name: 'no id here' }] }),
 };

@@ -59,7 +59,7 @@ export const openaiSim: VendorSim = {
       : code.startsWith('billing')
         ? error(429, 'Your account is not active, please check your billing details on our website.', code, code)
         : error(429, 'You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota', code),
-  rateLimited: (s) =>
+  rateLimited: (s = 1) =>
     error(429, 'Rate limit reached for gpt-4o-mini in organization org-sim on requests per min (RPM): Limit 3, Used 3, Requested 1.', 'requests', 'rate_limit_exceeded', {
       'retry-after': String(s),
       'x-ratelimit-limit-requests': '3',

@@ -37,7 +37,8 @@ export const tavilySim: VendorSim = {
     status === 433
       ? error(433, 'This request exceeds the pay-as-you-go limit. You can increase your limit on the Tavily dashboard.')
       : error(432, "This request exceeds your plan's set usage limit. Please upgrade your plan or contact support@tavily.com"),
-  rateLimited: (s) => error(429, 'Too many requests. Please slow down.', { 'retry-after': String(s) }),
+  /** Retry-After is unconfirmed for Tavily: sent only when the profile sets `retryAfterS`. */
+  rateLimited: (s) => error(429, 'Too many requests. Please slow down.', s === undefined ? undefined : { 'retry-after': String(s) }),
   serverError: (status) => error(status, 'Internal Server Error'),
   schemaMismatch: () => reply(200, { query: 'x', results: 'none' }),
 };

@@ -61,7 +61,8 @@ export const zerobounceSim: VendorSim = {
   },
   invalidKey: () => reply(200, { error: BAD_KEY }),
   quota: () => reply(200, { error: BAD_KEY }),
-  rateLimited: (s) => reply(429, { error: 'Too many requests' }, { 'retry-after': String(s) }),
+  /** ZeroBounce documents no Retry-After: sent only when the profile sets `retryAfterS` (the demo does). */
+  rateLimited: (s) => reply(429, { error: 'Too many requests' }, s === undefined ? undefined : { 'retry-after': String(s) }),
   serverError: (status) => reply(status, { error: 'Internal server error' }),
   schemaMismatch: () => reply(200, { address: 'x@example.com', status: 'probably_fine', sub_status: '' }),
 };
