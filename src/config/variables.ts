@@ -23,6 +23,17 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/**
+ * The longest delay Node's timers accept: 2^31 - 1 ms (about 24.8 days). A longer one is not an
+ * error to setTimeout: it warns (TimeoutOverflowWarning) and fires after 1 ms instead.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Milliseconds that end up in a timer (setTimeout, a scheduler, an XState `after`). */
+const ms = (min: number) => int(min, MAX_TIMER_MS);
+const msExpected = (min: number, extra = '') =>
+  `an integer ${min === 0 ? '>= 0' : '> 0'} (milliseconds)${extra}, at most ${MAX_TIMER_MS} (Node's timer limit, about 24.8 days)`;
+
 const bool = z
   .string()
   .trim()
@@ -72,8 +83,8 @@ const crawlTemplate = z
 
 export const VARIABLES: readonly VariableSpec[] = [
   { name: 'RETRY_MAX_ATTEMPTS', default: '3', schema: int(1, 20), expected: 'an integer from 1 to 20', doc: 'Attempts per guarded call, the first included.' },
-  { name: 'RETRY_BASE_DELAY_MS', default: '250', schema: int(0), expected: 'an integer >= 0 (milliseconds)', doc: 'First backoff delay, in milliseconds.' },
-  { name: 'RETRY_MAX_DELAY_MS', default: '4000', schema: int(0), expected: 'an integer >= 0 (milliseconds), not below RETRY_BASE_DELAY_MS', doc: 'Cap on any single delay, jitter included, in milliseconds; a longer Retry-After is not waited for.' },
+  { name: 'RETRY_BASE_DELAY_MS', default: '250', schema: ms(0), expected: msExpected(0), doc: 'First backoff delay, in milliseconds.' },
+  { name: 'RETRY_MAX_DELAY_MS', default: '4000', schema: ms(0), expected: msExpected(0, ', not below RETRY_BASE_DELAY_MS'), doc: 'Cap on any single delay, jitter included, in milliseconds; a longer Retry-After is not waited for.' },
   { name: 'CB_ERROR_THRESHOLD', default: '3', schema: int(1), expected: 'an integer >= 1', doc: 'Consecutive failed guarded calls that open a (tenant, vendor) breaker.' },
   { name: 'CB_COOL_OFF_S', default: '300', schema: int(0), expected: 'an integer >= 0 (seconds)', doc: 'Seconds a breaker stays open before one probe is let through.' },
   { name: 'CB_GLOBAL_EXEMPT_VENDORS', default: '', schema: vendorList, expected: 'a comma-separated list of tavily, openai, zerobounce, lusha, apify_linkedin, odoo', doc: 'Vendors that are never short-circuited.' },
@@ -103,13 +114,13 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'a URL containing {domain}', doc: "Where a company's site is fetched from." },
   { name: 'CRAWL_MIN_CHARS', default: '500', schema: int(0), expected: 'an integer >= 0', doc: 'Less visible text than this is a thin crawl.' },
   { name: 'CRAWL_ALLOW_PRIVATE_NETWORKS', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Crawl loopback/private/link-local addresses too.' },
-  { name: 'VENDOR_TIMEOUT_MS', default: '15000', schema: int(1), expected: 'an integer > 0 (milliseconds)', doc: 'Per-attempt timeout of vendor and Odoo calls, in milliseconds.' },
-  { name: 'CRAWL_TIMEOUT_MS', default: '10000', schema: int(1), expected: 'an integer > 0 (milliseconds)', doc: 'Per-attempt timeout of a crawl, in milliseconds.' },
+  { name: 'VENDOR_TIMEOUT_MS', default: '15000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of vendor and Odoo calls, in milliseconds.' },
+  { name: 'CRAWL_TIMEOUT_MS', default: '10000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of a crawl, in milliseconds.' },
   { name: 'RUN_CONCURRENCY', default: '16', schema: int(1, 4096), expected: 'an integer from 1 to 4096', doc: 'Companies enriched at once.' },
-  { name: 'COMPANY_DEADLINE_MS', default: '120000', schema: int(1), expected: 'an integer > 0 (milliseconds)', doc: 'Time one company may take before it ends with what it has.' },
-  { name: 'SHUTDOWN_GRACE_MS', default: '30000', schema: int(0), expected: 'an integer >= 0 (milliseconds)', doc: 'On SIGINT/SIGTERM, how long in-flight companies may take to finish.' },
+  { name: 'COMPANY_DEADLINE_MS', default: '120000', schema: ms(1), expected: msExpected(1), doc: 'Time one company may take before it ends with what it has.' },
+  { name: 'SHUTDOWN_GRACE_MS', default: '30000', schema: ms(0), expected: msExpected(0), doc: 'On SIGINT/SIGTERM, how long in-flight companies may take to finish.' },
   { name: 'SINK_BATCH_SIZE', default: '200', schema: int(1, 10000), expected: 'an integer from 1 to 10000', doc: 'Events written per database statement batch.' },
-  { name: 'SINK_FLUSH_MS', default: '250', schema: int(1), expected: 'an integer > 0 (milliseconds)', doc: 'Longest an event waits in the sink before it is written.' },
+  { name: 'SINK_FLUSH_MS', default: '250', schema: ms(1), expected: msExpected(1), doc: 'Longest an event waits in the sink before it is written.' },
   { name: 'SINK_MAX_BUFFER', default: '10000', schema: int(1), expected: 'an integer >= 1', doc: 'Events the sink holds before producers wait.' },
   { name: 'LOG_LEVEL', default: 'info', schema: logLevel, expected: 'fatal, error, warn, info, debug, trace or silent', doc: 'pino log level.' },
 ];

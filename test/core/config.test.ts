@@ -52,6 +52,21 @@ describe('loadConfig', () => {
     if (variable !== 'DATABASE_URL') expect(message).toContain(JSON.stringify(value));
   });
 
+  // Node fires a timer longer than 2^31 - 1 ms after 1 ms: COMPANY_DEADLINE_MS=3000000000 would end every company at once.
+  it.each(['RETRY_BASE_DELAY_MS', 'RETRY_MAX_DELAY_MS', 'VENDOR_TIMEOUT_MS', 'CRAWL_TIMEOUT_MS', 'COMPANY_DEADLINE_MS', 'SHUTDOWN_GRACE_MS', 'SINK_FLUSH_MS'])(
+    'bounds the timer value %s at 2147483647 ms',
+    (variable) => {
+      const env: Record<string, string> = variable === 'RETRY_BASE_DELAY_MS' ? { RETRY_MAX_DELAY_MS: '2147483647' } : {};
+      const [p, ...others] = problemsOf({ ...env, [variable]: '3000000000' });
+      expect(others).toEqual([]);
+      expect(p).toMatchObject({ variable, value: '3000000000' });
+      expect(p!.expected).toMatch(/milliseconds.*at most 2147483647/);
+      expect(new ConfigError([p!]).message).toContain(`${variable}="3000000000": expected`);
+      expect(problemsOf({ ...env, [variable]: '2147483648' })).toHaveLength(1);
+      expect(() => loadConfig({ ...env, RETRY_MAX_DELAY_MS: '2147483647', [variable]: '2147483647' })).not.toThrow();
+    },
+  );
+
   it('reports every problem at once', () => {
     const problems = problemsOf({ RETRY_MAX_ATTEMPTS: 'abc', CB_ERROR_THRESHOLD: '0', ENABLE_APIFY_LINKEDIN: 'maybe', ODOO_URL: 'not a url' });
     expect(problems.map((p) => p.variable).sort()).toEqual(['CB_ERROR_THRESHOLD', 'ENABLE_APIFY_LINKEDIN', 'ODOO_URL', 'RETRY_MAX_ATTEMPTS']);
