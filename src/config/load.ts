@@ -129,8 +129,9 @@ export function loadConfig(env: Env = process.env): Config {
   Object.defineProperty(config, 'secret', {
     enumerable: false,
     value: (name: string): string | null => {
-      const value = snapshot[name];
-      return value === undefined || value.trim() === '' ? null : value;
+      // Trimmed like the key variables of the table: a CRLF .env would otherwise send `key\r`.
+      const value = snapshot[name]?.trim();
+      return value === undefined || value === '' ? null : value;
     },
   });
   return config;

@@ -58,17 +58,25 @@ const httpUrl = z
   }, 'not an http(s) URL')
   .transform((v) => v.replace(/\/+$/, ''));
 
-const optionalUrl = z.union([z.literal('').transform(() => null), httpUrl]);
+// Keys, secrets and URLs are trimmed: their surrounding whitespace cannot be meaningful, and a
+// CRLF .env leaves a `\r` that undici refuses in a header (an error that looked like an outage).
+const optionalUrl = z.string().trim().pipe(z.union([z.literal('').transform(() => null), httpUrl]));
 
-const pgUrl = z.union([
-  z.literal('').transform(() => null),
-  z
-    .string()
-    .trim()
-    .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'not a postgres:// URL'),
-]);
+const pgUrl = z
+  .string()
+  .trim()
+  .pipe(
+    z.union([
+      z.literal('').transform(() => null),
+      z.string().refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'not a postgres:// URL'),
+    ]),
+  );
 
-const optionalText = z.string().transform((v) => (v.trim() === '' ? null : v));
+/** Text whose surrounding whitespace is not part of it (keys, tokens, names); empty means unset. */
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? null : v));
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 const vendorList = csv.pipe(

@@ -100,6 +100,36 @@ describe('loadConfig', () => {
     expect(c.odoo.url).toBeNull();
   });
 
+  it('trims keys, secrets and URLs (a CRLF .env leaves a \\r that undici refuses in a header)', () => {
+    const c = loadConfig({
+      TAVILY_API_KEY: 'tvly-abc\r',
+      OPENAI_API_KEY: ' sk-abc \r',
+      ZEROBOUNCE_API_KEY: '\tzb-abc\r',
+      LUSHA_API_KEY: 'lu-abc\r',
+      APIFY_TOKEN: 'apify_api_abc\r',
+      ODOO_PASSWORD: 'pw-abc\r',
+      ODOO_URL: 'https://odoo.example\r',
+      TAVILY_BASE_URL: ' http://127.0.0.1:9999/ \r',
+      DATABASE_URL: 'postgres://u:p@db:5432/x\r',
+      TENANT_7_ODOO_KEY: 'odoo-key\r',
+    });
+    expect([c.vendors.tavily.apiKey, c.vendors.openai.apiKey, c.vendors.zerobounce.apiKey, c.vendors.lusha.apiKey, c.vendors.apify.apiKey, c.odoo.password]).toEqual([
+      'tvly-abc',
+      'sk-abc',
+      'zb-abc',
+      'lu-abc',
+      'apify_api_abc',
+      'pw-abc',
+    ]);
+    expect(c.odoo.url).toBe('https://odoo.example');
+    expect(c.vendors.tavily.baseUrl).toBe('http://127.0.0.1:9999');
+    expect(c.database.url).toBe('postgres://u:p@db:5432/x');
+    expect(c.secret('TENANT_7_ODOO_KEY')).toBe('odoo-key');
+    // Whitespace alone is empty, not a bad value.
+    const blank = loadConfig({ OPENAI_API_KEY: '\r', ODOO_URL: '\r', DATABASE_URL: ' \r' });
+    expect([blank.vendors.openai.apiKey, blank.odoo.url, blank.database.url]).toEqual([null, null, null]);
+  });
+
   it('never shows a secret: not in problems, not in describeConfig', () => {
     const secretUrl = 'postgres://lead:hunter2@db:5432/x';
     const rows = describeConfig({ DATABASE_URL: secretUrl, OPENAI_API_KEY: 'sk-live-abc', ODOO_PASSWORD: 'pw-123' });
