@@ -1,7 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { VendorError } from '../domain/errors.js';
-import { classifyThrown } from './http/classify.js';
+import { classifyAborted, classifyThrown } from './http/classify.js';
 
 /**
  * The crawler's SSRF guard: a company domain comes from tenant input, so the crawler must not be
@@ -157,7 +157,7 @@ export async function resolveChecked(hostname: string, options: GuardOptions): P
       options.signal.throwIfAborted();
       addresses = await Promise.race([options.lookup(host), aborted]);
     } catch (error) {
-      throw classifyThrown('crawler', options.signal.aborted ? options.signal.reason : error);
+      throw options.signal.aborted ? classifyAborted('crawler', options.signal.reason) : classifyThrown('crawler', error);
     } finally {
       options.signal.removeEventListener('abort', onAbort);
       aborted.catch(() => undefined);

@@ -1,5 +1,6 @@
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { classifyHttpResponse, classifyThrown, kindForStatus, parseRetryAfter } from '../../src/adapters/http/classify.js';
+import { classifyAborted, classifyHttpResponse, classifyThrown, kindForStatus, parseRetryAfter } from '../../src/adapters/http/classify.js';
 import { CircuitOpenError, VendorError, countsAgainstBreaker, isCircuitOpenError, isRetryableKind, isVendorError } from '../../src/domain/errors.js';
 
 const headers = (init: Record<string, string>) => new Headers(init);
@@ -20,6 +21,11 @@ describe('kindForStatus', () => {
     [502, 'server'],
     [503, 'server'],
     [504, 'server'],
+    [301, 'bad_response'],
+    [302, 'bad_response'],
+    [304, 'bad_response'],
+    [307, 'bad_response'],
+    [308, 'bad_response'],
   ] as const)('%i → %s', (status, kind) => {
     expect(kindForStatus(status)).toBe(kind);
   });
@@ -49,6 +55,11 @@ describe('classifyHttpResponse', () => {
     expect(e).toMatchObject({ vendor: 'openai', kind: 'rate_limited', status: 429, retryAfterMs: 3000 });
     expect(classifyHttpResponse('lusha', 503, headers({ 'retry-after': '1' }), 0).retryAfterMs).toBe(1000);
   });
+  it('a redirect (not followed) is bad_response, which counts against the breaker', () => {
+    const e = classifyHttpResponse('tavily', 301, headers({ location: 'https://elsewhere.example/' }), 0);
+    expect(e).toMatchObject({ kind: 'bad_response', status: 301 });
+    expect(countsAgainstBreaker(e.kind)).toBe(true);
+  });
   it('does not attach Retry-After to kinds that are never retried', () => {
     expect(classifyHttpResponse('lusha', 401, headers({ 'retry-after': '3' }), 0)).toMatchObject({ kind: 'auth', retryAfterMs: undefined });
   });
@@ -56,7 +67,7 @@ describe('classifyHttpResponse', () => {
 
 describe('classifyThrown', () => {
   const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
-  it.each(['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_SOMETHING_NEW'])('%s → network', (code) => {
+  it.each(['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])('%s → network', (code) => {
     const e = classifyThrown('tavily', withCode(code));
     expect(e.kind).toBe('network');
     expect(e.detail).toBe(code);
@@ -73,6 +84,40 @@ describe('classifyThrown', () => {
   });
   it("AbortError (the caller's abort) → timeout with detail aborted", () => {
     expect(classifyThrown('openai', new DOMException('This operation was aborted', 'AbortError'))).toMatchObject({ kind: 'timeout', detail: 'aborted' });
+  });
+  it.each(['fetch failed', 'terminated', 'other side closed'])('undici TypeError "%s" without a known code → network', (message) => {
+    expect(classifyThrown('openai', new TypeError(message))).toMatchObject({ kind: 'network', detail: 'fetch failed' });
+  });
+  it("undici's UND_ERR_INVALID_ARG (a header value with \\r) → bad_request, not a network outage", async () => {
+    // A real undici error: the header is refused before any connection is attempted.
+    const thrown = await request('http://127.0.0.1:9/', { headers: { authorization: 'Bearer key\r' } }).then(
+      () => expect.fail('undici accepted the header'),
+      (error: unknown) => error,
+    );
+    expect((thrown as { code?: string }).code).toBe('UND_ERR_INVALID_ARG');
+    const e = classifyThrown('lusha', thrown);
+    expect(e).toMatchObject({ kind: 'bad_request', detail: 'request not sendable: UND_ERR_INVALID_ARG' });
+    expect(isRetryableKind(e.kind)).toBe(false);
+    expect(countsAgainstBreaker(e.kind)).toBe(false);
+    expect(classifyThrown('lusha', new TypeError('fetch failed', { cause: thrown })).kind).toBe('bad_request');
+  });
+  it.each(['ERR_INVALID_URL', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_HTTP_TOKEN', 'ERR_INVALID_CHAR'])('%s (request not buildable) → bad_request', (code) => {
+    expect(classifyThrown('tavily', Object.assign(new TypeError('x'), { code })).kind).toBe('bad_request');
+  });
+  it('anything unrecognised → bad_response naming class and code, never the message', () => {
+    const bug = classifyThrown('tavily', new TypeError("Cannot read properties of undefined (reading 'results')"));
+    expect(bug).toMatchObject({ kind: 'bad_response', detail: 'unrecognised error TypeError' });
+    const coded = classifyThrown('zerobounce', withCode('UND_ERR_SOMETHING_NEW', 'GET https://api.example/v2?api_key=SECRET-123 failed'));
+    expect(coded).toMatchObject({ kind: 'bad_response', detail: 'unrecognised error Error UND_ERR_SOMETHING_NEW' });
+    expect(JSON.stringify(coded.toJSON())).not.toContain('SECRET-123');
+    expect(classifyThrown('odoo', 'a string').detail).toBe('unrecognised error string');
+    expect(classifyThrown('odoo', Object.assign(new Error('x'), { code: 'has spaces and ?key=SECRET' })).detail).toBe('unrecognised error Error');
+    expect(isRetryableKind(bug.kind)).toBe(false);
+  });
+  it("classifyAborted: the signal's TimeoutError → attempt timed out; any other reason → aborted", () => {
+    expect(classifyAborted('openai', new DOMException('t', 'TimeoutError'))).toMatchObject({ kind: 'timeout', detail: 'attempt timed out' });
+    expect(classifyAborted('openai', new Error('shutdown'))).toMatchObject({ kind: 'timeout', detail: 'aborted' });
+    expect(classifyAborted('openai', undefined)).toMatchObject({ kind: 'timeout', detail: 'aborted' });
   });
   it('a SyntaxError from a body → bad_response; a VendorError passes through unchanged', () => {
     expect(classifyThrown('odoo', new SyntaxError('Unexpected token')).kind).toBe('bad_response');

@@ -112,6 +112,23 @@ describe('guarded call: retries', () => {
     expect(sync.error).toMatchObject({ kind: 'bad_response' });
   });
 
+  it('does not retry a request that cannot be sent nor a programming error; only the latter counts', async () => {
+    const s = system();
+    let invalid = 0;
+    const unsendable = () => (++invalid, Promise.reject(Object.assign(new TypeError('invalid authorization header'), { code: 'UND_ERR_INVALID_ARG' })));
+    expect((await settle(s.caller.call(1, 'lusha', unsendable))).error).toMatchObject({ kind: 'bad_request' });
+    expect(invalid).toBe(1);
+    expect(s.registry.list()[0]).toMatchObject({ consecutiveFailures: 0 });
+    let buggy = 0;
+    const bug = () => {
+      buggy++;
+      throw new TypeError("Cannot read properties of undefined (reading 'results')");
+    };
+    expect((await settle(s.caller.call(1, 'lusha', bug))).error).toMatchObject({ kind: 'bad_response', detail: 'unrecognised error TypeError' });
+    expect(buggy).toBe(1);
+    expect(s.registry.list()[0]).toMatchObject({ consecutiveFailures: 1 });
+  });
+
   it('times out an attempt after VENDOR_TIMEOUT_MS (crawler: CRAWL_TIMEOUT_MS), aborting its signal', async () => {
     const s = system({ env: { RETRY_MAX_ATTEMPTS: '1' } });
     const v = scripted('tavily', ['hang']);

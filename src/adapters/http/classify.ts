@@ -15,6 +15,9 @@ export function kindForStatus(status: number): ErrorKind | null {
   if (status === 408) return 'timeout';
   if (status === 402) return 'quota_exhausted';
   if (status >= 500) return 'server';
+  // A redirect is not followed (undici `request`): a base URL that answers 301 is misconfigured,
+  // and it must count against the breaker instead of failing every call unnoticed.
+  if (status >= 300 && status < 400) return 'bad_response';
   return 'bad_request';
 }
 
@@ -57,6 +60,7 @@ export function classifyHttpResponse(
   return new VendorError({ vendor, kind, status, retryAfterMs, detail });
 }
 
+/** Transport failures of DESIGN.md's `network`: reset, refused, DNS failure and their kin. */
 const NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -82,6 +86,24 @@ const TIMEOUT_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   'ETIMEDOUT_ATTEMPT',
 ]);
+/**
+ * The request could not be built: a header value with a `\r`, a malformed URL, an option undici
+ * does not take. Sending it again never helps, and the vendor was not asked.
+ */
+const INVALID_ARGUMENT_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'InvalidArgumentError',
+  'UND_ERR_INVALID_RETURN_VALUE',
+  'UND_ERR_NOT_SUPPORTED',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_URL',
+  'ERR_INVALID_URL_SCHEME',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_INVALID_CHAR',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_UNESCAPED_CHARACTERS',
+]);
 
 function codesOf(error: unknown): string[] {
   const codes: string[] = [];
@@ -96,11 +118,27 @@ function codesOf(error: unknown): string[] {
   return codes;
 }
 
+const IDENTIFIER = /^[A-Za-z_][\w.-]{0,63}$/;
+
+/**
+ * Names an error nobody recognised by its class and code only: its message may carry a URL with
+ * a key in its query or a header value, so it is never copied.
+ */
+function describeUnknown(error: unknown): string {
+  const ctor = typeof error === 'object' && error !== null ? (error as { constructor?: { name?: unknown } }).constructor?.name : undefined;
+  const kind = typeof ctor === 'string' && IDENTIFIER.test(ctor) ? ctor : error === null ? 'null' : typeof error;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && IDENTIFIER.test(code) ? `unrecognised error ${kind} ${code}` : `unrecognised error ${kind}`;
+}
+
 /**
  * Classifies what a request threw: a VendorError passes through; `TimeoutError` (from
  * `AbortSignal.timeout`) and undici timeouts become `timeout`; resets, refusals and DNS failures
- * become `network`. An abort by the caller (not a timeout) is rethrown as `timeout` with
- * detail `aborted` so that the guarded call can tell it from the vendor's fault by the signal.
+ * become `network`; a request that could not be built (undici's UND_ERR_INVALID_ARG, Node's
+ * ERR_INVALID_*) becomes `bad_request`. An abort by the caller (not a timeout) is rethrown as
+ * `timeout` with detail `aborted` so that the guarded call can tell it from the vendor's fault by
+ * the signal. Anything else — a programming error, an error this list does not know — is
+ * `bad_response` (not retried) with a detail naming its class and code, never its message.
  */
 export function classifyThrown(vendor: VendorName, error: unknown): VendorError {
   if (isVendorError(error)) return error;
@@ -111,11 +149,24 @@ export function classifyThrown(vendor: VendorName, error: unknown): VendorError 
   if (codes.includes('AbortError')) {
     return new VendorError({ vendor, kind: 'timeout', detail: 'aborted', cause: error });
   }
-  const network = codes.find((c) => NETWORK_CODES.has(c) || c.startsWith('UND_ERR_'));
+  const invalid = codes.find((c) => INVALID_ARGUMENT_CODES.has(c));
+  if (invalid) return new VendorError({ vendor, kind: 'bad_request', detail: `request not sendable: ${invalid}`, cause: error });
+  const network = codes.find((c) => NETWORK_CODES.has(c));
   if (network) return new VendorError({ vendor, kind: 'network', detail: network, cause: error });
   if (error instanceof SyntaxError) return new VendorError({ vendor, kind: 'bad_response', detail: 'unparseable body', cause: error });
   if (error instanceof TypeError && /fetch failed|terminated|other side closed/i.test(error.message)) {
     return new VendorError({ vendor, kind: 'network', detail: 'fetch failed', cause: error });
   }
-  return new VendorError({ vendor, kind: 'network', detail: 'unclassified transport error', cause: error });
+  return new VendorError({ vendor, kind: 'bad_response', detail: describeUnknown(error), cause: error });
+}
+
+/**
+ * Classifies a request ended by its signal, from the signal's reason: a `TimeoutError` (the
+ * per-attempt timeout) is `timeout` "attempt timed out"; any other reason is the caller's abort,
+ * `timeout` "aborted" — whatever the caller aborted with (a plain Error is not the vendor's fault).
+ */
+export function classifyAborted(vendor: VendorName, reason: unknown): VendorError {
+  if (isVendorError(reason)) return reason;
+  if (codesOf(reason).includes('TimeoutError')) return new VendorError({ vendor, kind: 'timeout', detail: 'attempt timed out', cause: reason });
+  return new VendorError({ vendor, kind: 'timeout', detail: 'aborted', cause: reason });
 }

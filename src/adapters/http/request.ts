@@ -2,7 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { VendorError } from '../../domain/errors.js';
 import type { VendorName } from '../../domain/vendor.js';
 import { systemClock } from '../clock.js';
-import { classifyHttpResponse, classifyThrown } from './classify.js';
+import { classifyAborted, classifyHttpResponse, classifyThrown } from './classify.js';
 
 /**
  * The one HTTP helper every vendor adapter uses (undici `request` over a shared keep-alive Agent).
@@ -119,7 +119,7 @@ export async function sendRequest(vendor: VendorName, req: HttpRequest): Promise
     return { status: res.statusCode, headers: headerGetter(res.headers), text: Buffer.concat(chunks).toString('utf8'), truncated };
   } catch (error) {
     // The signal's reason tells a per-attempt timeout (TimeoutError) from a caller's abort.
-    if (req.signal.aborted) throw classifyThrown(vendor, req.signal.reason ?? error);
+    if (req.signal.aborted) throw classifyAborted(vendor, req.signal.reason ?? error);
     throw classifyThrown(vendor, error);
   }
 }

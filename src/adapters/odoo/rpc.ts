@@ -1,6 +1,6 @@
 import xmlrpc from 'xmlrpc';
 import { VendorError } from '../../domain/errors.js';
-import { classifyThrown, kindForStatus } from '../http/classify.js';
+import { classifyAborted, classifyThrown, kindForStatus } from '../http/classify.js';
 import { faultError, isXmlRpcFault, redact } from './fault.js';
 
 /**
@@ -59,7 +59,7 @@ export function xmlRpcCall(endpoint: URL, method: string, params: unknown[], opt
       if (error === null || error === undefined) resolve(value);
       else reject(classifyRpcError(error, secrets));
     };
-    const onAbort = (): void => settle(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    const onAbort = (): void => settle(classifyAborted('odoo', signal.reason));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
 
