@@ -92,7 +92,7 @@ const crawlTemplate = z
 export const VARIABLES: readonly VariableSpec[] = [
   { name: 'RETRY_MAX_ATTEMPTS', default: '3', schema: int(1, 20), expected: 'an integer from 1 to 20', doc: 'Attempts per guarded call, the first included.' },
   { name: 'RETRY_BASE_DELAY_MS', default: '250', schema: ms(0), expected: msExpected(0), doc: 'First backoff delay, in milliseconds.' },
-  { name: 'RETRY_MAX_DELAY_MS', default: '4000', schema: ms(0), expected: msExpected(0, ', not below RETRY_BASE_DELAY_MS'), doc: 'Cap on any single delay, jitter included, in milliseconds; a longer Retry-After is not waited for.' },
+  { name: 'RETRY_MAX_DELAY_MS', default: '4000', schema: ms(0), expected: msExpected(0, ', not below RETRY_BASE_DELAY_MS'), doc: 'Cap on any single delay, jitter included, in milliseconds; a longer Retry-After ends the retries of a 429 and is cut to this cap on a 5xx.' },
   { name: 'CB_ERROR_THRESHOLD', default: '3', schema: int(1), expected: 'an integer >= 1', doc: 'Consecutive failed guarded calls that open a (tenant, vendor) breaker.' },
   { name: 'CB_COOL_OFF_S', default: '300', schema: int(0), expected: 'an integer >= 0 (seconds)', doc: 'Seconds a breaker stays open before one probe is let through.' },
   { name: 'CB_GLOBAL_EXEMPT_VENDORS', default: '', schema: vendorList, expected: 'a comma-separated list of tavily, openai, zerobounce, lusha, apify_linkedin, odoo', doc: 'Vendors that are never short-circuited.' },

@@ -41,7 +41,8 @@ export interface RetryWithBackoffConfig extends BackoffPolicy {
 /**
  * Retries a failing source (re-subscribes) with exponential backoff and jitter, built on
  * `retry({ count, delay })`. Only VendorErrors of a retryable kind are retried; a Retry-After
- * within maxDelayMs is honoured, a longer one ends the retries. A fired `signal`, a passed
+ * within maxDelayMs is honoured, a longer one ends the retries of a `rate_limited` failure and is
+ * waited for up to maxDelayMs on a `server` one (see {@link retryDelayFor}). A fired `signal`, a passed
  * `deadline` or a `canRetry` veto ends it at once, without waiting out a delay, with the last error.
  *
  * @throws RangeError (synchronously) when the configuration is invalid

@@ -157,6 +157,27 @@ describe('retryWithBackoff', () => {
     expect(atCap.attempts).toEqual([0, 4000]);
   });
 
+  it('retries a 5xx whose Retry-After exceeds RETRY_MAX_DELAY_MS, waiting the cap (server is always retried)', () => {
+    const error = classifyHttpResponse('lusha', 503, new Headers({ 'retry-after': '30' }), 0);
+    expect(error).toMatchObject({ kind: 'server', retryAfterMs: 30_000 });
+    const out = drive([error, error, 'ok']);
+    expect(out.value).toBe('ok');
+    expect(out.attempts).toEqual([0, 4000, 8000]);
+    expect(out.retries.map((r) => [r.attempt, r.delayMs, r.kind])).toEqual([
+      [1, 4000, 'server'],
+      [2, 4000, 'server'],
+    ]);
+  });
+
+  it('on a 5xx, waits max(backoff, min(Retry-After, cap))', () => {
+    // Retry-After 1000 beats the backoff (250, 500), then the backoff (2000) beats it.
+    const out = drive([err('server', 1000), err('server', 1000), err('server', 1000), 'ok'], { maxAttempts: 4, baseDelayMs: 500 });
+    expect(out.retries.map((r) => r.delayMs)).toEqual([1000, 1000, 2000]);
+    expect(out.attempts).toEqual([0, 1000, 2000, 4000]);
+    const short = drive([err('server', 100), 'ok']);
+    expect(short.attempts).toEqual([0, 250]);
+  });
+
   it('stops the wait at once when the signal fires, with the last error', () => {
     const controller = new AbortController();
     const last = err('server');
