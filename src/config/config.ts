@@ -85,7 +85,9 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * Reads a secret by the name of the variable that holds it (a tenant row stores the *name*
-   * of its Odoo key's variable, never the key). Returns null when unset or empty.
+   * of its Odoo key's variable, never the key), trimmed. Returns null when unset or empty, and
+   * for a name that is not a variable name or is one of the configuration's own variables
+   * (OPENAI_API_KEY, DATABASE_URL…), which are never handed out by name.
    */
   secret(name: string): string | null;
 }

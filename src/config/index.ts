@@ -1,4 +1,4 @@
 export type { Config, RetryConfig, BreakerConfig, VendorEndpoint } from './config.js';
 export { loadConfig, loadConfigWith, describeConfig, configFrom, ConfigError, isConfigError, maskSecret, maskUrl } from './load.js';
 export type { ConfigProblem } from './load.js';
-export { VARIABLES } from './variables.js';
+export { VARIABLES, isConfigVariable } from './variables.js';

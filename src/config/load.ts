@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import { VARIABLES, type VariableSpec } from './variables.js';
+import { ENV_NAME, VARIABLES, isConfigVariable, type VariableSpec } from './variables.js';
 
 /** One bad variable: its name, the value given (masked when secret) and what is expected. */
 export interface ConfigProblem {
@@ -129,6 +129,8 @@ export function loadConfig(env: Env = process.env): Config {
   Object.defineProperty(config, 'secret', {
     enumerable: false,
     value: (name: string): string | null => {
+      // Only a tenant key's own variable: never one of the table's (keys, DATABASE_URL…).
+      if (!ENV_NAME.test(name) || isConfigVariable(name)) return null;
       // Trimmed like the key variables of the table: a CRLF .env would otherwise send `key\r`.
       const value = snapshot[name]?.trim();
       return value === undefined || value === '' ? null : value;

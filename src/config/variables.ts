@@ -132,3 +132,17 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'SINK_MAX_BUFFER', default: '10000', schema: int(1), expected: 'an integer >= 1', doc: 'Events the sink holds before producers wait.' },
   { name: 'LOG_LEVEL', default: 'info', schema: logLevel, expected: 'fatal, error, warn, info, debug, trace or silent', doc: 'pino log level.' },
 ];
+
+const CONFIG_NAMES: ReadonlySet<string> = new Set(VARIABLES.map((v) => v.name));
+
+/** What an environment variable name looks like (and what `tenants.odoo_key_env` is checked against). */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Whether `name` is one of the configuration's own variables (case-insensitively: Windows
+ * environments are). Such a variable is never a tenant's key: `config.secret` refuses it, so a
+ * tenants row cannot send OPENAI_API_KEY or DATABASE_URL to its Odoo as a password.
+ */
+export function isConfigVariable(name: string): boolean {
+  return CONFIG_NAMES.has(name.toUpperCase());
+}

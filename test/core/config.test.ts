@@ -100,6 +100,13 @@ describe('loadConfig', () => {
     expect(c.odoo.url).toBeNull();
   });
 
+  it("secret(name) reads a tenant key's variable but never one of the configuration's own", () => {
+    const c = loadConfig({ OPENAI_API_KEY: 'sk-live-abc', DATABASE_URL: 'postgres://lead:hunter2@db/x', ODOO_PASSWORD: 'pw', TENANT_7_ODOO_KEY: 'k7', 'BAD-NAME': 'x' });
+    expect(c.secret('TENANT_7_ODOO_KEY')).toBe('k7');
+    for (const name of ['OPENAI_API_KEY', 'DATABASE_URL', 'ODOO_PASSWORD', 'APIFY_TOKEN', 'openai_api_key', 'BAD-NAME']) expect(c.secret(name)).toBeNull();
+    expect(c.vendors.openai.apiKey).toBe('sk-live-abc'); // the configuration itself still has it
+  });
+
   it('trims keys, secrets and URLs (a CRLF .env leaves a \\r that undici refuses in a header)', () => {
     const c = loadConfig({
       TAVILY_API_KEY: 'tvly-abc\r',
@@ -140,7 +147,6 @@ describe('loadConfig', () => {
     expect(rows.find((r) => r.variable === 'OPENAI_API_KEY')!.value).toBe('********');
     const [p] = problemsOf({ DATABASE_URL: 'mysql://lead:hunter2@db/x' });
     expect(p!.value).not.toContain('hunter2');
-    expect(loadConfig({ OPENAI_API_KEY: 'sk-live-abc' }).secret('OPENAI_API_KEY')).toBe('sk-live-abc');
     expect(JSON.stringify(loadConfig({ OPENAI_API_KEY: 'sk-live-abc' }))).not.toContain('secret(');
   });
 });

@@ -77,6 +77,26 @@ describe('Odoo target resolution', () => {
     expect(resolveOdooTarget(null, configFrom({ ODOO_URL: 'https://x.example' }))).toEqual({ kind: 'incomplete', source: 'env', missing: ['ODOO_DB', 'ODOO_USERNAME', 'ODOO_PASSWORD'] });
   });
 
+  it("refuses a tenant key variable that is one of the configuration's own: the tenant is incomplete, no secret is read", () => {
+    const secrets = configFrom({ OPENAI_API_KEY: 'sk-live-abc', DATABASE_URL: 'postgres://lead:hunter2@db/x', ODOO_PASSWORD: 'env-pw' });
+    const tenant = { odooUrl: 'https://evil.example', odooDb: 'd', odooLogin: 'l' };
+    for (const name of ['OPENAI_API_KEY', 'DATABASE_URL', 'ODOO_PASSWORD', 'openai_api_key']) {
+      const r = resolveOdooTarget({ ...tenant, odooKeyEnv: name }, secrets);
+      expect(r).toEqual({ kind: 'incomplete', source: 'tenant', missing: [`tenants.odoo_key_env (${name} is a configuration variable, never a tenant key)`] });
+      expect(JSON.stringify(r)).not.toMatch(/sk-live-abc|hunter2|env-pw/);
+    }
+    // Even a config that would hand the secret out is not asked.
+    const leaky = { odoo: secrets.odoo, secret: () => 'sk-live-abc' };
+    expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'OPENAI_API_KEY' }, leaky)).toMatchObject({ kind: 'incomplete' });
+  });
+
+  it('does not echo an odoo_key_env that is not a variable name', () => {
+    const r = resolveOdooTarget({ odooUrl: 'https://t.example', odooDb: 'd', odooLogin: 'l', odooKeyEnv: 'odoo-key-4f9a77c2e1 pasted here' }, config);
+    expect(r).toEqual({ kind: 'incomplete', source: 'tenant', missing: ['tenants.odoo_key_env (not a variable name)'] });
+    expect(JSON.stringify(r)).not.toContain('4f9a77c2e1');
+    expect(resolveOdooTarget({ odooUrl: 'https://t7.example', odooDb: 'd7', odooLogin: 'l7', odooKeyEnv: ' TENANT_7_ODOO_KEY ' }, config)).toMatchObject({ kind: 'target', target: { apiKey: 'k7' } });
+  });
+
   it('target keys carry no credentials', () => {
     expect(targetKeyOf('https://user:secret@odoo.example/base/?x=1', 'db')).toBe('https://odoo.example/base|db');
   });

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.js';
+import { ENV_NAME, isConfigVariable } from '../../config/variables.js';
 import type { OdooTarget } from '../../domain/odoo.js';
 
 /**
@@ -38,17 +39,33 @@ export function targetKeyOf(url: string, db: string): string {
 const blank = (value: string | null | undefined): value is null | undefined | '' => value === null || value === undefined || value.trim() === '';
 
 /**
+ * The variable `tenants.odoo_key_env` names, or why it cannot name the tenant's key. The value is
+ * echoed only when it is a configuration variable's name (a known, harmless word): any other
+ * unusable value is not repeated, as the reason reaches logs and
+ * `enrichment_runs.odoo_export_disabled_reason`.
+ */
+function keyEnvOf(keyEnv: string | null): { name: string } | { problem: string } {
+  if (blank(keyEnv)) return { problem: 'tenants.odoo_key_env' };
+  const name = keyEnv.trim();
+  if (!ENV_NAME.test(name)) return { problem: 'tenants.odoo_key_env (not a variable name)' };
+  if (isConfigVariable(name)) return { problem: `tenants.odoo_key_env (${name} is a configuration variable, never a tenant key)` };
+  return { name };
+}
+
+/**
  * The tenant's Odoo target: `none` when no URL is set anywhere (the export is skipped),
  * `incomplete` when a URL is set but the database, login or key is missing (listed by variable or
- * column name, never by value).
+ * column name, never by value) — or when `odoo_key_env` is not a variable name or names one of the
+ * configuration's own variables (a tenant must not receive OPENAI_API_KEY or DATABASE_URL).
  */
 export function resolveOdooTarget(tenant: TenantOdooSettings | null, config: Pick<Config, 'odoo' | 'secret'>): OdooTargetResolution {
   if (tenant && !blank(tenant.odooUrl)) {
-    const apiKey = blank(tenant.odooKeyEnv) ? null : config.secret(tenant.odooKeyEnv);
+    const keyEnv = keyEnvOf(tenant.odooKeyEnv);
+    const apiKey = 'name' in keyEnv ? config.secret(keyEnv.name) : null;
     const missing = [
       ...(blank(tenant.odooDb) ? ['tenants.odoo_db'] : []),
       ...(blank(tenant.odooLogin) ? ['tenants.odoo_login'] : []),
-      ...(blank(tenant.odooKeyEnv) ? ['tenants.odoo_key_env'] : apiKey === null ? [`${tenant.odooKeyEnv} (unset)`] : []),
+      ...('problem' in keyEnv ? [keyEnv.problem] : apiKey === null ? [`${keyEnv.name} (unset)`] : []),
     ];
     if (missing.length > 0 || blank(tenant.odooDb) || blank(tenant.odooLogin) || apiKey === null) return { kind: 'incomplete', source: 'tenant', missing };
     const target = { url: tenant.odooUrl.trim(), db: tenant.odooDb.trim(), login: tenant.odooLogin.trim(), apiKey };
