@@ -32,14 +32,17 @@ export function maskSecret(value: string | null | undefined): string {
   return value ? '********' : '';
 }
 
-/** Masks the password (and any token query parameter) inside a URL. */
+/** Query parameter names that carry a credential (`api_key`, `token`, `password`, `sig`…). */
+const SECRET_PARAM = /key|token|secret|pass|pwd|auth|sig|credential/i;
+
+/** Masks the password (and any key-like query parameter) inside a URL; an unparseable value entirely. */
 export function maskUrl(value: string | null): string {
   if (!value) return '';
   try {
     const url = new URL(value);
     if (url.password) url.password = '********';
     for (const key of [...url.searchParams.keys()]) {
-      if (/key|token|secret|password/i.test(key)) url.searchParams.set(key, '********');
+      if (SECRET_PARAM.test(key)) url.searchParams.set(key, '********');
     }
     return url.toString();
   } catch {
@@ -47,9 +50,27 @@ export function maskUrl(value: string | null): string {
   }
 }
 
+/**
+ * A URL-valued variable as `lead-enrich config` and ConfigError show it: as written when there is
+ * nothing to mask, else {@link maskUrl}'s form. A value that does not parse (an invalid value being
+ * reported, which must stay recognisable) keeps its text with any `user:password@` and key-like
+ * query values masked.
+ */
+function displayUrl(raw: string): string {
+  const value = raw.trim();
+  if (URL.canParse(value)) {
+    const masked = maskUrl(value);
+    return masked === new URL(value).toString() ? value : masked;
+  }
+  return value
+    .replace(/(\/\/[^/?#@]*?:)[^/?#@]*@/, '$1********@')
+    .replace(/([?&][^=&#]*=)([^&#]*)/g, (whole, name: string) => (SECRET_PARAM.test(name) ? `${name}********` : whole));
+}
+
 function display(spec: VariableSpec, raw: string): string {
-  if (!spec.secret) return raw;
-  return spec.name === 'DATABASE_URL' ? maskUrl(raw) : maskSecret(raw);
+  if (spec.secret && !spec.url) return maskSecret(raw);
+  if (spec.secret) return maskUrl(raw.trim()); // DATABASE_URL: nothing of an unparseable value is shown
+  return spec.url ? displayUrl(raw) : raw;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -13,6 +13,8 @@ export interface VariableSpec {
   expected: string;
   doc: string;
   secret?: boolean;
+  /** A URL (or URL template): shown with its password and key-like query parameters masked. */
+  url?: boolean;
 }
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -100,26 +102,26 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ENABLE_APIFY_LINKEDIN', default: 'true', schema: bool, expected: 'true, false, 1 or 0', doc: 'Apify LinkedIn is the first contact source.' },
   { name: 'ENABLE_LUSHA_FALLBACK', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Lusha is tried when Apify fails or is open (always the source when Apify is off).' },
   { name: 'ODOO_EXPORT_SET_DEFAULTS', default: 'true', schema: bool, expected: 'true, false, 1 or 0', doc: "Fill Odoo's required fields with defaults on export." },
-  { name: 'DATABASE_URL', default: '', schema: pgUrl, expected: 'empty or a postgres:// URL', doc: 'PostgreSQL; empty means the embedded PostgreSQL under LEAD_ENRICH_DATA_DIR.', secret: true },
+  { name: 'DATABASE_URL', default: '', schema: pgUrl, expected: 'empty or a postgres:// URL', doc: 'PostgreSQL; empty means the embedded PostgreSQL under LEAD_ENRICH_DATA_DIR.', secret: true, url: true },
   { name: 'LEAD_ENRICH_DATA_DIR', default: './.lead-enrich', schema: z.string().trim().min(1), expected: 'a directory path', doc: 'Embedded database and local files.' },
   { name: 'TAVILY_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'Tavily key; empty turns the search fallback off.', secret: true },
-  { name: 'TAVILY_BASE_URL', default: 'https://api.tavily.com', schema: httpUrl, expected: 'an http(s) URL', doc: 'Tavily API base.' },
+  { name: 'TAVILY_BASE_URL', default: 'https://api.tavily.com', schema: httpUrl, expected: 'an http(s) URL', doc: 'Tavily API base.', url: true },
   { name: 'OPENAI_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'OpenAI key; empty means the deterministic extraction is used.', secret: true },
-  { name: 'OPENAI_BASE_URL', default: 'https://api.openai.com/v1', schema: httpUrl, expected: 'an http(s) URL', doc: 'OpenAI API base.' },
+  { name: 'OPENAI_BASE_URL', default: 'https://api.openai.com/v1', schema: httpUrl, expected: 'an http(s) URL', doc: 'OpenAI API base.', url: true },
   { name: 'OPENAI_MODEL', default: 'gpt-4o-mini', schema: z.string().trim().min(1), expected: 'a model name', doc: 'Chat model used for extraction.' },
   { name: 'ZEROBOUNCE_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'ZeroBounce key; empty leaves emails unverified.', secret: true },
-  { name: 'ZEROBOUNCE_BASE_URL', default: 'https://api.zerobounce.net/v2', schema: httpUrl, expected: 'an http(s) URL', doc: 'ZeroBounce API base (including /v2).' },
+  { name: 'ZEROBOUNCE_BASE_URL', default: 'https://api.zerobounce.net/v2', schema: httpUrl, expected: 'an http(s) URL', doc: 'ZeroBounce API base (including /v2).', url: true },
   { name: 'LUSHA_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'Lusha key; empty turns Lusha off.', secret: true },
-  { name: 'LUSHA_BASE_URL', default: 'https://api.lusha.com', schema: httpUrl, expected: 'an http(s) URL', doc: 'Lusha API base.' },
+  { name: 'LUSHA_BASE_URL', default: 'https://api.lusha.com', schema: httpUrl, expected: 'an http(s) URL', doc: 'Lusha API base.', url: true },
   { name: 'APIFY_TOKEN', default: '', schema: optionalText, expected: 'a token or empty', doc: 'Apify token; empty turns Apify LinkedIn off.', secret: true },
-  { name: 'APIFY_BASE_URL', default: 'https://api.apify.com/v2', schema: httpUrl, expected: 'an http(s) URL', doc: 'Apify API base (including /v2).' },
+  { name: 'APIFY_BASE_URL', default: 'https://api.apify.com/v2', schema: httpUrl, expected: 'an http(s) URL', doc: 'Apify API base (including /v2).', url: true },
   { name: 'APIFY_LINKEDIN_ACTOR', default: 'harvestapi~linkedin-company-employees', schema: z.string().trim().regex(/^[A-Za-z0-9._-]*~?[A-Za-z0-9._-]+$/, 'not an actor id'), expected: 'an actor id or username~actor-name', doc: 'Apify actor run for LinkedIn contacts.' },
-  { name: 'ODOO_URL', default: '', schema: optionalUrl, expected: 'empty or an http(s) URL', doc: 'Default Odoo target; empty skips the export unless a tenant has its own.' },
+  { name: 'ODOO_URL', default: '', schema: optionalUrl, expected: 'empty or an http(s) URL', doc: 'Default Odoo target; empty skips the export unless a tenant has its own.', url: true },
   { name: 'ODOO_DB', default: '', schema: optionalText, expected: 'a database name', doc: 'Default Odoo database.' },
   { name: 'ODOO_USERNAME', default: '', schema: optionalText, expected: 'a login', doc: 'Default Odoo login.' },
   { name: 'ODOO_PASSWORD', default: '', schema: optionalText, expected: 'a password or API key', doc: 'Default Odoo password or API key.', secret: true },
   { name: 'ODOO_STRIP_FIELDS', default: 'autopost_bills,website', schema: csv, expected: 'a comma-separated list of field names', doc: 'Fields dropped when an Odoo write faults.' },
-  { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'a URL containing {domain}', doc: "Where a company's site is fetched from." },
+  { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'a URL containing {domain}', doc: "Where a company's site is fetched from.", url: true },
   { name: 'CRAWL_MIN_CHARS', default: '500', schema: int(0), expected: 'an integer >= 0', doc: 'Less visible text than this is a thin crawl.' },
   { name: 'CRAWL_ALLOW_PRIVATE_NETWORKS', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Crawl loopback/private/link-local addresses too.' },
   { name: 'VENDOR_TIMEOUT_MS', default: '15000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of vendor and Odoo calls, in milliseconds.' },

@@ -100,6 +100,35 @@ describe('loadConfig', () => {
     expect(c.odoo.url).toBeNull();
   });
 
+  it('masks passwords and key-like query parameters of URL variables in describeConfig', () => {
+    const rows = describeConfig({
+      ODOO_URL: 'https://admin:odoo-pw-1@odoo.example/',
+      TAVILY_BASE_URL: 'https://proxy.example/tavily?api_key=tvly-secret-2&region=eu',
+      OPENAI_BASE_URL: 'https://proxy.example/v1?token=tok-3',
+      LUSHA_BASE_URL: 'https://lusha:lu-pw-4@proxy.example',
+      CRAWL_URL_TEMPLATE: 'https://crawler:crawl-pw-5@{domain}/',
+    });
+    const value = (name: string) => rows.find((r) => r.variable === name)!.value;
+    const printed = JSON.stringify(rows);
+    for (const secret of ['odoo-pw-1', 'tvly-secret-2', 'tok-3', 'lu-pw-4', 'crawl-pw-5']) expect(printed).not.toContain(secret);
+    expect(value('ODOO_URL')).toBe('https://admin:********@odoo.example/');
+    expect(value('TAVILY_BASE_URL')).toBe('https://proxy.example/tavily?api_key=********&region=eu');
+    expect(value('CRAWL_URL_TEMPLATE')).toContain('@{domain}/');
+    // Nothing to mask: shown exactly as written (no normalisation).
+    expect(value('ZEROBOUNCE_BASE_URL')).toBe('https://api.zerobounce.net/v2');
+    expect(value('APIFY_BASE_URL')).toBe('https://api.apify.com/v2');
+  });
+
+  it('masks them in the ConfigError of an invalid URL too, keeping the rest recognisable', () => {
+    const [bad] = problemsOf({ ODOO_URL: 'ftp://admin:odoo-pw-1@odoo.example/' });
+    expect(bad!.value).toBe('ftp://admin:********@odoo.example/');
+    const [unparseable] = problemsOf({ TAVILY_BASE_URL: 'https://admin:tv-pw-2@tavily proxy.example/?key=tvly-3&x=1' });
+    expect(unparseable!.value).toBe('https://admin:********@tavily proxy.example/?key=********&x=1');
+    const message = new ConfigError([bad!, unparseable!]).message;
+    for (const secret of ['odoo-pw-1', 'tv-pw-2', 'tvly-3']) expect(message).not.toContain(secret);
+    expect(message).toContain('ODOO_URL="ftp://admin:********@odoo.example/"');
+  });
+
   it("secret(name) reads a tenant key's variable but never one of the configuration's own", () => {
     const c = loadConfig({ OPENAI_API_KEY: 'sk-live-abc', DATABASE_URL: 'postgres://lead:hunter2@db/x', ODOO_PASSWORD: 'pw', TENANT_7_ODOO_KEY: 'k7', 'BAD-NAME': 'x' });
     expect(c.secret('TENANT_7_ODOO_KEY')).toBe('k7');
@@ -177,5 +206,15 @@ describe('lead-enrich config (the built CLI)', () => {
     expect(r.stdout).toMatch(/RETRY_MAX_ATTEMPTS\s+5\n/);
     expect(r.stdout).toMatch(/OPENAI_API_KEY\s+\*{8}/);
     expect(r.stdout).not.toContain('sk-live-abc');
+  });
+
+  it('masks the password of a URL variable, in the listing and in the error', () => {
+    const ok = run({ ODOO_URL: 'https://admin:odoo-pw-1@odoo.example/' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/ODOO_URL\s+https:\/\/admin:\*{8}@odoo\.example\/\n/);
+    const bad = run({ ODOO_URL: 'ftp://admin:odoo-pw-1@odoo.example/' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('ODOO_URL');
+    expect(`${ok.stdout}${bad.stderr}`).not.toContain('odoo-pw-1');
   });
 });
