@@ -34,17 +34,17 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
 
   it("keeps a contact's verdict when a later run could only defer it, and takes a new verdict", async () => {
     const runs = createRunsRepository(pool);
-    const first = await runs.createRun(5004, {});
-    await sink.push(companyFinished(first, 5004, 1)); // ada: valid
+    const first = await runs.createRun(5008, {});
+    await sink.push(companyFinished(first, 5008, 1)); // ada: valid
     await sink.flush();
-    const deferred = companyFinished(await runs.createRun(5004, {}), 5004, 1, ['ZEROBOUNCE_DEFER']);
+    const deferred = companyFinished(await runs.createRun(5008, {}), 5008, 1, ['ZEROBOUNCE_DEFER']);
     if (deferred.type !== 'company.finished') throw new Error('fixture');
     deferred.output.emails = deferred.output.emails.map((e) => ({ ...e, status: 'unknown' as const }));
     await sink.push(deferred);
     await sink.flush();
-    const ada = "SELECT email_status, verified_at IS NOT NULL AS verified FROM contacts WHERE tenant_id = 5004 AND email = 'ada1@c1.test'";
+    const ada = "SELECT email_status, verified_at IS NOT NULL AS verified FROM contacts WHERE tenant_id = 5008 AND email = 'ada1@c1.test'";
     expect(await q(ada)).toEqual([{ email_status: 'valid', verified: true }]);
-    const judged = companyFinished(await runs.createRun(5004, {}), 5004, 1);
+    const judged = companyFinished(await runs.createRun(5008, {}), 5008, 1);
     if (judged.type !== 'company.finished') throw new Error('fixture');
     judged.output.emails = judged.output.emails.map((e) => ({ ...e, status: 'invalid' as const }));
     await sink.push(judged);
@@ -108,6 +108,20 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
     expect(report?.stages.map((s) => s.stage)).toEqual(['company', 'crawl', 'search']);
     expect(report?.exports).toEqual([{ exportStatus: 'pending', companies: 4 }]);
     expect(await runReport(pool, 123_456_789)).toBeNull();
+  });
+
+  it('reports the counts of a run that was never finalised (still going, or killed) from its rows', async () => {
+    const runs = createRunsRepository(pool);
+    const runId = await runs.createRun(5009, {});
+    await runs.recordRunInputs(runId, [1, 2, 3, 4, 5].map((id) => ({ tenantId: 5009, companyId: id, name: `R${id}`, domain: null })));
+    await sink.push(companyFinished(runId, 5009, 1));
+    await sink.push(companyFinished(runId, 5009, 2, ['TAVILY_FAIL']));
+    await sink.push({ type: 'export.outcome', runId, tenantId: 5009, companyId: 1, exportStatus: 'exported', partnerId: 9, detail: null });
+    await sink.flush();
+    const report = await runReport(pool, runId);
+    expect(report?.run.status).toBe('running');
+    expect(report?.run.counts).toEqual({ total: 5, done: 2, degraded: 1, failed: 0, exported: 1, exportFailed: 0 });
+    expect(report?.reasons).toEqual([{ reason: 'TAVILY_FAIL', companies: 1 }]);
   });
 
   it('logEvent logs a stage error at warn and other stage events at debug, with their fields', async () => {

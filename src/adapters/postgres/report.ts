@@ -24,7 +24,7 @@ export async function runReport(pool: pg.Pool, runId: number): Promise<RunReport
   const runs = await pool.query('SELECT * FROM enrichment_runs WHERE run_id = $1', [runId]);
   const r = runs.rows[0];
   if (!r) return null;
-  const [reasons, exports, vendors, transitions, stages, rejected] = await Promise.all([
+  const [reasons, exports, vendors, transitions, stages, rejected, live] = await Promise.all([
     pool.query(`SELECT reason, count(*)::int AS companies FROM company_enrichment_runs, unnest(reasons) AS reason
                 WHERE run_id = $1 GROUP BY reason ORDER BY companies DESC, reason`, [runId]),
     pool.query(`SELECT coalesce(export_status, 'pending') AS export_status, count(*)::int AS companies FROM company_enrichment_runs
@@ -33,12 +33,24 @@ export async function runReport(pool: pg.Pool, runId: number): Promise<RunReport
     pool.query(`SELECT vendor, from_state, to_state, at, reason FROM breaker_transitions WHERE run_id = $1 ORDER BY at, id`, [runId]),
     pool.query(`SELECT stage, n, p50, p90, p95, p99, max_ms FROM run_stage_stats WHERE run_id = $1 ORDER BY stage`, [runId]),
     pool.query(`SELECT count(*)::int AS n FROM sink_rejected_events WHERE run_id = $1`, [runId]),
+    // The counts as of now, from the rows (the same as finaliseRun stores): a run still going, or
+    // killed, has no stored counts yet, and its report must not show 0 companies next to its reasons.
+    pool.query<{ inputs: number; done: number; degraded: number; failed: number; exported: number; export_failed: number }>(
+      `SELECT (SELECT count(*) FROM run_companies WHERE run_id = $1)::int AS inputs, count(*)::int AS done,
+              count(*) FILTER (WHERE cardinality(reasons) > 0)::int AS degraded,
+              count(*) FILTER (WHERE status = 'failed')::int AS failed,
+              count(*) FILTER (WHERE export_status IN ('exported', 'exported_stripped'))::int AS exported,
+              count(*) FILTER (WHERE export_status = 'failed')::int AS export_failed
+         FROM company_enrichment_runs WHERE run_id = $1`,
+      [runId],
+    ),
   ]);
+  const c = live.rows[0] ?? { inputs: 0, done: 0, degraded: 0, failed: 0, exported: 0, export_failed: 0 };
   return {
     run: {
       runId: Number(r.run_id), tenantId: r.tenant_id, status: r.status, degraded: r.degraded, odooExportDisabled: r.odoo_export_disabled,
       odooExportDisabledReason: r.odoo_export_disabled_reason, params: r.params, startedAt: r.started_at, finishedAt: r.finished_at,
-      counts: { total: r.companies_total, done: r.companies_done, degraded: r.companies_degraded, failed: r.companies_failed, exported: r.companies_exported, exportFailed: r.companies_export_failed },
+      counts: { total: Math.max(c.inputs, c.done), done: c.done, degraded: c.degraded, failed: c.failed, exported: c.exported, exportFailed: c.export_failed },
     },
     reasons: reasons.rows.map((x) => ({ reason: x.reason, companies: x.companies })),
     exports: exports.rows.map((x) => ({ exportStatus: x.export_status, companies: x.companies })),
