@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configFrom, type Config } from '../../src/config/index.js';
-import { tryRunLock } from '../../src/adapters/postgres/runLock.js';
+import { tryAdvisoryLock, tryRunLock, waitForAdvisoryLock } from '../../src/adapters/postgres/runLock.js';
 import { createRuntime } from '../../src/runtime.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import type { Company } from '../../src/domain/index.js';
@@ -37,6 +37,30 @@ describe('one process per run', () => {
     const again = await tryRunLock(pool, 424242);
     expect(again).not.toBeNull();
     await Promise.all([again?.release(), other?.release()]);
+  });
+
+  it("an export waits for another run's export of the same tenant and Odoo, and stops waiting on interrupt", async () => {
+    const runtime = await createRuntime(config); // applies the migrations
+    await runtime.close();
+    const key = 'lead-enrich:odoo:3:https://odoo.example|acme';
+    const first = await tryAdvisoryLock(pool, key);
+    expect(first).not.toBeNull();
+    let waited = false;
+    const second = waitForAdvisoryLock(pool, key, { pollMs: 2, onWait: () => (waited = true) });
+    for (let i = 0; i < 500 && !waited; i++) await new Promise((r) => setTimeout(r, 2));
+    expect(waited).toBe(true);
+    expect(await tryAdvisoryLock(pool, key)).toBeNull(); // still the first's
+    await first?.release();
+    const taken = await second;
+    expect(taken).not.toBeNull();
+
+    const stop = new AbortController();
+    const third = waitForAdvisoryLock(pool, key, { pollMs: 2, signal: stop.signal, onWait: () => stop.abort() });
+    expect(await third).toBeNull();
+    await taken?.release();
+    const other = await tryAdvisoryLock(pool, key);
+    expect(other).not.toBeNull(); // nothing left behind by the abandoned wait
+    await other?.release();
   });
 
   it('a resume started while the run is still going is refused and changes nothing; after it ends, it may resume', async () => {

@@ -4,7 +4,8 @@ import type { ExportStatus } from '../../domain/index.js';
 import { exportPendingPages, type ExportItem } from '../../adapters/postgres/runQueues.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
 import type { RunsRepository } from '../../adapters/postgres/runs.js';
-import { exportTenant, type ExportSummary, type OdooExportDeps } from '../odoo/odooExport.js';
+import { waitForAdvisoryLock, type RunLock } from '../../adapters/postgres/runLock.js';
+import { exportTenant, type ExportSummary, type OdooExportDeps, type OdooExportRequest } from '../odoo/odooExport.js';
 import { toExportCompany } from '../odoo/plan.js';
 import { exportRequestFor } from '../odoo/request.js';
 import type { GuardedCaller } from '../guard.types.js';
@@ -62,6 +63,24 @@ export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOpt
       void deps.runs.disableOdooExport(runId, `${d.reason}: ${d.detail}`).catch(() => undefined);
     },
   };
+  // Two runs of one tenant exporting to one Odoo at once could both miss a partner's ref and both
+  // create it: one export per (tenant, target) at a time, the other waits (or stops on interrupt).
+  let lock: RunLock | null = null;
+  if (request.resolution.kind === 'target' && !options.dryRun) {
+    lock = await waitForAdvisoryLock(deps.pool, `lead-enrich:odoo:${tenantId}:${request.resolution.targetKey}`, {
+      signal: options.signal,
+      onWait: () => deps.odoo.logger?.info({ tenantId, runId }, 'another run is exporting this tenant to the same Odoo; waiting for it'),
+    });
+  }
+  try {
+    return await exportInTurn(deps, options, request);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function exportInTurn(deps: ExportPhaseDeps, options: ExportPhaseOptions, request: OdooExportRequest): Promise<ExportSummary> {
+  const { runId, tenantId } = options;
   // Odoo calls count in run_vendor_usage (vendor `odoo`) like any vendor's: the calls made for a
   // company (the login with the first one) are committed with its export outcome, so a resume that
   // exports a company again counts only the calls it makes again.
