@@ -20,6 +20,7 @@ import { createGuardedCaller } from './streams/guardedCall.js';
 import type { BreakerInfo, GuardedCaller } from './streams/guard.types.js';
 import { startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
 import { createSink, type Sink } from './streams/sink.js';
+import { recordTransitions } from './streams/transitionRecorder.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -57,19 +58,24 @@ export interface Runtime {
   readonly breakers: BreakerRegistry;
   /** The guarded caller every vendor call of this runtime goes through. */
   readonly guard: GuardedCaller;
-  /** Every breaker transition as it happens (hot; completes on {@link Runtime.close}). */
+  /**
+   * Every breaker transition as it happens (hot; completes on {@link Runtime.close}). The runtime
+   * itself logs and persists each one (breaker_transitions), with the run id of its tenant's run
+   * under way, or null (`enrich`, `verify-deferred`).
+   */
   readonly transitions$: Observable<BreakerTransition>;
   /**
    * Every run event as it is handed to the sink, before it is committed: `stage.event`,
-   * `company.finished`, `vendor.usage`, `breaker.transition` (during a run) and `export.outcome`.
+   * `company.finished`, `vendor.usage`, `breaker.transition` (every transition, in a run or not) and `export.outcome`.
    * Hot (no replay); completes on {@link Runtime.close}. Slow subscribers slow the run down.
    */
   readonly events$: Observable<RunEvent>;
   /** Every breaker's state now. */
   listBreakers(): BreakerInfo[];
   /**
-   * Enriches one company without a run: nothing is persisted and nothing reaches `events$`
-   * (pass `onStageEvent` to see its stages). Never rejects because of a vendor; rejects with
+   * Enriches one company without a run: its result is not persisted and none of its stage events
+   * reaches `events$` (pass `onStageEvent` to see its stages); only breaker transitions it causes are
+   * recorded, with no run id, since the breakers are the runtime's. Never rejects because of a vendor; rejects with
    * `signal.reason` when aborted.
    */
   enrich(company: Company, options?: { signal?: AbortSignal; onStageEvent?: (event: EnrichmentStageEvent) => void }): Promise<EnrichmentOutput>;
@@ -80,7 +86,10 @@ export interface Runtime {
   run(request: StartRunRequest): RunHandle;
   /** What `report --run` shows. */
   report(runId: number): Promise<RunReport | null>;
-  /** Flushes the sink and closes the database (and stops an embedded server). Idempotent. */
+  /**
+   * Stops recording breaker transitions once those seen are handed to the sink, flushes the sink and
+   * closes the database (and stops an embedded server). Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -105,6 +114,23 @@ function observedSink(sink: Sink, events: Subject<RunEvent>): Sink {
       return sink.pending;
     },
   };
+}
+
+/**
+ * Waits for the transition recorder to hand its last transition to the sink, at most `graceMs`: a
+ * sink whose buffer is full of events the database does not take would otherwise hold close() forever.
+ */
+async function transitionsRecorded(drained: Promise<void>, graceMs: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), graceMs);
+    timer.unref();
+  });
+  try {
+    if ((await Promise.race([drained.then(() => 'drained' as const), late])) === 'late') logger.warn({ graceMs }, 'breaker transitions still unrecorded at close');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The ports of the chain; a vendor without its key gets a port that is never called (its step is skipped). */
@@ -148,6 +174,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ...(inspect ? { inspect } : {}),
   });
   const guard = createGuardedCaller({ config, clock, registry: breakers });
+  // One subscription for the runtime's lifetime: every transition is logged and persisted, whoever caused it.
+  const transitions = recordTransitions({
+    transitions$: breakers.transitions$,
+    record: (t, runId) => obs.recordTransition(t, runId),
+    ensureTenant: (tenantId) => runs.ensureTenant(tenantId),
+    logger,
+  });
   const ports = enrichmentPorts(config);
   const partnerMap = createPgPartnerMap(database.pool);
   let closed: Promise<void> | null = null;
@@ -186,6 +219,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
           guard,
           ports,
           logger,
+          transitions,
           odoo: { partnerMap, createClient: (target) => createOdooClient(target, { timeoutMs: config.vendorTimeoutMs }), logger },
           ...(inspect ? { inspect } : {}),
         },
@@ -195,6 +229,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     close: () =>
       (closed ??= (async () => {
         try {
+          await transitionsRecorded(transitions.close(), config.shutdownGraceMs, logger);
           await sink.close({ deadlineMs: config.shutdownGraceMs });
         } finally {
           events.complete();

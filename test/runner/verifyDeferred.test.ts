@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { configFrom } from '../../src/config/index.js';
 import { createZeroBounceClient } from '../../src/adapters/zerobounce.js';
 import { migrate } from '../../src/adapters/postgres/migrate.js';
@@ -31,6 +32,7 @@ describe('verify-deferred', () => {
   beforeEach(async () => {
     sim.reset();
     await pool.query('DELETE FROM contacts');
+    await pool.query('DELETE FROM breaker_transitions');
     const rows = ['one', 'two', 'three', 'four'].map((n) => `(7, 1, '${n}@a.example', 'crawler', 'unknown')`);
     await pool.query(`INSERT INTO contacts (tenant_id, company_id, email, source, email_status) VALUES ${rows.join(', ')},
       (7, 1, 'valid@a.example', 'crawler', 'valid'), (8, 1, 'other@b.example', 'crawler', 'unknown')`);
@@ -64,5 +66,29 @@ describe('verify-deferred', () => {
     expect((await statuses(7)).filter((s) => s === 'unknown')).toHaveLength(4);
     const verifiedAt = await pool.query('SELECT count(*)::int AS n FROM contacts WHERE tenant_id = 7 AND verified_at IS NOT NULL');
     expect(verifiedAt.rows[0].n).toBe(0);
+  });
+
+  /** `lead-enrich verify-deferred --tenant <id>` in this process, configured through its environment. */
+  async function cli(tenantId: number): Promise<{ code: number; stdout: string }> {
+    const env = { ...sim.overrides, DATABASE_URL: db.url, LOG_LEVEL: 'silent', RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5', CB_ERROR_THRESHOLD: '2' };
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write);
+    try {
+      const code = await main(['node', 'lead-enrich', 'verify-deferred', '--tenant', String(tenantId)]);
+      return { code, stdout: out.join('') };
+    } finally {
+      vi.restoreAllMocks();
+      vi.unstubAllEnvs();
+    }
+  }
+
+  it('the command persists the transitions of the breaker it opens, outside any run', async () => {
+    sim.setProfile('zerobounce', 'server_error');
+    const r = await cli(7);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('tenant 7: 4 deferred, 0 verified, 4 still deferred (ZeroBounce breaker open');
+    const rows = await pool.query('SELECT tenant_id, vendor, from_state, to_state, reason, run_id FROM breaker_transitions ORDER BY id');
+    expect(rows.rows).toEqual([{ tenant_id: 7, vendor: 'zerobounce', from_state: 'closed', to_state: 'open', reason: 'threshold', run_id: null }]);
   });
 });

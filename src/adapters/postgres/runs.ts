@@ -38,6 +38,8 @@ export interface RunRow {
 export interface RunsRepository {
   /** Inserts or updates a tenant. */
   upsertTenant(tenant: Tenant): Promise<void>;
+  /** Creates the placeholder tenant `tenant <id>` when unknown; leaves a known one as it is. */
+  ensureTenant(tenantId: TenantId): Promise<void>;
   /** The tenant, or null when unknown. */
   getTenant(tenantId: TenantId): Promise<Tenant | null>;
   /** Starts a run (status running); creates a placeholder tenant `tenant <id>` when unknown. Returns run_id. */
@@ -73,8 +75,9 @@ const toCompany = (r: CompanyRow): Company => ({ tenantId: r.tenant_id, companyI
 
 /** The runs repository over a pool. All methods throw the driver's error on failure. */
 export function createRunsRepository(pool: pg.Pool): RunsRepository {
-  const ensureTenant = (tenantId: TenantId): Promise<unknown> =>
-    pool.query(`INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [tenantId, `tenant ${tenantId}`]);
+  const ensureTenant = async (tenantId: TenantId): Promise<void> => {
+    await pool.query(`INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [tenantId, `tenant ${tenantId}`]);
+  };
 
   const writeInputs = async (runId: number, tenantId: TenantId, batch: { c: Company; position: number }[]): Promise<number> => {
     const rows = pgJson(batch.map(({ c, position }) => ({ company_id: c.companyId, name: c.name, domain: c.domain, position })));
@@ -109,6 +112,7 @@ export function createRunsRepository(pool: pg.Pool): RunsRepository {
   };
 
   const repo: RunsRepository = {
+    ensureTenant,
     async upsertTenant(t) {
       await pool.query(
         `INSERT INTO tenants (tenant_id, name, odoo_url, odoo_db, odoo_login, odoo_key_env) VALUES ($1, $2, $3, $4, $5, $6)

@@ -2,10 +2,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { openDatabase } from '../../adapters/postgres/index.js';
 import { runReport } from '../../adapters/postgres/report.js';
-import { createGuardedCaller } from '../../streams/guardedCall.js';
 import { verifyDeferred } from '../../streams/verifyDeferred.js';
 import { createZeroBounceClient } from '../../adapters/zerobounce.js';
-import { systemClock } from '../../adapters/clock.js';
+import { createRuntime } from '../../runtime.js';
 import { summaryFromReport } from '../reportSummary.js';
 import { renderSummary, summaryToJson } from '../summary.js';
 import { UsageError, cliLogger, intOption } from '../context.js';
@@ -42,14 +41,14 @@ export function registerReport(program: Command, setExit: (code: number) => void
       const tenantId = intOption('--tenant', options.tenant, 0, 2147483647) as number;
       if (!config.vendors.zerobounce.apiKey) throw new UsageError('ZEROBOUNCE_API_KEY is empty: ZeroBounce is off, nothing can be verified');
       const { logger } = cliLogger(config);
-      const db = await openDatabase(config, { logger });
+      // The runtime's breakers: transitions are logged and persisted, and a breaker left open is respected.
+      const runtime = await createRuntime(config, { logger });
       try {
-        const guard = createGuardedCaller({ config, clock: systemClock });
-        const r = await verifyDeferred({ pool: db.pool, guard, verifier: createZeroBounceClient(config) }, tenantId);
+        const r = await verifyDeferred({ pool: runtime.database.pool, guard: runtime.guard, verifier: createZeroBounceClient(config) }, tenantId);
         process.stdout.write(`tenant ${tenantId}: ${r.deferred} deferred, ${r.verified} verified, ${r.stillDeferred} still deferred${r.circuitOpen ? ' (ZeroBounce breaker open: try again after CB_COOL_OFF_S)' : ''}\n`);
         setExit(0);
       } finally {
-        await db.close();
+        await runtime.close();
       }
     });
 }

@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { filter } from 'rxjs';
 import { createActor, fromCallback, fromPromise, type InspectionEvent } from 'xstate';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -14,6 +13,7 @@ import type { EnrichmentPorts } from '../enrichCompany.js';
 import type { GuardedCaller } from '../guard.types.js';
 import type { OdooExportDeps } from '../odoo/odooExport.js';
 import type { Sink } from '../sink.js';
+import type { TransitionRecorder } from '../transitionRecorder.js';
 import { enrichPhase } from './enrichPhase.js';
 import { exportPhase } from './exportPhase.js';
 
@@ -30,6 +30,8 @@ export interface RunJobDeps {
   ports: EnrichmentPorts;
   odoo: Omit<OdooExportDeps, 'guard'>;
   logger: Logger;
+  /** The runtime's transition recorder: the run's tenant's breaker transitions carry its run id while it lasts. */
+  transitions: Pick<TransitionRecorder, 'enterRun'>;
   inspect?: (event: InspectionEvent) => void;
 }
 
@@ -89,6 +91,7 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   const { tenantId } = request;
   let runLogger = childLogger(deps.logger, { tenantId });
   let lock: RunLock | null = null;
+  let leaveRun: (() => void) | null = null;
   const lockRun = async (runId: number): Promise<void> => {
     lock = await tryRunLock(deps.pool, runId);
     if (!lock) throw new Error(`run ${runId} is being processed by another process; nothing was changed`);
@@ -109,6 +112,7 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
           await lockRun(runId);
         }
         progress.runId = runId;
+        leaveRun = deps.transitions.enterRun(tenantId, runId);
         runLogger = childLogger(deps.logger, { runId, tenantId });
         runLogger.info({ resumed: input.resumeRunId !== null }, input.resumeRunId !== null ? 'run resumed' : 'run started');
         changed();
@@ -206,11 +210,8 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
       },
     });
   });
-  // Breaker transitions of this tenant are persisted with the run they happened in.
-  const transitions = deps.guard.registry.transitions$
-    .pipe(filter((t) => t.tenantId === tenantId))
-    .subscribe((t) => void deps.obs.recordTransition(t, progress.runId).catch((error: unknown) => deps.logger.warn({ err: error }, 'breaker transition not recorded')));
-  void done.finally(() => transitions.unsubscribe()).catch(() => undefined);
+  // Until the run ends, the runtime records this tenant's breaker transitions with its run id.
+  void done.finally(() => (leaveRun as (() => void) | null)?.()).catch(() => undefined);
   actor.start();
   return {
     done,
