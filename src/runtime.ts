@@ -9,11 +9,13 @@ import { systemClock } from './adapters/clock.js';
 import { createLogger } from './adapters/logger.js';
 import { createOdooClient } from './adapters/odoo/client.js';
 import { createPgPartnerMap } from './adapters/odoo/partnerMapPg.js';
+import { lastOpenBreakerTransitions } from './adapters/postgres/breakers.js';
 import { openDatabase, type Database } from './adapters/postgres/database.js';
 import { createObservability, type Observability } from './adapters/postgres/observability.js';
 import { runReport, type RunReport } from './adapters/postgres/report.js';
 import { createRunsRepository, type RunsRepository } from './adapters/postgres/runs.js';
 import { createVendorAdapters } from './adapters/vendors.js';
+import { OPENING_REASONS } from './machines/breaker.machine.js';
 import { createBreakerRegistry, type BreakerRegistry } from './streams/breakerRegistry.js';
 import { enrichCompany, type EnrichmentPorts, type EnrichmentStageEvent } from './streams/enrichCompany.js';
 import { createGuardedCaller } from './streams/guardedCall.js';
@@ -133,6 +135,26 @@ async function transitionsRecorded(drained: Promise<void>, graceMs: number, logg
   }
 }
 
+/**
+ * Brings back the breakers a previous process (or this one's last run) left open or half-open, from
+ * their last row in breaker_transitions: a new process must not hammer a vendor that is down
+ * (DESIGN.md "Circuit breakers"). They come back open with their last opening time, so the cool-off
+ * goes on; a half-open one's `restored` transition is recorded like any other. A failure to read
+ * does not stop the runtime: it is logged and every breaker starts closed.
+ */
+async function restoreBreakers(breakers: BreakerRegistry, database: Database, logger: Logger): Promise<void> {
+  let last;
+  try {
+    last = await lastOpenBreakerTransitions(database.pool, OPENING_REASONS);
+  } catch (error) {
+    logger.warn({ err: error }, 'breakers not restored (breaker_transitions unreadable): every breaker starts closed');
+    return;
+  }
+  for (const b of breakers.restoreFromTransitions(last)) {
+    logger.info({ tenantId: b.tenantId, vendor: b.vendor, state: b.state, openedAt: b.openedAt === null ? null : new Date(b.openedAt).toISOString() }, `breaker ${b.vendor} restored open`);
+  }
+}
+
 /** The ports of the chain; a vendor without its key gets a port that is never called (its step is skipped). */
 export function enrichmentPorts(config: Config): EnrichmentPorts {
   const a = createVendorAdapters(config);
@@ -181,6 +203,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ensureTenant: (tenantId) => runs.ensureTenant(tenantId),
     logger,
   });
+  await restoreBreakers(breakers, database, logger);
   const ports = enrichmentPorts(config);
   const partnerMap = createPgPartnerMap(database.pool);
   let closed: Promise<void> | null = null;

@@ -18,6 +18,24 @@ export interface BreakerTransition {
   reason: string;
 }
 
+/**
+ * What the last persisted transition of one breaker says (breaker_transitions), for restoring it
+ * at start-up (`BreakerRegistry.restoreFromTransitions`).
+ */
+export interface LastBreakerTransition {
+  tenantId: TenantId;
+  vendor: BreakerVendor;
+  /** The state the breaker's last transition led to. */
+  state: BreakerStateName;
+  /** Epoch ms of its last transition. */
+  at: number;
+  /**
+   * Epoch ms of its last opening, i.e. of its last transition whose reason starts a cool-off
+   * (`OPENING_REASONS` of breaker.machine.ts); null when none is known (then `at` is used).
+   */
+  openedAt: number | null;
+}
+
 /** Per-company outcome status stored in company_enrichment_runs.status. */
 export type CompanyRunStatus = 'ok' | 'degraded' | 'failed';
 

@@ -47,6 +47,13 @@ export function coolOffElapsed(context: Pick<BreakerContext, 'openedAt' | 'coolO
   return context.openedAt === null || now - context.openedAt >= context.coolOffMs;
 }
 
+/**
+ * Reasons of the transitions that (re)start a cool-off, i.e. set `openedAt` (`trip`, `reopen`). A
+ * persisted breaker's last opening is its last transition with one of these reasons: the other
+ * transitions into `open` (`probe_abandoned`, `restored`) keep the old openedAt.
+ */
+export const OPENING_REASONS = ['threshold', 'probe_failed'] as const;
+
 const isCurrentProbe = ({ context, event }: { context: BreakerContext; event: BreakerEvent }): boolean =>
   'probeId' in event && event.probeId === context.probeId;
 
@@ -71,7 +78,7 @@ export const breakerMachine = setup({
     trip: assign({
       consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
       openedAt: ({ event }) => event.now,
-      reason: 'threshold',
+      reason: 'threshold' satisfies (typeof OPENING_REASONS)[number],
     }),
     admitProbe: assign({
       probeStartedAt: ({ event }) => event.now,
@@ -85,7 +92,7 @@ export const breakerMachine = setup({
     }),
     closeAfterProbe: assign({ consecutiveFailures: 0, reason: 'probe_succeeded' }),
     closeAfterAnswer: assign({ consecutiveFailures: 0, reason: 'probe_answered' }),
-    reopen: assign({ openedAt: ({ event }) => event.now, reason: 'probe_failed' }),
+    reopen: assign({ openedAt: ({ event }) => event.now, reason: 'probe_failed' satisfies (typeof OPENING_REASONS)[number] }),
     releaseProbe: assign({ reason: 'probe_abandoned' }),
   },
 }).createMachine({

@@ -3,9 +3,9 @@ import { createActor, type Actor, type InspectionEvent, type SnapshotFrom } from
 import type { BreakerConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { countsAgainstBreaker, type ErrorKind } from '../domain/errors.js';
-import type { BreakerStateName, BreakerTransition } from '../domain/events.js';
+import type { BreakerStateName, BreakerTransition, LastBreakerTransition } from '../domain/events.js';
 import type { BreakerVendor, TenantId } from '../domain/vendor.js';
-import { breakerMachine, coolOffElapsed, type BreakerEvent } from '../machines/breaker.machine.js';
+import { breakerMachine, coolOffElapsed, type BreakerContext, type BreakerEvent } from '../machines/breaker.machine.js';
 import type { BreakerInfo, BreakerRegistryView } from './guard.types.js';
 
 /** The answer of {@link BreakerRegistry.admit}. */
@@ -55,6 +55,14 @@ export interface BreakerRegistry extends BreakerRegistryView {
    * breaker persisted while probing comes back open (that probe belonged to the old process).
    */
   restore(breakers: readonly PersistedBreaker[]): void;
+  /**
+   * Brings breakers back from their last persisted transitions, at start-up: one whose last state is
+   * `open` or `halfOpen` comes back `open` with `openedAt` = its last opening, so the cool-off goes on
+   * from there (a `halfOpen` one — its probe belonged to the process that died — through
+   * {@link restore}, which emits a `restored` transition). `closed` ones and exempt vendors are left
+   * alone. Returns the breakers it restored, as listed now.
+   */
+  restoreFromTransitions(last: readonly LastBreakerTransition[]): BreakerInfo[];
 }
 
 type BreakerActor = Actor<typeof breakerMachine>;
@@ -118,7 +126,43 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
     }
   }
 
+  // "As of now": an open breaker whose cool-off has elapsed admits a probe, i.e. is half-open.
+  const infoOf = (e: Entry, now: number): BreakerInfo => ({
+    tenantId: e.tenantId,
+    vendor: e.vendor,
+    state: e.state === 'open' && coolOffElapsed(e, now) ? 'halfOpen' : e.state,
+    consecutiveFailures: e.consecutiveFailures,
+    openedAt: e.openedAt,
+  });
+
   const probeOf = (admission: Admission): number | undefined => (admission.status === 'probe' ? admission.probeId : undefined);
+
+  function restore(breakers: readonly PersistedBreaker[]): void {
+    for (const { tenantId, vendor, snapshot } of breakers) {
+      const persisted = snapshot as SnapshotFrom<typeof breakerMachine>;
+      const probing = persisted.value === 'halfOpen';
+      const patched = {
+        ...persisted,
+        value: probing ? 'open' : persisted.value,
+        context: { ...persisted.context, ...input, ...(probing ? { reason: 'restored' } : {}) },
+      };
+      install(tenantId, vendor, createActor(breakerMachine, { snapshot: patched as never, input, inspect: options.inspect }).start());
+      if (probing) transitions.next({ tenantId, vendor, from: 'halfOpen', to: 'open', at: clock.now(), reason: 'restored' });
+    }
+  }
+
+  /** The persisted snapshot of a breaker in `state` since its last opening at `openedAt`. */
+  function snapshotOf(last: LastBreakerTransition): unknown {
+    const context: BreakerContext = {
+      ...input,
+      consecutiveFailures: input.errorThreshold,
+      openedAt: last.openedAt ?? last.at,
+      probeStartedAt: last.state === 'halfOpen' ? last.at : null,
+      probeId: 0,
+      reason: 'restored',
+    };
+    return breakerMachine.getPersistedSnapshot(breakerMachine.resolveState({ value: last.state, context }));
+  }
 
   return {
     transitions$: transitions.asObservable(),
@@ -161,11 +205,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
       const now = clock.now();
       const out: BreakerInfo[] = [];
       for (const vendors of byTenant.values()) {
-        for (const e of vendors.values()) {
-          // "As of now": an open breaker whose cool-off has elapsed admits a probe, i.e. is half-open.
-          const state = e.state === 'open' && coolOffElapsed(e, now) ? 'halfOpen' : e.state;
-          out.push({ tenantId: e.tenantId, vendor: e.vendor, state, consecutiveFailures: e.consecutiveFailures, openedAt: e.openedAt });
-        }
+        for (const e of vendors.values()) out.push(infoOf(e, now));
       }
       return out;
     },
@@ -178,18 +218,17 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
       return out;
     },
 
-    restore(breakers) {
-      for (const { tenantId, vendor, snapshot } of breakers) {
-        const persisted = snapshot as SnapshotFrom<typeof breakerMachine>;
-        const probing = persisted.value === 'halfOpen';
-        const patched = {
-          ...persisted,
-          value: probing ? 'open' : persisted.value,
-          context: { ...persisted.context, ...input, ...(probing ? { reason: 'restored' } : {}) },
-        };
-        install(tenantId, vendor, createActor(breakerMachine, { snapshot: patched as never, input, inspect: options.inspect }).start());
-        if (probing) transitions.next({ tenantId, vendor, from: 'halfOpen', to: 'open', at: clock.now(), reason: 'restored' });
+    restore,
+
+    restoreFromTransitions(last) {
+      const now = clock.now();
+      const restored: PersistedBreaker[] = [];
+      for (const l of last) {
+        if (l.state === 'closed' || exempt.has(l.vendor)) continue;
+        restored.push({ tenantId: l.tenantId, vendor: l.vendor, snapshot: snapshotOf(l) });
       }
+      restore(restored);
+      return restored.map(({ tenantId, vendor }) => infoOf(find(tenantId, vendor) as Entry, now));
     },
   };
 }

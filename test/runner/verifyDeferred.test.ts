@@ -91,4 +91,15 @@ describe('verify-deferred', () => {
     const rows = await pool.query('SELECT tenant_id, vendor, from_state, to_state, reason, run_id FROM breaker_transitions ORDER BY id');
     expect(rows.rows).toEqual([{ tenant_id: 7, vendor: 'zerobounce', from_state: 'closed', to_state: 'open', reason: 'threshold', run_id: null }]);
   });
+
+  it('the command respects a breaker a run left open: no request, every address stays deferred', async () => {
+    // A run's ZeroBounce breaker opened a moment ago (CB_COOL_OFF_S is 300 s); the vendor is fine by now.
+    await pool.query(`INSERT INTO breaker_transitions (tenant_id, vendor, from_state, to_state, at, reason) VALUES (7, 'zerobounce', 'closed', 'open', now(), 'threshold')`);
+    const r = await cli(7);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('tenant 7: 4 deferred, 0 verified, 4 still deferred (ZeroBounce breaker open');
+    expect(sim.calls('zerobounce')).toBe(0);
+    expect((await statuses(7)).filter((s) => s === 'unknown')).toHaveLength(4);
+  });
 });
+

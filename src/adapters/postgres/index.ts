@@ -1,10 +1,11 @@
-/** PostgreSQL adapter: one pool, migrations, the embedded server, the sink's writer, the run queries. */
+/** PostgreSQL adapter: one pool, migrations, the embedded server, the sink's writer, the run and breaker queries. */
 export { openDatabase, type Database, type OpenDatabaseOptions } from './database.js';
 export { migrate, loadMigrations, MIGRATIONS_DIR, type Migration, type MigrationResult } from './migrate.js';
 export { startEmbeddedPostgres, freeLoopbackPort, type EmbeddedPostgres, type EmbeddedOptions } from './embedded.js';
 export { createPgBatchWriter, isContentError, type BatchWriter, type BatchOutcome } from './writer.js';
 export { createRunsRepository, type RunsRepository, type RunRow, type RunParams, type Tenant } from './runs.js';
 export { runReport, type RunReport } from './report.js';
+export { lastOpenBreakerTransitions } from './breakers.js';
 export {
   createObservability, aggregatePercentiles, finaliseRun,
   type Observability, type LogEventDetails, type VendorUsageIncrement, type StageStats, type RunCounts, type FinalRunStatus,
