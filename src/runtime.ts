@@ -63,7 +63,8 @@ export interface Runtime {
   /**
    * Every breaker transition as it happens (hot; completes on {@link Runtime.close}). The runtime
    * itself logs and persists each one (breaker_transitions), with the run id of its tenant's run
-   * under way, or null (`enrich`, `verify-deferred`).
+   * under way, or null (`enrich`, `verify-deferred`). The `restored` transitions of breakers brought
+   * back at start-up happen before `createRuntime` resolves: recorded and logged, not seen here.
    */
   readonly transitions$: Observable<BreakerTransition>;
   /**
@@ -142,7 +143,7 @@ async function transitionsRecorded(drained: Promise<void>, graceMs: number, logg
  * goes on; a half-open one's `restored` transition is recorded like any other. A failure to read
  * does not stop the runtime: it is logged and every breaker starts closed.
  */
-async function restoreBreakers(breakers: BreakerRegistry, database: Database, logger: Logger): Promise<void> {
+async function restoreBreakers(breakers: BreakerRegistry, database: Database, config: Config, logger: Logger): Promise<void> {
   let last;
   try {
     last = await lastOpenBreakerTransitions(database.pool, OPENING_REASONS);
@@ -150,8 +151,10 @@ async function restoreBreakers(breakers: BreakerRegistry, database: Database, lo
     logger.warn({ err: error }, 'breakers not restored (breaker_transitions unreadable): every breaker starts closed');
     return;
   }
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
   for (const b of breakers.restoreFromTransitions(last)) {
-    logger.info({ tenantId: b.tenantId, vendor: b.vendor, state: b.state, openedAt: b.openedAt === null ? null : new Date(b.openedAt).toISOString() }, `breaker ${b.vendor} restored open`);
+    const coolOffEndsAt = b.openedAt === null ? null : b.openedAt + config.breaker.coolOffS * 1000;
+    logger.info({ tenantId: b.tenantId, vendor: b.vendor, openedAt: iso(b.openedAt), coolOffEndsAt: iso(coolOffEndsAt) }, `breaker ${b.vendor} restored open`);
   }
 }
 
@@ -203,7 +206,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ensureTenant: (tenantId) => runs.ensureTenant(tenantId),
     logger,
   });
-  await restoreBreakers(breakers, database, logger);
+  await restoreBreakers(breakers, database, config, logger);
   const ports = enrichmentPorts(config);
   const partnerMap = createPgPartnerMap(database.pool);
   let closed: Promise<void> | null = null;

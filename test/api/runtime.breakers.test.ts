@@ -109,7 +109,9 @@ describe('the runtime\'s breakers (real PostgreSQL, simulated vendors)', () => {
     const second = await createRuntime(config, { clock, logger });
     try {
       expect(breakersOf(second, 304)).toEqual([{ tenantId: 304, vendor: 'apify_linkedin', state: 'open', consecutiveFailures: 1, openedAt }]);
-      expect(lines.filter((l) => l.msg === 'breaker apify_linkedin restored open' && l.tenantId === 304)).toMatchObject([{ level: 30, vendor: 'apify_linkedin', openedAt: new Date(openedAt).toISOString() }]);
+      expect(lines.filter((l) => l.msg === 'breaker apify_linkedin restored open' && l.tenantId === 304)).toMatchObject([
+        { level: 30, vendor: 'apify_linkedin', openedAt: new Date(openedAt).toISOString(), coolOffEndsAt: new Date(openedAt + 60_000).toISOString() },
+      ]);
       const refused = await second.enrich(company(304, 2));
       expect(refused.reasons).toContain('CIRCUIT_OPEN:apify_linkedin');
       expect(sim.calls('apify_linkedin')).toBe(1);
