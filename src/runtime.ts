@@ -195,7 +195,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const breakers = createBreakerRegistry({
     breaker: config.breaker,
     clock,
-    probeTimeoutMs: config.vendorTimeoutMs,
+    probeTimeoutMs: Math.max(config.vendorTimeoutMs, config.vendors.apify.timeoutMs),
     ...(inspect ? { inspect } : {}),
   });
   const guard = createGuardedCaller({ config, clock, registry: breakers });

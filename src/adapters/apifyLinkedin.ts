@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import type { Company, CompanyFacts, Contact } from '../domain/company.js';
+import { VendorError } from '../domain/errors.js';
 import type { ContactSourcePort } from '../domain/ports.js';
 import { systemClock } from './clock.js';
 import { requireKey, type HttpAdapterDeps } from './http/deps.js';
-import { expectJson } from './http/request.js';
+import { expectJson, type RefineResponse } from './http/request.js';
 import { validateBody } from './http/validate.js';
 
 /** The actor's profile scraper mode: the cheapest, which returns ProfileShort items. */
@@ -38,10 +39,22 @@ export interface ApifyDeps extends HttpAdapterDeps {
   maxItems?: number;
 }
 
-/** The run's own timeout in seconds: below the per-attempt timeout and below Apify's 300 s sync cap. */
-export function runTimeoutSeconds(vendorTimeoutMs: number): number {
-  return Math.max(1, Math.min(290, Math.floor(vendorTimeoutMs / 1000) - 1));
+/**
+ * The run's own timeout in seconds: 5 s below the per-attempt timeout (APIFY_TIMEOUT_MS), so that
+ * the run stops itself and answers before our attempt gives up on it (a run we stop waiting for keeps
+ * running and billing), and below Apify's 300 s cap on a synchronous run.
+ */
+export function runTimeoutSeconds(attemptTimeoutMs: number): number {
+  return Math.max(1, Math.min(290, Math.floor(attemptTimeoutMs / 1000) - 5));
 }
+
+/**
+ * A 408 `run-timeout-exceeded` is a timeout that must not be retried: Apify does not abort the run,
+ * which keeps running and billing, and a retry would start a second paid run (VENDOR_APIS.md; the
+ * official client never retries a 408 either).
+ */
+const refineApify: RefineResponse = (res) =>
+  res.status === 408 ? new VendorError({ vendor: 'apify_linkedin', kind: 'timeout', status: 408, detail: 'run-timeout-exceeded', final: true }) : undefined;
 
 /** What the actor is asked to search: the company's LinkedIn URL when known, else its name or domain. */
 function companyQuery(company: Company, facts: CompanyFacts): string | null {
@@ -57,14 +70,14 @@ function companyQuery(company: Company, facts: CompanyFacts): string | null {
  *
  * @throws Error at construction when APIFY_TOKEN is empty
  * @throws VendorError (vendor `apify_linkedin`) from `findContacts`: 408 `run-timeout-exceeded` →
- *   `timeout`; 402 → `quota_exhausted`; 401/403 → `auth`; 429 → `rate_limited`; 5xx → `server`;
+ *   `timeout`, marked `final` (never retried); 402 → `quota_exhausted`; 401/403 → `auth`; 429 → `rate_limited`; 5xx → `server`;
  *   400 (`run-failed`, `invalid-input`) → `bad_request`; a non-array or unknown items → `bad_response`
  */
-export function createApifyLinkedinClient(config: Pick<Config, 'vendors' | 'vendorTimeoutMs'>, deps: ApifyDeps = {}): ContactSourcePort {
-  const { baseUrl, linkedinActor } = config.vendors.apify;
+export function createApifyLinkedinClient(config: Pick<Config, 'vendors'>, deps: ApifyDeps = {}): ContactSourcePort {
+  const { baseUrl, linkedinActor, timeoutMs } = config.vendors.apify;
   const token = requireKey(config.vendors.apify.apiKey, 'APIFY_TOKEN');
   const clock = deps.clock ?? systemClock;
-  const url = `${baseUrl}/acts/${encodeURIComponent(linkedinActor)}/run-sync-get-dataset-items?timeout=${runTimeoutSeconds(config.vendorTimeoutMs)}`;
+  const url = `${baseUrl}/acts/${encodeURIComponent(linkedinActor)}/run-sync-get-dataset-items?timeout=${runTimeoutSeconds(timeoutMs)}`;
   return {
     async findContacts(input, signal): Promise<Contact[]> {
       const company = companyQuery(input.company, input.facts);
@@ -80,7 +93,7 @@ export function createApifyLinkedinClient(config: Pick<Config, 'vendors' | 'vend
           dispatcher: deps.dispatcher,
           maxBytes: deps.maxBytes,
         },
-        { now: clock.now, okStatuses: [200, 201] },
+        { now: clock.now, okStatuses: [200, 201], refine: refineApify },
       );
       return validateBody('apify_linkedin', DatasetSchema, body).flatMap((item): Contact[] => {
         if (item.hidden) return [];

@@ -47,7 +47,8 @@ export interface Config {
     openai: VendorEndpoint & { model: string };
     zerobounce: VendorEndpoint;
     lusha: VendorEndpoint;
-    apify: VendorEndpoint & { linkedinActor: string };
+    /** `timeoutMs`: APIFY_TIMEOUT_MS, the per-attempt timeout of its synchronous runs. */
+    apify: VendorEndpoint & { linkedinActor: string; timeoutMs: number };
   };
   odoo: {
     url: string | null;

@@ -124,7 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
       openai: { apiKey: v('OPENAI_API_KEY'), baseUrl: v('OPENAI_BASE_URL'), model: v('OPENAI_MODEL') },
       zerobounce: { apiKey: v('ZEROBOUNCE_API_KEY'), baseUrl: v('ZEROBOUNCE_BASE_URL') },
       lusha: { apiKey: v('LUSHA_API_KEY'), baseUrl: v('LUSHA_BASE_URL') },
-      apify: { apiKey: v('APIFY_TOKEN'), baseUrl: v('APIFY_BASE_URL'), linkedinActor: v('APIFY_LINKEDIN_ACTOR') },
+      apify: { apiKey: v('APIFY_TOKEN'), baseUrl: v('APIFY_BASE_URL'), linkedinActor: v('APIFY_LINKEDIN_ACTOR'), timeoutMs: v('APIFY_TIMEOUT_MS') },
     },
     odoo: {
       url: v('ODOO_URL'),

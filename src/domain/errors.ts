@@ -44,6 +44,11 @@ export interface VendorErrorInit {
   retryAfterMs?: number | undefined;
   /** Short, secret-free detail written by the adapter that classified the failure. */
   detail?: string | undefined;
+  /**
+   * Never retried, whatever the kind: the vendor documents that repeating this request is unsafe
+   * (Apify's 408: the timed-out run keeps running and billing, and a retry starts a second one).
+   */
+  final?: boolean | undefined;
   cause?: unknown;
 }
 
@@ -58,6 +63,8 @@ export class VendorError extends Error {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly detail: string | undefined;
+  /** See {@link VendorErrorInit.final}. */
+  readonly final: boolean;
 
   constructor(init: VendorErrorInit) {
     const status = init.status === undefined ? '' : ` (${init.status})`;
@@ -69,11 +76,12 @@ export class VendorError extends Error {
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
     this.detail = init.detail;
+    this.final = init.final === true;
   }
 
-  /** Whether the taxonomy allows retrying this failure. */
+  /** Whether this failure may be retried: a retryable kind, and not marked `final` by its adapter. */
   get retryable(): boolean {
-    return isRetryableKind(this.kind);
+    return !this.final && isRetryableKind(this.kind);
   }
 
   /** A plain, secret-free record for logs and the database. */

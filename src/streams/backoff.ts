@@ -1,4 +1,4 @@
-import { isVendorError, isRetryableKind, type VendorError } from '../domain/errors.js';
+import { isVendorError, type VendorError } from '../domain/errors.js';
 
 /** The numbers of the backoff formula (DESIGN.md "Errors"); {@link RetryConfig} fits. */
 export interface BackoffPolicy {
@@ -45,7 +45,7 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: num
  * @returns milliseconds, or null for "do not retry"
  */
 export function retryDelayFor(error: unknown, attempt: number, policy: BackoffPolicy, random: number): number | null {
-  if (!isVendorError(error) || !isRetryableKind(error.kind)) return null;
+  if (!isVendorError(error) || !error.retryable) return null;
   const { kind, retryAfterMs: retryAfter } = error as VendorError;
   if (kind === 'rate_limited' && retryAfter !== undefined && retryAfter > policy.maxDelayMs) return null;
   const delay = backoffDelay(attempt, policy, random);

@@ -11,8 +11,11 @@ import { retryWithBackoff, type RetryWithBackoffConfig } from './retryWithBackof
 
 /** What {@link createGuardedCaller} needs. */
 export interface GuardedCallerDeps {
-  /** Uses `retry`, `breaker`, `vendorTimeoutMs` and `crawl.timeoutMs`. */
-  config: Pick<Config, 'retry' | 'breaker' | 'vendorTimeoutMs'> & { crawl: Pick<Config['crawl'], 'timeoutMs'> };
+  /** Uses `retry`, `breaker`, `vendorTimeoutMs`, `crawl.timeoutMs` and `vendors.apify.timeoutMs` (when given). */
+  config: Pick<Config, 'retry' | 'breaker' | 'vendorTimeoutMs'> & {
+    crawl: Pick<Config['crawl'], 'timeoutMs'>;
+    vendors?: { apify?: Pick<Config['vendors']['apify'], 'timeoutMs'> };
+  };
   /** The injected clock: breaker time, deadlines and attempt durations. */
   clock: Clock;
   /** The breakers; default a new registry from `config.breaker` and `clock`. */
@@ -28,8 +31,8 @@ type Fn<T> = (signal: AbortSignal) => Promise<T>;
 
 /**
  * Builds the {@link GuardedCaller}: breaker admission (a refused call makes no request and fails
- * with CircuitOpenError), a per-attempt timeout (VENDOR_TIMEOUT_MS; CRAWL_TIMEOUT_MS and no
- * breaker for `crawler`), retryWithBackoff, and one success or failure reported to the breaker
+ * with CircuitOpenError), a per-attempt timeout (VENDOR_TIMEOUT_MS; APIFY_TIMEOUT_MS for
+ * `apify_linkedin`; CRAWL_TIMEOUT_MS and no breaker for `crawler`), retryWithBackoff, and one success or failure reported to the breaker
  * per call after its retries. A probe makes one attempt; a retry is not attempted once the
  * breaker has left `closed`; a caller's abort reports no verdict (a probe's slot is released).
  * Thrown non-VendorErrors are classified with classifyThrown.
@@ -38,10 +41,13 @@ type Fn<T> = (signal: AbortSignal) => Promise<T>;
  */
 export function createGuardedCaller(deps: GuardedCallerDeps): GuardedCaller & { readonly registry: BreakerRegistry } {
   const { config, clock, random = Math.random, scheduler, observer = {} } = deps;
-  const registry = deps.registry ?? createBreakerRegistry({ breaker: config.breaker, clock, probeTimeoutMs: config.vendorTimeoutMs });
+  const apifyTimeoutMs = config.vendors?.apify?.timeoutMs ?? config.vendorTimeoutMs;
+  const registry = deps.registry ?? createBreakerRegistry({ breaker: config.breaker, clock, probeTimeoutMs: Math.max(config.vendorTimeoutMs, apifyTimeoutMs) });
   const host = timerHostFor(scheduler);
   const vendorLane = new TimeoutLane(config.vendorTimeoutMs, host, timeoutReason);
   const crawlLane = new TimeoutLane(config.crawl.timeoutMs, host, timeoutReason);
+  // Apify's synchronous actor runs take tens of seconds (container start, scraping): their own lane.
+  const apifyLane = apifyTimeoutMs === config.vendorTimeoutMs ? vendorLane : new TimeoutLane(apifyTimeoutMs, host, timeoutReason);
   const { maxAttempts, baseDelayMs, maxDelayMs } = config.retry;
   retryWithBackoff({ maxAttempts, baseDelayMs, maxDelayMs }); // validates once, throws RangeError early
 
@@ -60,7 +66,7 @@ export function createGuardedCaller(deps: GuardedCallerDeps): GuardedCaller & { 
       readonly admission: Admission,
     ) {
       this.breakerVendor = vendor === 'crawler' ? null : vendor;
-      this.lane = vendor === 'crawler' ? crawlLane : vendorLane;
+      this.lane = vendor === 'crawler' ? crawlLane : vendor === 'apify_linkedin' ? apifyLane : vendorLane;
     }
 
     /** One attempt; `dedicated` gives it its own AbortController (cancellable alone). */

@@ -8,6 +8,7 @@ import { createZeroBounceClient } from '../../src/adapters/zerobounce.js';
 import { systemClock } from '../../src/adapters/clock.js';
 import { configFrom, type Config } from '../../src/config/index.js';
 import { isVendorError, type ErrorKind } from '../../src/domain/errors.js';
+import { createApifyLinkedinClient } from '../../src/adapters/apifyLinkedin.js';
 import { createGuardedCaller } from '../../src/streams/guardedCall.js';
 import { useSimulator } from './support.js';
 
@@ -34,6 +35,19 @@ describe('adapters through createGuardedCaller', () => {
     const error: unknown = await promise.then(() => null, (e: unknown) => e);
     return isVendorError(error) ? error.kind : String(error);
   };
+
+  it("Apify: a 408 (the run timed out) makes one request, never a second paid run; its attempts get APIFY_TIMEOUT_MS", async () => {
+    fx.sim.setProfile('apify_linkedin', { fault: 'server_error', status: 408 });
+    const { caller, attempts } = guarded();
+    const client = createApifyLinkedinClient(fx.config);
+    const input = { company: { tenantId: 1, companyId: 1, name: 'Acme', domain: 'acme.example' }, facts: {} };
+    expect(await kindOf(caller.call(1, 'apify_linkedin', (signal) => client.findContacts(input, signal)))).toBe('timeout');
+    expect(attempts).toEqual([false]);
+    expect(fx.sim.requests('apify_linkedin')).toHaveLength(1);
+    fx.sim.setProfile('apify_linkedin', { fault: 'server_error', status: 503 }); // a 5xx is still retried
+    expect(await kindOf(caller.call(1, 'apify_linkedin', (signal) => client.findContacts(input, signal)))).toBe('server');
+    expect(fx.sim.requests('apify_linkedin')).toHaveLength(4);
+  });
 
   it('a 429 is retried after its Retry-After, then succeeds', async () => {
     fx.sim.setProfile('tavily', { fault: 'rate_limit', firstN: 1, retryAfterS: 0.02 });

@@ -116,14 +116,14 @@ describe('vendor adapters, happy paths against the simulator', () => {
   });
 
   it('Apify: run-sync-get-dataset-items with a Bearer token, never ?token=; hidden profiles skipped', async () => {
-    const config = configFrom({ ...fx.sim.overrides, VENDOR_TIMEOUT_MS: '15000' });
+    const config = configFrom({ ...fx.sim.overrides, VENDOR_TIMEOUT_MS: '15000', APIFY_TIMEOUT_MS: '90000' });
     const facts = { linkedinUrl: 'https://www.linkedin.com/company/acme-tools' };
     const contacts = await createApifyLinkedinClient(config).findContacts({ company, facts }, attempt());
     const request = fx.sim.requests('apify_linkedin')[0];
     const url = new URL(request?.url ?? '', 'http://x');
     expect(url.pathname).toBe('/apify/v2/acts/harvestapi~linkedin-company-employees/run-sync-get-dataset-items');
     expect(url.searchParams.has('token')).toBe(false);
-    expect(url.searchParams.get('timeout')).toBe('14');
+    expect(url.searchParams.get('timeout')).toBe('85'); // APIFY_TIMEOUT_MS − 5 s: the run stops itself before our attempt gives up
     expect(request?.headers.authorization).toBe(`Bearer ${SIM_KEYS.apify_linkedin}`);
     expect(request?.json).toEqual({ companies: [facts.linkedinUrl], maxItems: 10, profileScraperMode: PROFILE_SCRAPER_MODE });
     expect(contacts.length).toBeGreaterThan(0);
@@ -133,12 +133,13 @@ describe('vendor adapters, happy paths against the simulator', () => {
     }
   });
 
-  it('Apify: 408 run-timeout-exceeded is a timeout; the run timeout stays under 300 s', async () => {
+  it('Apify: 408 run-timeout-exceeded is a timeout that is never retried; the run timeout stays under 300 s', async () => {
     fx.sim.setProfile('apify_linkedin', { fault: 'server_error', status: 408 });
     const error = await vendorErrorOf(createApifyLinkedinClient(fx.config).findContacts({ company, facts: {} }, attempt()));
-    expect([error.kind, error.status]).toEqual(['timeout', 408]);
+    expect([error.kind, error.status, error.retryable]).toEqual(['timeout', 408, false]); // a retry would start a second paid run
     expect(runTimeoutSeconds(3_600_000)).toBe(290);
-    expect(runTimeoutSeconds(500)).toBe(1);
+    expect(runTimeoutSeconds(90_000)).toBe(85);
+    expect(runTimeoutSeconds(5000)).toBe(1);
   });
 
   it('a body over the size cap is bad_response, not a crash or an unbounded read', async () => {
