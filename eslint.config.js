@@ -19,6 +19,13 @@ export default tseslint.config(
     },
   },
   {
+    // SQL lives in src/adapters/postgres: the streams and the CLI call its repositories.
+    files: ['src/streams/**/*.ts', 'src/cli/**/*.ts', 'src/machines/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.property.name='query']", message: 'Only src/adapters runs SQL; add a repository method there.' }],
+    },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/config/**'],
     rules: {

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { EmailVerifierPort, TenantId } from '../domain/index.js';
 import { isCircuitOpenError, isVendorError } from '../domain/errors.js';
 import type { GuardedCaller } from './guard.types.js';
@@ -14,16 +13,21 @@ export interface VerifyDeferredResult {
   circuitOpen: boolean;
 }
 
+/** Where the deferred addresses are read and their verdicts stored (the PostgreSQL adapter: `createDeferredContactsStore`). */
+export interface DeferredContactsStore {
+  /** The tenant's addresses whose verification was deferred, oldest contact first. */
+  deferred(tenantId: TenantId): Promise<{ contactId: string; email: string }[]>;
+  /** Stores the verdict of one address (and when it was reached). */
+  recordVerdict(contactId: string, verdict: { status: string; subStatus: string | null }): Promise<void>;
+}
+
 /**
  * Re-verifies a tenant's deferred addresses (contacts.email_status = 'unknown', recorded with
  * ZEROBOUNCE_DEFER) through the guarded ZeroBounce port, one at a time, and stores each outcome.
  * Stops at the first refusal by the open breaker: the rest stay deferred for the next attempt.
  */
-export async function verifyDeferred(deps: { pool: pg.Pool; guard: GuardedCaller; verifier: EmailVerifierPort }, tenantId: TenantId): Promise<VerifyDeferredResult> {
-  const { rows } = await deps.pool.query<{ contact_id: string; email: string }>(
-    `SELECT contact_id, email FROM contacts WHERE tenant_id = $1 AND email_status = 'unknown' AND email IS NOT NULL ORDER BY contact_id`,
-    [tenantId],
-  );
+export async function verifyDeferred(deps: { store: DeferredContactsStore; guard: GuardedCaller; verifier: EmailVerifierPort }, tenantId: TenantId): Promise<VerifyDeferredResult> {
+  const rows = await deps.store.deferred(tenantId);
   const result: VerifyDeferredResult = { deferred: rows.length, verified: 0, stillDeferred: 0, circuitOpen: false };
   for (const row of rows) {
     if (result.circuitOpen) {
@@ -32,11 +36,7 @@ export async function verifyDeferred(deps: { pool: pg.Pool; guard: GuardedCaller
     }
     try {
       const v = await deps.guard.call(tenantId, 'zerobounce', (signal) => deps.verifier.verify(row.email, signal));
-      await deps.pool.query(`UPDATE contacts SET email_status = $2, email_sub_status = $3, verified_at = now(), updated_at = now() WHERE contact_id = $1`, [
-        row.contact_id,
-        v.status,
-        v.subStatus,
-      ]);
+      await deps.store.recordVerdict(row.contactId, { status: v.status, subStatus: v.subStatus });
       result.verified += 1;
     } catch (error) {
       if (isCircuitOpenError(error)) result.circuitOpen = true;

@@ -165,11 +165,25 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
     await sink.flush();
     expect((await runs.pendingCompanies(runId)).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
     expect((await runs.pendingCompanies(runId))[1]).toEqual({ tenantId: 5005, companyId: 104, name: 'C4', domain: null });
-    expect((await runs.tenantCompanies(5005, { staleDays: 30 })).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
-    expect((await runs.tenantCompanies(5005)).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
+    const ids = async (options?: { staleDays?: number; pageSize?: number }): Promise<number[]> => {
+      const out: number[] = [];
+      for await (const c of runs.tenantCompanies(5005, options)) out.push(c.companyId);
+      return out;
+    };
+    expect(await ids({ staleDays: 30 })).toEqual([102, 104, 105, 107]);
+    expect(await ids()).toEqual([102, 104, 105, 107]);
     await pool.query(`UPDATE companies SET last_enriched_at = now() - interval '40 days' WHERE tenant_id = 5005 AND company_id = 101`);
-    expect((await runs.tenantCompanies(5005, { staleDays: 30 })).map((c) => c.companyId)).toEqual([101, 102, 104, 105, 107]);
-    expect((await runs.tenantCompanies(5005)).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
+    expect(await ids({ staleDays: 30 })).toEqual([101, 102, 104, 105, 107]);
+    expect(await ids()).toEqual([102, 104, 105, 107]);
+    for (const pageSize of [1, 2, 5]) expect(await ids({ staleDays: 30, pageSize }), `page size ${pageSize}`).toEqual([101, 102, 104, 105, 107]);
+    // Progress counts and the params the runner keeps.
+    expect(await runs.countProgress(runId)).toEqual({ total: 7, done: 3, degraded: 0 });
+    await runs.markInputRecorded(runId);
+    await runs.addMalformedRows(runId, 2);
+    await runs.addMalformedRows(runId, 3);
+    expect((await runs.getRun(runId))?.params).toMatchObject({ inputPath: 'in.csv', inputRecorded: true, malformedRows: 5 });
+    expect(await runs.lastRunId(5005)).toBe(runId);
+    expect(await runs.lastRunId(987_654)).toBeNull();
     await runs.markRun(runId, 'interrupted');
     expect((await runs.getRun(runId))?.status).toBe('interrupted');
     await runs.markRun(runId, 'running');

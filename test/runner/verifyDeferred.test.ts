@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } fro
 import { main } from '../../src/cli/main.js';
 import { configFrom } from '../../src/config/index.js';
 import { createZeroBounceClient } from '../../src/adapters/zerobounce.js';
+import { createDeferredContactsStore } from '../../src/adapters/postgres/contacts.js';
 import { migrate } from '../../src/adapters/postgres/migrate.js';
 import { createGuardedCaller } from '../../src/streams/guardedCall.js';
 import { verifyDeferred } from '../../src/streams/verifyDeferred.js';
@@ -41,7 +42,7 @@ describe('verify-deferred', () => {
   const setup = () => {
     const config = configFrom({ ...sim.overrides, RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5', CB_ERROR_THRESHOLD: '2' });
     const guard = createGuardedCaller({ config, clock });
-    return { pool, guard, verifier: createZeroBounceClient(config) };
+    return { store: createDeferredContactsStore(pool), guard, verifier: createZeroBounceClient(config) };
   };
   const statuses = async (tenant: number) =>
     (await pool.query<{ email_status: string }>('SELECT email_status FROM contacts WHERE tenant_id = $1 ORDER BY email', [tenant])).rows.map((r) => r.email_status);

@@ -6,6 +6,7 @@ export { createPgBatchWriter, isContentError, type BatchWriter, type BatchOutcom
 export { createRunsRepository, type RunsRepository, type RunRow, type RunParams, type Tenant } from './runs.js';
 export { runReport, type RunReport } from './report.js';
 export { lastOpenBreakerTransitions } from './breakers.js';
+export { createDeferredContactsStore } from './contacts.js';
 export {
   createObservability, aggregatePercentiles, finaliseRun,
   type Observability, type LogEventDetails, type VendorUsageIncrement, type StageStats, type RunCounts, type FinalRunStatus,

@@ -60,8 +60,18 @@ export interface RunsRepository {
   /**
    * The tenant's companies never enriched, plus (with `staleDays`) those last enriched more than
    * `staleDays` days ago — what `run --tenant <id> [--stale-days N]` without --input enriches.
+   * Read in pages of `pageSize` (default 1000) by company id, so memory stays flat however many
+   * companies the tenant has; the staleness cut-off is fixed when the first page is read.
    */
-  tenantCompanies(tenantId: TenantId, options?: { staleDays?: number | null }): Promise<Company[]>;
+  tenantCompanies(tenantId: TenantId, options?: { staleDays?: number | null; pageSize?: number }): AsyncIterable<Company>;
+  /** Companies of the run's input, and those of them with a result row (degraded: with a reason). */
+  countProgress(runId: number): Promise<{ total: number; done: number; degraded: number }>;
+  /** Notes in the run's params that its whole input is recorded (a resume need not record it again). */
+  markInputRecorded(runId: number): Promise<void>;
+  /** Adds `count` to the run's params.malformedRows (input rows skipped). */
+  addMalformedRows(runId: number, count: number): Promise<void>;
+  /** The tenant's newest run, or null. */
+  lastRunId(tenantId: TenantId): Promise<number | null>;
 }
 
 interface CompanyRow {
@@ -174,15 +184,44 @@ export function createRunsRepository(pool: pg.Pool): RunsRepository {
     async disableOdooExport(runId, reason) {
       await pool.query('UPDATE enrichment_runs SET odoo_export_disabled = true, odoo_export_disabled_reason = $2 WHERE run_id = $1', [runId, pgText(reason)]);
     },
-    async tenantCompanies(tenantId, options = {}) {
-      const stale = options.staleDays ?? null;
-      const { rows } = await pool.query<CompanyRow>(
-        `SELECT tenant_id, company_id, name, domain FROM companies
-         WHERE tenant_id = $1 AND (last_enriched_at IS NULL OR ($2::int IS NOT NULL AND last_enriched_at <= now() - make_interval(days => $2::int)))
-         ORDER BY company_id`,
-        [tenantId, stale],
+    async *tenantCompanies(tenantId, options = {}) {
+      const pageSize = options.pageSize ?? 1000;
+      const { rows: cut } = await pool.query<{ cutoff: Date | null }>(`SELECT now() - make_interval(days => $1::int) AS cutoff`, [options.staleDays ?? null]);
+      const cutoff = cut[0]?.cutoff ?? null;
+      let after = -1;
+      for (;;) {
+        const { rows } = await pool.query<CompanyRow>(
+          `SELECT tenant_id, company_id, name, domain FROM companies
+           WHERE tenant_id = $1 AND company_id > $3 AND (last_enriched_at IS NULL OR ($2::timestamptz IS NOT NULL AND last_enriched_at <= $2::timestamptz))
+           ORDER BY company_id LIMIT $4`,
+          [tenantId, cutoff, after, pageSize],
+        );
+        for (const r of rows) yield toCompany(r);
+        if (rows.length < pageSize) return;
+        after = Number(rows[rows.length - 1]!.company_id);
+      }
+    },
+    async countProgress(runId) {
+      const { rows } = await pool.query<{ total: number; done: number; degraded: number }>(
+        `SELECT (SELECT count(*)::int FROM run_companies WHERE run_id = $1) AS total,
+                count(*)::int AS done, count(*) FILTER (WHERE degraded_reasons IS NOT NULL)::int AS degraded
+           FROM company_enrichment_runs WHERE run_id = $1`,
+        [runId],
       );
-      return rows.map(toCompany);
+      return rows[0] ?? { total: 0, done: 0, degraded: 0 };
+    },
+    async markInputRecorded(runId) {
+      await pool.query(`UPDATE enrichment_runs SET params = params || '{"inputRecorded": true}'::jsonb WHERE run_id = $1`, [runId]);
+    },
+    async addMalformedRows(runId, count) {
+      await pool.query(
+        `UPDATE enrichment_runs SET params = params || jsonb_build_object('malformedRows', coalesce((params->>'malformedRows')::int, 0) + $2::int) WHERE run_id = $1`,
+        [runId, count],
+      );
+    },
+    async lastRunId(tenantId) {
+      const { rows } = await pool.query<{ run_id: string | null }>('SELECT max(run_id) AS run_id FROM enrichment_runs WHERE tenant_id = $1', [tenantId]);
+      return rows[0]?.run_id ? Number(rows[0].run_id) : null;
     },
   };
   return repo;

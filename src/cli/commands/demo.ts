@@ -72,8 +72,8 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
           process.stderr.write(`\ndemo: tenant ${tenantId}: enriching ${input}\n`);
           const code = await executeRun(runtime, planRun({ tenant: String(tenantId), input }));
           worst = Math.max(worst, code);
-          const last = await runtime.database.pool.query<{ run_id: string }>('SELECT max(run_id) AS run_id FROM enrichment_runs WHERE tenant_id = $1', [tenantId]);
-          if (last.rows[0]?.run_id) runIds.push(Number(last.rows[0].run_id));
+          const last = await runtime.runs.lastRunId(tenantId);
+          if (last !== null) runIds.push(last);
         }
         process.stdout.write(
           [

@@ -1,3 +1,4 @@
+import { createDeferredContactsStore } from '../../adapters/postgres/contacts.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { openDatabase } from '../../adapters/postgres/index.js';
@@ -44,7 +45,7 @@ export function registerReport(program: Command, setExit: (code: number) => void
       // The runtime's breakers: transitions are logged and persisted, and a breaker left open is respected.
       const runtime = await createRuntime(config, { logger });
       try {
-        const r = await verifyDeferred({ pool: runtime.database.pool, guard: runtime.guard, verifier: createZeroBounceClient(config) }, tenantId);
+        const r = await verifyDeferred({ store: createDeferredContactsStore(runtime.database.pool), guard: runtime.guard, verifier: createZeroBounceClient(config) }, tenantId);
         process.stdout.write(`tenant ${tenantId}: ${r.deferred} deferred, ${r.verified} verified, ${r.stillDeferred} still deferred${r.circuitOpen ? ' (ZeroBounce breaker open: try again after CB_COOL_OFF_S)' : ''}\n`);
         setExit(0);
       } finally {

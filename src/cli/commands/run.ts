@@ -132,14 +132,14 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
       // Killed while the input was being recorded: record it again (companies already recorded are
       // kept once), or the companies not yet recorded would silently drop out of the run.
       if (inputPath) companies = inputCompanies(inputPath, run.tenantId, counter);
-      else companies = await runtime.runs.tenantCompanies(run.tenantId, { staleDays: typeof run.params.staleDays === 'number' ? run.params.staleDays : null });
+      else companies = runtime.runs.tenantCompanies(run.tenantId, { staleDays: typeof run.params.staleDays === 'number' ? run.params.staleDays : null });
     }
     plan = { ...plan, dryRun: run.params.dryRun === true, concurrency: plan.concurrency ?? (typeof run.params.concurrency === 'number' ? run.params.concurrency : undefined) };
   } else if (plan.input) {
     await checkInputHead(plan.input, tenantId as number);
     companies = inputCompanies(plan.input, tenantId as number, counter);
   } else {
-    companies = await runtime.runs.tenantCompanies(tenantId as number, { staleDays: plan.staleDays });
+    companies = runtime.runs.tenantCompanies(tenantId as number, { staleDays: plan.staleDays });
   }
   const params: Record<string, unknown> = { inputPath: plan.input, concurrency: plan.concurrency ?? runtime.config.runConcurrency, dryRun: plan.dryRun, staleDays: plan.staleDays };
 
@@ -174,7 +174,7 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
     const result = await handle.done;
     reporter.stop();
     if (counter.malformed > 0 && result.runId !== null) {
-      await runtime.database.pool.query(`UPDATE enrichment_runs SET params = params || jsonb_build_object('malformedRows', coalesce((params->>'malformedRows')::int, 0) + $2::int) WHERE run_id = $1`, [result.runId, counter.malformed]);
+      await runtime.runs.addMalformedRows(result.runId, counter.malformed);
     }
     if (result.runId !== null) {
       const report = await runtime.report(result.runId);

@@ -70,16 +70,6 @@ export interface RunHandle {
   readonly progress: RunProgress;
 }
 
-async function countRun(pool: pg.Pool, runId: number): Promise<{ total: number; done: number; degraded: number }> {
-  const { rows } = await pool.query<{ total: number; done: number; degraded: number }>(
-    `SELECT (SELECT count(*)::int FROM run_companies WHERE run_id = $1) AS total,
-            count(*)::int AS done, count(*) FILTER (WHERE degraded_reasons IS NOT NULL)::int AS degraded
-       FROM company_enrichment_runs WHERE run_id = $1`,
-    [runId],
-  );
-  return rows[0] ?? { total: 0, done: 0, degraded: 0 };
-}
-
 /**
  * Runs one tenant's batch on the run-lifecycle machine: record the input, enrich every company
  * (pulled at `concurrency`), export to Odoo, finalise (stage percentiles, degraded flag, counts,
@@ -119,9 +109,9 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         try {
           if (request.companies) {
             await deps.runs.recordRunInputs(runId, request.companies);
-            await deps.pool.query(`UPDATE enrichment_runs SET params = params || '{"inputRecorded": true}'::jsonb WHERE run_id = $1`, [runId]);
+            await deps.runs.markInputRecorded(runId);
           }
-          Object.assign(progress, await countRun(deps.pool, runId));
+          Object.assign(progress, await deps.runs.countProgress(runId));
         } catch (error) {
           // The row exists: it must not stay `running` for ever. The error carries the run id so
           // that the machine's output (and the CLI) can name the run.
