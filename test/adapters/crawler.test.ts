@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createCrawler } from '../../src/adapters/crawler.js';
 import { configFrom } from '../../src/config/index.js';
 import { attempt, useSimulator, vendorErrorOf } from './support.js';
@@ -54,7 +54,12 @@ describe('crawler against simulated sites', () => {
     const limited = await vendorErrorOf(crawler().crawl('acme.example', attempt()));
     expect([limited.kind, limited.retryAfterMs]).toEqual(['rate_limited', 3000]);
     fx.sim.setProfile('crawler', 'hang');
-    expect((await vendorErrorOf(crawler().crawl('acme.example', AbortSignal.timeout(50)))).kind).toBe('timeout');
+    const timeout = new AbortController(); // the attempt's timeout, fired by hand once the site holds the request
+    const hanging = vendorErrorOf(crawler().crawl('acme.example', timeout.signal));
+    const served = fx.sim.calls('crawler');
+    await vi.waitFor(() => expect(fx.sim.calls('crawler')).toBeGreaterThan(served), { interval: 2 });
+    timeout.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    expect((await hanging).kind).toBe('timeout');
     fx.sim.setProfile('crawler', 'reset');
     expect((await vendorErrorOf(crawler().crawl('acme.example', attempt()))).kind).toBe('network');
   });
