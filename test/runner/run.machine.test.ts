@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor, fromCallback, fromPromise, type AnyEventObject, type SnapshotFrom, type StateValue } from 'xstate';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
@@ -171,6 +172,38 @@ describe('run machine (model-based)', () => {
 
   it.each(simple.map((p, i) => [i, p.steps.map((s) => s.event.type).join(' → '), p] as const))('simple path %i: %s', async (_i, _name, path) => {
     await checkPath(path as Path);
+  });
+});
+
+describe('run machine (property)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('any sequence of events: follows the reference, finalises at most once, stops every phase it leaves, never leaves a final state', async () => {
+    const events = [...(EVENTS as AnyEventObject[]), { type: 'xstate.after.drainGrace' }];
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom(...events), { maxLength: 14 }), async (sequence) => {
+        const h = harness();
+        h.actor.start();
+        let ref: Ref = { at: 'starting', interrupted: false, outcome: null };
+        const finalisations = new Set<unknown>();
+        for (const event of sequence) {
+          const before = ref;
+          ref = reference(ref, event.type);
+          await drive(h, event, before.at);
+          const snap = h.actor.getSnapshot();
+          expect(flat(snap.value), `${before.at} --${event.type}-->`).toBe(ref.at);
+          if (h.ctl.finalise) finalisations.add(h.ctl.finalise);
+          expect(finalisations.size).toBeLessThanOrEqual(1);
+          const left = before.at.includes('.') && !ref.at.startsWith(before.at.split('.')[0] as string);
+          if (left) expect(h.ctl.phases[actorOf(before.at)]?.stopped, 'a phase left is stopped').toBe(true);
+          if (['completed', 'interrupted', 'failed'].includes(before.at)) expect(ref.at).toBe(before.at);
+          if (snap.status === 'done') expect(snap.output?.status).toBe(ref.at === 'failed' ? 'failed' : ref.outcome);
+        }
+        h.actor.stop();
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
