@@ -64,8 +64,10 @@ export interface OdooExportRequest {
   stripFields: readonly string[];
   /** `--dry-run`: no call to Odoo at all; outcomes `dry_run` with the planned values. */
   dryRun?: boolean;
-  /** Run cancellation: the export stops after the company in flight. */
+  /** Run cancellation: calls in flight are cancelled and the export stops. */
   signal?: AbortSignal;
+  /** Drain: no further company is started; the one in flight finishes. */
+  stopIntake?: AbortSignal;
   /** Told once when the tenant's export gets disabled (persist enrichment_runs.odoo_export_disabled). */
   onDisabled?: (disabled: Disabled) => void;
 }
@@ -107,7 +109,7 @@ export async function* exportTenant(
   }
 
   for await (const company of companies) {
-    if (request.signal?.aborted) break;
+    if (request.signal?.aborted || request.stopIntake?.aborted) break;
     const vals = companyVals(tenantId, company, { setDefaults: request.setDefaults });
     let result: ExportOutcome;
     if (resolution.kind === 'none') result = outcome(company.companyId, 'skipped', 'no Odoo URL for this tenant');

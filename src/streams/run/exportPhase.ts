@@ -36,8 +36,10 @@ export interface ExportPhaseOptions {
   runId: number;
   tenantId: number;
   dryRun: boolean;
-  /** Drain or abort: the export stops after the company in flight; the rest keep no export_status. */
+  /** Abort: calls in flight are cancelled, and the company they were for gets no export_status (a resume exports it). */
   signal: AbortSignal;
+  /** Drain: the company in flight finishes and is recorded; no further one starts. The rest keep no export_status. */
+  stopIntake?: AbortSignal;
   onCompany?: (status: ExportStatus) => void;
 }
 
@@ -59,6 +61,7 @@ export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOpt
   const request = {
     ...exportRequestFor(deps.config, tenantId, tenant, options.dryRun),
     signal: options.signal,
+    ...(options.stopIntake ? { stopIntake: options.stopIntake } : {}),
     onDisabled: (d: { reason: string; detail: string }) => {
       void deps.runs.disableOdooExport(runId, `${d.reason}: ${d.detail}`).catch(() => undefined);
     },
@@ -68,7 +71,7 @@ export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOpt
   let lock: RunLock | null = null;
   if (request.resolution.kind === 'target' && !options.dryRun) {
     lock = await waitForAdvisoryLock(deps.pool, `lead-enrich:odoo:${tenantId}:${request.resolution.targetKey}`, {
-      signal: options.signal,
+      signal: options.stopIntake ? AbortSignal.any([options.signal, options.stopIntake]) : options.signal,
       onWait: () => deps.odoo.logger?.info({ tenantId, runId }, 'another run is exporting this tenant to the same Odoo; waiting for it'),
     });
   }
@@ -97,6 +100,10 @@ async function exportInTurn(deps: ExportPhaseDeps, options: ExportPhaseOptions, 
       return next.value;
     }
     const o = next.value;
+    // Aborted while this company was being written: its calls were cancelled, so its outcome
+    // (`disabled: run cancelled`) says nothing about Odoo. It keeps no export_status, and a resume
+    // exports it again (by its ref: no duplicate).
+    if (options.signal.aborted) continue;
     let detail = o.strippedFields.length > 0 ? `${o.detail ?? 'stripped'} (dropped: ${o.strippedFields.join(', ')})` : o.detail;
     if (o.exportStatus === 'dry_run' && o.planned) detail = `${o.detail ?? 'dry run'}: ${JSON.stringify(o.planned)}`.slice(0, 4000);
     const events = deps.obs.group();

@@ -149,7 +149,9 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
       }),
       export: fromCallback<PhaseCommand, PhaseInput>(({ input, sendBack, receive }) => {
         const stop = new AbortController();
-        receive(() => stop.abort());
+        const drain = new AbortController();
+        // Drain: the company in flight finishes and is recorded; abort (after the grace): its calls are cancelled.
+        receive((command) => (command.type === 'run.drain' ? drain.abort() : stop.abort()));
         progress.phase = 'exporting';
         changed();
         runLogger.info({ dryRun: request.dryRun }, 'exporting to Odoo');
@@ -160,6 +162,7 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
             tenantId: input.tenantId,
             dryRun: request.dryRun,
             signal: stop.signal,
+            stopIntake: drain.signal,
             onCompany: (status) => {
               progress.exported[status] = (progress.exported[status] ?? 0) + 1;
               changed();
