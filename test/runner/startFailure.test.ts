@@ -6,7 +6,7 @@ import { createRuntime } from '../../src/runtime.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { createTestDatabase } from '../support/database.js';
 
-describe('a run whose input fails while it is recorded', () => {
+describe('a run whose input fails or is interrupted while it is recorded', () => {
   let sim: Simulator;
   let db: { url: string; drop(): Promise<void> };
   let pool: pg.Pool;
@@ -36,6 +36,33 @@ describe('a run whose input fails while it is recorded', () => {
       expect(result.runId).toEqual(expect.any(Number));
       const row = await pool.query<{ status: string; finished: boolean }>('SELECT status, finished_at IS NOT NULL AS finished FROM enrichment_runs WHERE run_id = $1', [result.runId]);
       expect(row.rows).toEqual([{ status: 'failed', finished: true }]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('an interrupt while the input is being recorded stops reading it; the run ends interrupted and unmarked, for a resume to record again', async () => {
+    let pulled = 0;
+    let handle: ReturnType<Awaited<ReturnType<typeof createRuntime>>['run']> | null = null;
+    async function* endless(): AsyncGenerator<Company> {
+      for (let id = 1; ; id += 1) {
+        pulled += 1;
+        if (id === 1200) handle?.interrupt(); // well into the input, which never ends by itself
+        if (id % 100 === 0) await Promise.resolve();
+        yield { tenantId: 5, companyId: id, name: `Endless ${id}`, domain: null };
+      }
+    }
+    const runtime = await createRuntime(config);
+    try {
+      handle = runtime.run({ tenantId: 5, companies: endless() });
+      const result = await handle.done;
+      expect(result.status).toBe('interrupted');
+      expect(pulled).toBeLessThan(1300);
+      const run = await runtime.runs.getRun(result.runId as number);
+      expect(run?.status).toBe('interrupted');
+      expect(run?.params.inputRecorded).not.toBe(true);
+      const rows = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM company_enrichment_runs WHERE run_id = $1', [result.runId]);
+      expect(rows.rows[0]?.n).toBe(0);
     } finally {
       await runtime.close();
     }

@@ -49,8 +49,9 @@ export interface RunsRepository {
    * Records the run's input in order (run_companies) and upserts the companies (a non-null input
    * name or domain replaces the stored one). Consumes any (async) iterable in batches of `batchSize`
    * (default 500). A company id seen twice keeps its first position. Returns the number recorded.
+   * Stops taking input when `signal` aborts (what was read and not yet written is dropped).
    */
-  recordRunInputs(runId: number, companies: Iterable<Company> | AsyncIterable<Company>, options?: { batchSize?: number }): Promise<number>;
+  recordRunInputs(runId: number, companies: Iterable<Company> | AsyncIterable<Company>, options?: { batchSize?: number; signal?: AbortSignal }): Promise<number>;
   /** The run's inputs without a company_enrichment_runs row, in input order. */
   pendingCompanies(runId: number): Promise<Company[]>;
   /** Sets the status; a final status sets finished_at, `running` clears it (resume). */
@@ -157,13 +158,14 @@ export function createRunsRepository(pool: pg.Pool): RunsRepository {
       let recorded = 0;
       let batch: { c: Company; position: number }[] = [];
       for await (const c of companies) {
+        if (options.signal?.aborted) return recorded; // interrupted: the input is not recorded whole (a resume records it again)
         batch.push({ c, position: position++ });
         if (batch.length >= size) {
           recorded += await writeInputs(runId, run.tenantId, batch);
           batch = [];
         }
       }
-      if (batch.length > 0) recorded += await writeInputs(runId, run.tenantId, batch);
+      if (batch.length > 0 && !options.signal?.aborted) recorded += await writeInputs(runId, run.tenantId, batch);
       return recorded;
     },
     async pendingCompanies(runId) {

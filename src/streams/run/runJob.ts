@@ -81,6 +81,8 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   const { tenantId } = request;
   let runLogger = childLogger(deps.logger, { tenantId });
   let lock: RunLock | null = null;
+  // An interrupt stops the input's recording too (a large input would otherwise be read to its end first).
+  const intake = new AbortController();
   let leaveRun: (() => void) | null = null;
   const lockRun = async (runId: number): Promise<void> => {
     lock = await tryRunLock(deps.pool, runId);
@@ -108,8 +110,9 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         changed();
         try {
           if (request.companies) {
-            await deps.runs.recordRunInputs(runId, request.companies);
-            await deps.runs.markInputRecorded(runId);
+            await deps.runs.recordRunInputs(runId, request.companies, { signal: intake.signal });
+            // Interrupted while recording: not marked, so a resume records the input again.
+            if (!intake.signal.aborted) await deps.runs.markInputRecorded(runId);
           }
           Object.assign(progress, await deps.runs.countProgress(runId));
         } catch (error) {
@@ -208,7 +211,10 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   actor.start();
   return {
     done,
-    interrupt: () => actor.send({ type: 'run.interrupt.requested' }),
+    interrupt: () => {
+      intake.abort();
+      actor.send({ type: 'run.interrupt.requested' });
+    },
     get progress() {
       return progress;
     },
