@@ -10,16 +10,25 @@ export interface ProgressState {
   degraded: number;
   /** (tenant, vendor) breakers open or half-open right now. */
   openBreakers: number;
+  /** Companies already done when this session started (a resume): not counted in the rate. Default 0. */
+  doneAtStart?: number;
+  /** The run's phase; in `exporting` the line shows the export's progress instead of the rate and ETA. */
+  phase?: string;
+  /** Export outcomes recorded so far in this session. */
+  exported?: number;
   /** When the run started, epoch milliseconds. */
   startedAt: number;
   /** The time to render for, epoch milliseconds. */
   now: number;
 }
 
-/** Average throughput since the start, in companies per second (0 before any time has passed). */
+/**
+ * Average throughput of this session since its start, in companies per second (0 before any time has
+ * passed); companies done by an earlier session of a resumed run do not count.
+ */
 export function ratePerSecond(s: ProgressState): number {
   const seconds = (s.now - s.startedAt) / 1000;
-  return seconds > 0 ? s.done / seconds : 0;
+  return seconds > 0 ? Math.max(0, s.done - (s.doneAtStart ?? 0)) / seconds : 0;
 }
 
 /** Seconds left at the average rate; null when the total is unknown or nothing has finished yet. */
@@ -39,8 +48,10 @@ export function formatDuration(seconds: number | null): string {
 }
 
 function counts(s: ProgressState): string {
-  const rate = ratePerSecond(s);
   const breakers = `${s.openBreakers} open breaker${s.openBreakers === 1 ? '' : 's'}`;
+  if (s.phase === 'exporting') return `${s.degraded} degraded | ${breakers} | exporting to Odoo: ${s.exported ?? 0} written`;
+  if (s.phase === 'finalising') return `${s.degraded} degraded | ${breakers} | finalising`;
+  const rate = ratePerSecond(s);
   return `${s.degraded} degraded | ${breakers} | ${rate.toFixed(1)}/s | ETA ${formatDuration(etaSeconds(s))}`;
 }
 
@@ -114,7 +125,7 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
   const { out, clock } = options;
   const scheduler = options.scheduler ?? defaultScheduler;
   const tty = options.tty ?? out.isTTY === true;
-  const counters = { done: 0, total: null as number | null, degraded: 0, openBreakers: 0 };
+  const counters: Omit<ProgressState, 'startedAt' | 'now'> = { done: 0, total: null, degraded: 0, openBreakers: 0 };
   const startedAt = clock.now();
   let stopped = false;
   const state = (): ProgressState => ({ ...counters, startedAt, now: clock.now() });

@@ -271,6 +271,7 @@ describe('lead-enrich report and usage errors', () => {
     [['run', '--tenant', 'x'], /--tenant expects an integer/],
     [['run', '--tenant', '1', '--input', '/nonexistent/companies.csv'], /no such file/],
     [['run', '--resume', '5', '--tenant', '1'], /--resume/],
+    [['run', '--resume', '5', '--dry-run'], /--dry-run: the run remembers/],
   ])('bad usage %j exits 2', async (args, message) => {
     const w = await world();
     const r = await runCli(args, w.env());

@@ -21,6 +21,18 @@ describe('progress rendering', () => {
     expect(ratePerSecond({ ...base, now: base.startedAt })).toBe(0);
   });
 
+  it('counts only this session in the rate of a resumed run, and shows the export instead of an ETA', () => {
+    // Resumed with 100 of 480 already done: 20 more in 10 s is 2/s, and 360 left take 180 s.
+    const resumed = { ...base, doneAtStart: 100 };
+    expect(ratePerSecond(resumed)).toBe(2);
+    expect(etaSeconds(resumed)).toBe(180);
+    expect(ratePerSecond({ ...base, doneAtStart: 200 })).toBe(0); // never negative
+    const exporting = renderProgressLine({ ...base, done: 480, phase: 'exporting', exported: 37 });
+    expect(exporting).toContain('exporting to Odoo: 37 written');
+    expect(exporting).not.toContain('ETA');
+    expect(renderProgressBar({ ...base, phase: 'finalising' }, 200)).toMatch(/finalising$/);
+  });
+
   it('formats durations', () => {
     expect(formatDuration(42)).toBe('42s');
     expect(formatDuration(185)).toBe('3m05s');

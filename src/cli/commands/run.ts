@@ -89,8 +89,9 @@ export function planRun(options: RunOptions): RunPlan {
   const resumeRunId = intOption('--resume', options.resume, 1) ?? null;
   const tenantId = intOption('--tenant', options.tenant, 0, 2147483647) ?? null;
   if (resumeRunId === null && tenantId === null) throw new UsageError('run needs --tenant <id> (with --input <file> or without), or --resume <run_id>');
-  if (resumeRunId !== null && (tenantId !== null || options.input !== undefined || options.staleDays !== undefined)) {
-    throw new UsageError('--resume <run_id> takes no --tenant, --input or --stale-days: the run remembers them');
+  if (resumeRunId !== null && (tenantId !== null || options.input !== undefined || options.staleDays !== undefined || options.dryRun === true)) {
+    // A resumed run keeps its own --dry-run: a dry run resumed for real (or the reverse) would mix both in one run.
+    throw new UsageError('--resume <run_id> takes no --tenant, --input, --stale-days or --dry-run: the run remembers them');
   }
   if (options.input !== undefined && options.staleDays !== undefined) throw new UsageError('--stale-days applies only without --input');
   if (options.input !== undefined && !existsSync(options.input)) throw new UsageError(`--input ${options.input}: no such file`);
@@ -146,7 +147,13 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
   const progressOut = process.stderr;
   const reporter = createProgressReporter({ out: progressOut, clock: systemClock });
   const openBreakers = (): number => runtime.listBreakers().filter((b) => b.tenantId === tenantId && b.state !== 'closed').length;
-  const onProgress = (p: RunProgress): void => reporter.update({ done: p.done, total: p.total, degraded: p.degraded, openBreakers: openBreakers() });
+  // The first count of the run (total known) is what earlier sessions did: the rate leaves it out.
+  let doneAtStart: number | null = null;
+  const onProgress = (p: RunProgress): void => {
+    if (doneAtStart === null && p.total !== null) doneAtStart = p.done;
+    const exported = Object.values(p.exported).reduce((a, b) => a + (b ?? 0), 0);
+    reporter.update({ done: p.done, total: p.total, degraded: p.degraded, openBreakers: openBreakers(), doneAtStart: doneAtStart ?? 0, phase: p.phase, exported });
+  };
   const handle = runtime.run({
     tenantId: tenantId as number,
     ...(companies ? { companies } : {}),
