@@ -124,13 +124,18 @@ function observedSink(sink: Sink, events: Subject<RunEvent>): Sink {
  * sink whose buffer is full of events the database does not take would otherwise hold close() forever.
  */
 async function transitionsRecorded(drained: Promise<void>, graceMs: number, logger: Logger): Promise<void> {
+  await settledWithin(drained, graceMs, () => logger.warn({ graceMs }, 'breaker transitions still unrecorded at close'));
+}
+
+/** Waits for `work`, at most `ms` (an unref'd timer); calls `onLate` when the time ran out first. */
+async function settledWithin(work: Promise<void>, ms: number, onLate: () => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), graceMs);
+    timer = setTimeout(() => resolve('late'), ms);
     timer.unref();
   });
   try {
-    if ((await Promise.race([drained.then(() => 'drained' as const), late])) === 'late') logger.warn({ graceMs }, 'breaker transitions still unrecorded at close');
+    if ((await Promise.race([work.then(() => 'done' as const), late])) === 'late') onLate();
   } finally {
     clearTimeout(timer);
   }
@@ -210,6 +215,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const ports = enrichmentPorts(config);
   const partnerMap = createPgPartnerMap(database.pool);
   let closed: Promise<void> | null = null;
+  const active = new Set<RunHandle>();
 
   return {
     config,
@@ -233,8 +239,16 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         ...(opts.onStageEvent ? { onStageEvent: opts.onStageEvent } : {}),
         ...(inspect ? { inspect } : {}),
       }),
-    run: (request) =>
-      startRun(
+    run: (request) => {
+      if (closed) throw new Error('runtime is closed: create a new one to start a run');
+      const concurrency = request.concurrency ?? config.runConcurrency;
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4096) {
+        throw new RangeError(`run: concurrency must be an integer from 1 to 4096, got ${String(request.concurrency)}`);
+      }
+      if (request.companies === undefined && request.resumeRunId === undefined) {
+        throw new TypeError('run: give companies (a new run) or resumeRunId (resume one)');
+      }
+      const handle = startRun(
         {
           config,
           clock,
@@ -249,12 +263,24 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
           odoo: { partnerMap, createClient: (target) => createOdooClient(target, { timeoutMs: config.vendorTimeoutMs }), logger },
           ...(inspect ? { inspect } : {}),
         },
-        { concurrency: config.runConcurrency, dryRun: false, params: {}, ...request },
-      ),
+        { dryRun: false, params: {}, ...request, concurrency },
+      );
+      active.add(handle);
+      void handle.done.catch(() => undefined).finally(() => active.delete(handle));
+      return handle;
+    },
     report: (runId) => runReport(database.pool, runId),
     close: () =>
       (closed ??= (async () => {
         try {
+          // Runs still going are interrupted (drain, grace, flush, marked interrupted) before the
+          // sink and the database go away under them.
+          for (const handle of active) handle.interrupt();
+          await settledWithin(
+            Promise.allSettled([...active].map((h) => h.done)).then(() => undefined),
+            2 * config.shutdownGraceMs + 10_000,
+            () => logger.warn({ runs: active.size }, 'runs still not ended at close'),
+          );
           await transitionsRecorded(transitions.close(), config.shutdownGraceMs, logger);
           await sink.close({ deadlineMs: config.shutdownGraceMs });
         } finally {

@@ -67,4 +67,27 @@ describe('a run whose input fails or is interrupted while it is recorded', () =>
       await runtime.close();
     }
   });
+
+  it('refuses a bad request before creating anything, and close() ends the runs still going as interrupted', async () => {
+    const runtime = await createRuntime(config);
+    const companies = Array.from({ length: 30 }, (_, i): Company => ({ tenantId: 6, companyId: i + 1, name: `Close ${i}`, domain: `rich-close-${i}.example` }));
+    try {
+      expect(() => runtime.run({ tenantId: 6, companies, concurrency: 0 })).toThrow(/concurrency must be an integer from 1 to 4096, got 0/);
+      expect(() => runtime.run({ tenantId: 6 })).toThrow(/companies .* or resumeRunId/);
+      expect((await pool.query('SELECT count(*)::int AS n FROM enrichment_runs WHERE tenant_id = 6')).rows).toEqual([{ n: 0 }]);
+
+      let firstDone!: () => void;
+      const started = new Promise<void>((resolve) => (firstDone = resolve));
+      const handle = runtime.run({ tenantId: 6, companies, onProgress: (p) => p.done > 0 && firstDone() });
+      await started;
+      await runtime.close();
+      const result = await handle.done;
+      expect(result.status).toBe('interrupted');
+      const run = await pool.query<{ status: string }>('SELECT status FROM enrichment_runs WHERE run_id = $1', [result.runId]);
+      expect(run.rows).toEqual([{ status: 'interrupted' }]);
+      expect(() => runtime.run({ tenantId: 6, companies })).toThrow(/runtime is closed/);
+    } finally {
+      await runtime.close();
+    }
+  });
 });
