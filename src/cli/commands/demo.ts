@@ -7,7 +7,7 @@ import { startFakeOdoo, type FakeOdoo } from '../../sim/fakeOdoo.js';
 import { createRuntime, type Runtime } from '../../runtime.js';
 import { cliLogger } from '../context.js';
 import { demoCsv } from '../demo/data.js';
-import { executeRun, planRun } from './run.js';
+import { EXIT_INTERRUPTED, executeRun, planRun } from './run.js';
 
 /** The demo's tuning: short timeouts and cool-off so that a breaker opens and closes within seconds. */
 export const DEMO_SETTINGS: Record<string, string> = {
@@ -74,6 +74,7 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
           worst = Math.max(worst, code);
           const last = await runtime.runs.lastRunId(tenantId);
           if (last !== null) runIds.push(last);
+          if (code === EXIT_INTERRUPTED) break; // Ctrl-C ends the demo, not just this tenant's run
         }
         process.stdout.write(
           [
