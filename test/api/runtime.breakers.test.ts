@@ -188,7 +188,8 @@ describe('the runtime\'s breakers (real PostgreSQL, simulated vendors)', () => {
     now += 5_000;
     const second = await createRuntime(config, { clock, logger });
     try {
-      const result = await second.run({ tenantId: 306, resumeRunId: runId }).done;
+      // Interrupted while its input was being recorded: the resume is given the companies again.
+      const result = await second.run({ tenantId: 306, resumeRunId: runId, companies: [company(306, 2), company(306, 3)] }).done;
       expect(result.status).toBe('completed');
     } finally {
       await second.close();

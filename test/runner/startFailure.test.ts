@@ -63,6 +63,10 @@ describe('a run whose input fails or is interrupted while it is recorded', () =>
       expect(run?.params.inputRecorded).not.toBe(true);
       const rows = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM company_enrichment_runs WHERE run_id = $1', [result.runId]);
       expect(rows.rows[0]?.n).toBe(0);
+      // A resume without the companies would drop what was not recorded: refused, the run untouched.
+      const refused = await runtime.run({ tenantId: 5, resumeRunId: result.runId as number }).done;
+      expect([refused.status, refused.error]).toEqual(['failed', expect.stringContaining('resume it with its companies again')]);
+      expect((await runtime.runs.getRun(result.runId as number))?.status).toBe('interrupted');
     } finally {
       await runtime.close();
     }

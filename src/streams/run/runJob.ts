@@ -96,6 +96,10 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         if (input.resumeRunId !== null) {
           const run = await deps.runs.getRun(input.resumeRunId);
           if (!run) throw new Error(`run ${input.resumeRunId} does not exist`);
+          if (run.params.inputRecorded !== true && !request.companies) {
+            // Stopped while its input was being recorded: what was not recorded would silently drop out.
+            throw new Error(`run ${run.runId} was stopped before its input was recorded whole: resume it with its companies again (the CLI reads its input file again)`);
+          }
           runId = run.runId;
           await lockRun(runId);
           await deps.runs.markRun(runId, 'running');
