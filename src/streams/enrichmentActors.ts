@@ -67,14 +67,29 @@ export async function guardedOutcome<T>(deps: EnrichmentActorDeps, vendor: Vendo
   // more CPU than the rest of the guarded call.
   const signal = actorSignal;
   const started = deps.clock.now();
+  // Past the company's deadline, the machine's deadline timer is due (a busy event loop may run it
+  // a little late): a step must not report the guard's "deadline passed" refusal as a vendor failure,
+  // or every step left would record a false <VENDOR>_FAIL before DEADLINE_EXCEEDED. It waits for the
+  // machine to end the company (which stops this actor).
+  if (deps.clock.now() >= deps.deadline) return untilStopped(actorSignal, started);
   try {
     const value = await deps.guard.call(deps.tenantId, vendor, fn, { signal, deadline: deps.deadline });
     const at = deps.clock.now();
     return { ok: true, value, at, durationMs: at - started };
   } catch (error) {
     const at = deps.clock.now();
+    if (at >= deps.deadline && !actorSignal.aborted) return untilStopped(actorSignal, started);
     return { ok: false, refused: isCircuitOpenError(error), kind: isVendorError(error) ? error.kind : null, at, durationMs: at - started };
   }
+}
+
+/** Settles only when the step's actor is stopped (its outcome is then ignored). */
+function untilStopped<T>(actorSignal: AbortSignal, started: number): Promise<StepOutcome<T>> {
+  return new Promise((resolve) => {
+    const stopped = (): void => resolve({ ok: false, refused: false, kind: 'timeout', at: started, durationMs: 0 });
+    if (actorSignal.aborted) stopped();
+    else actorSignal.addEventListener('abort', stopped, { once: true });
+  });
 }
 
 /** The deps of the company an actor system (one root enrichment actor and its children) enriches. */
