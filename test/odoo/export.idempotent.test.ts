@@ -58,6 +58,24 @@ describe('Odoo re-export', () => {
     expect(out.outcomes[0]?.partnerId).toBe(all.find((p) => p.ref === companyRef(1, 1))?.id);
   });
 
+  it("never writes through a mapped id that is now someone else's partner (a restored database hands ids out again)", async () => {
+    const h = harness();
+    const first = await exportTenantAll(h.deps, request(fake, 1, 'acme', KEY), companies(1));
+    const ours = first.outcomes[0]?.partnerId as number;
+    // The database is restored from a backup older than the export, and a user creates a partner
+    // that gets our old id: the mapping still says company 1 → that id.
+    const table = fake.database('acme').partners;
+    table.restoreBackup(ours);
+    const db = fake.database('acme');
+    expect(table.create({ name: 'Real Customer SA', ref: 'CUST-0042', is_company: true }, db.uid)).toBe(ours);
+    const again = await exportTenantAll(h.deps, request(fake, 1, 'acme', KEY), companies(1));
+    expect(again.outcomes[0]?.exportStatus).toBe('exported');
+    expect(table.all().find((p) => p.id === ours)).toMatchObject({ name: 'Real Customer SA', ref: 'CUST-0042' });
+    const mine = table.all().find((p) => p.ref === companyRef(1, 1));
+    expect(mine?.id).not.toBe(ours);
+    expect(again.outcomes[0]?.partnerId).toBe(mine?.id);
+  });
+
   it('recreates a partner deleted in Odoo once, and maps the new one', async () => {
     const h = harness();
     const first = await exportTenantAll(h.deps, request(fake, 1, 'acme', KEY), companies(1));

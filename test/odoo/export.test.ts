@@ -35,19 +35,33 @@ describe('Odoo export', () => {
     expect(input.pulled).toBe(2);
   });
 
-  it('retries a create that faults on autopost_bills without the strip fields: exported_stripped', async () => {
+  it('retries a create that faults on autopost_bills without that field alone, and leaves it out of later writes: exported_stripped', async () => {
     fake.addDatabase('old', { login: 'bot', apiKey: KEY }, { unknownFields: ['autopost_bills'] });
     const h = harness();
     const { outcomes } = await exportTenantAll(h.deps, request(fake, 1, 'old', KEY), companies(2));
     expect(outcomes.map((o) => [o.exportStatus, o.strippedFields])).toEqual([
-      ['exported_stripped', ['autopost_bills', 'website']],
-      ['exported_stripped', ['autopost_bills', 'website']],
+      ['exported_stripped', ['autopost_bills']],
+      ['exported_stripped', ['autopost_bills']],
     ]);
     const partner = fake.database('old').partners.all().find((p) => p.id === outcomes[0]?.partnerId);
-    expect(partner).toMatchObject({ name: 'Company 1', is_company: true });
+    expect(partner).toMatchObject({ name: 'Company 1', is_company: true, website: 'https://c1.example' }); // the website is kept
     expect(partner).not.toHaveProperty('autopost_bills');
-    // one faulting create and one stripped create per company, then the two contacts
-    expect(fake.callCounts('old')['object.create']).toBe(2 * (2 + 2));
+    // company 1: one faulting create and one stripped create; company 2: one create without the field; two contacts each
+    expect(fake.callCounts('old')['object.create']).toBe(2 + 1 + 2 * 2);
+  });
+
+  it('a control character in a name or title does not disable the tenant: it is left out of the value', async () => {
+    fake.addDatabase('acme', { login: 'bot', apiKey: KEY });
+    const h = harness();
+    const [first, second] = companies(2);
+    const odd = { ...first!, name: 'Acme\u001b Corp', facts: { ...first!.facts, name: 'Acme\u001b Corp\u0000' }, contacts: first!.contacts.map((c) => ({ ...c, title: 'CEO\b' })) };
+    const { outcomes, summary } = await exportTenantAll(h.deps, request(fake, 1, 'acme', KEY), [odd, second!]);
+    expect(outcomes.map((o) => o.exportStatus)).toEqual(['exported', 'exported']);
+    expect(summary.odooExportDisabled).toBe(false);
+    const partners = fake.database('acme').partners.all();
+    expect(partners.find((p) => p.ref === companyRef(1, 1))?.name).toBe('Acme Corp');
+    const company1 = partners.find((p) => p.ref === companyRef(1, 1));
+    expect(partners.filter((p) => p.parent_id === company1?.id).map((p) => p.function)).toEqual(['CEO', 'CEO']);
   });
 
   it('strips only the configured fields', async () => {

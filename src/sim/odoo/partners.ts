@@ -65,6 +65,15 @@ export class PartnerTable {
     this.rows.delete(id);
   }
 
+  /**
+   * Empties the table and makes the next record get `nextId`: the database restored from a backup
+   * older than our export, after which Odoo hands out the same ids again.
+   */
+  restoreBackup(nextId: number): void {
+    this.rows.clear();
+    this.nextId = nextId;
+  }
+
   private checkVals(vals: unknown, uid: number): Record<string, WireValue> {
     if (typeof vals !== 'object' || vals === null || Array.isArray(vals)) throw validationError('Invalid values: expected a dictionary');
     const out = vals as Record<string, WireValue>;

@@ -54,6 +54,20 @@ export function contactRef(tenantId: TenantId, companyId: number, key: string): 
   return `${companyRef(tenantId, companyId)}:c:${digest}`;
 }
 
+/**
+ * Characters XML 1.0 cannot carry (C0 controls but tab, newline and return; U+FFFE/U+FFFF; lone
+ * surrogates). The XML-RPC serializer throws on them, and a throw there is taken for an unreachable
+ * Odoo, which disables the tenant: one stray control character in a name would stop its export.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** The values with every string made fit for XML (see {@link NOT_XML}). */
+function xmlSafe(vals: PartnerVals): PartnerVals {
+  for (const [key, value] of Object.entries(vals)) if (typeof value === 'string') vals[key] = value.replace(NOT_XML, '');
+  return vals;
+}
+
 const escapeHtml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
@@ -75,7 +89,7 @@ export function companyVals(tenantId: TenantId, company: ExportCompany, options:
     vals.type = 'contact';
     vals.autopost_bills = 'ask';
   }
-  return vals;
+  return xmlSafe(vals);
 }
 
 /** A planned contact: its key and values (without parent_id, which is known only at write time). */
@@ -99,7 +113,7 @@ export function contactPlans(tenantId: TenantId, company: ExportCompany): Planne
     const vals: PartnerVals = { name, type: 'contact', is_company: false, ref: contactRef(tenantId, company.companyId, key) };
     if (contact.title?.trim()) vals.function = contact.title.trim();
     if (contact.email?.trim()) vals.email = contact.email.trim();
-    out.push({ key, vals });
+    out.push({ key, vals: xmlSafe(vals) });
   }
   return out;
 }

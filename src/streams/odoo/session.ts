@@ -67,6 +67,11 @@ export interface CallOptions {
 export class OdooSession {
   private uidValue: number | null = null;
   private disabledValue: Disabled | null = null;
+  /**
+   * Strippable fields this Odoo refused as unknown (`Invalid field 'x'`): left out of later writes
+   * from the start, instead of a faulting write and a retry per partner.
+   */
+  readonly unknownFields = new Set<string>();
 
   constructor(private readonly init: OdooSessionInit) {}
 

@@ -3,8 +3,9 @@ import { stripVals, type PartnerVals } from './plan.js';
 import type { Disabled, OdooSession } from './session.js';
 
 /**
- * Writes one res.partner idempotently: the known id (from the stored mapping) is updated; without
- * one, the partner carrying the stable `ref` is found (archived ones too) and updated, else created.
+ * Writes one res.partner idempotently: the known id (from the stored mapping) is updated when it
+ * still carries our `ref`; otherwise the partner carrying the stable `ref` is found (archived ones
+ * too) and updated, else created.
  * A create or write that faults with a validation or other error (codes 2 and 1) is retried once
  * without the strippable fields; a second fault is final.
  */
@@ -67,28 +68,45 @@ async function writeOnce(session: OdooSession, id: number | null, vals: PartnerV
 /** See the module comment. Never throws for Odoo's sake: every outcome is a value. */
 export async function upsertPartner(session: OdooSession, request: UpsertRequest): Promise<UpsertResult> {
   let id = request.knownId;
+  if (id !== null) {
+    // The stored id must still be our partner: after a restore of the database (same URL and name),
+    // Odoo hands the old ids out again, and a blind write would overwrite someone else's partner.
+    const mine = await session.call<unknown>(MODEL, 'search', [[['id', '=', id], ['ref', '=', request.ref]]], { limit: 1, context: { active_test: false } });
+    if (!mine.ok) return 'disabled' in mine ? { status: 'disabled', disabled: mine.disabled } : { status: 'failed', partnerId: null, detail: `check mapped id: ${faultText(mine.fault)}`, stripped: [] };
+    if (!Array.isArray(mine.value) || mine.value.length === 0) id = null;
+  }
   if (id === null) {
     const found = await findByRef(session, request.ref);
     if ('disabled' in found) return { status: 'disabled', disabled: found.disabled };
     if ('failed' in found) return { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
     id = found.id;
   }
-  let attempt = await writeOnce(session, id, request.vals, request.ref);
+  // Fields this Odoo already refused as unknown are left out from the start (reported as stripped).
+  const known = [...session.unknownFields].filter((f) => request.stripFields.includes(f));
+  const first = known.length > 0 ? stripVals(request.vals, known) : { vals: request.vals, stripped: [] as string[] };
+  let attempt = await writeOnce(session, id, first.vals, request.ref);
   if (!attempt.ok && 'fault' in attempt && attempt.fault.category === 'missing_record' && request.knownId !== null) {
     // The mapped partner was deleted in Odoo: fall back to the reference, then create.
     const found = await findByRef(session, request.ref);
     if ('disabled' in found) return { status: 'disabled', disabled: found.disabled };
     if ('failed' in found) return { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
     id = found.id;
-    attempt = await writeOnce(session, id, request.vals, request.ref);
+    attempt = await writeOnce(session, id, first.vals, request.ref);
   }
   const created = id === null;
-  if (attempt.ok) return { status: 'written', partnerId: attempt.partnerId, created, stripped: [] };
+  if (attempt.ok) return { status: 'written', partnerId: attempt.partnerId, created, stripped: first.stripped };
   if ('disabled' in attempt) return { status: 'disabled', disabled: attempt.disabled };
-  if ('failed' in attempt) return { status: 'failed', partnerId: id, detail: attempt.failed, stripped: [] };
+  if ('failed' in attempt) return { status: 'failed', partnerId: id, detail: attempt.failed, stripped: first.stripped };
 
-  const { vals, stripped } = stripVals(request.vals, request.stripFields);
-  if (!retryable(attempt.fault) || stripped.length === 0) return { status: 'failed', partnerId: id, detail: faultText(attempt.fault), stripped: [] };
+  // A fault naming one unknown strippable field drops that field alone (and it is remembered);
+  // any other validation or application fault drops every strippable field.
+  const named = /Invalid field '([^']+)'/.exec(attempt.fault.message)?.[1];
+  const namedStrippable = named !== undefined && request.stripFields.includes(named) && Object.hasOwn(first.vals, named);
+  if (namedStrippable) session.unknownFields.add(named);
+  const retryPlan = stripVals(first.vals, namedStrippable ? [named] : request.stripFields);
+  const vals = retryPlan.vals;
+  const stripped = [...first.stripped, ...retryPlan.stripped];
+  if (!retryable(attempt.fault) || retryPlan.stripped.length === 0) return { status: 'failed', partnerId: id, detail: faultText(attempt.fault), stripped: first.stripped };
   const retry = await writeOnce(session, id, vals, request.ref);
   if (retry.ok) return { status: 'written', partnerId: retry.partnerId, created, stripped };
   if ('disabled' in retry) return { status: 'disabled', disabled: retry.disabled };
