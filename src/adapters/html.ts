@@ -1,4 +1,5 @@
 import * as cheerio from 'cheerio';
+import { isEmailAddress } from '../domain/company.js';
 
 /** What a page shows a reader: its visible text and the addresses it links with mailto:. */
 export interface PageContent {
@@ -9,7 +10,6 @@ export interface PageContent {
 }
 
 const INVISIBLE = 'script, style, noscript, template, head, svg, iframe, object, [hidden], [aria-hidden="true"]';
-const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
 /** The addresses of one mailto: href (several recipients are comma-separated; query dropped). */
 function mailtoAddresses(href: string): string[] {
@@ -23,16 +23,18 @@ function mailtoAddresses(href: string): string[] {
   return decoded
     .split(',')
     .map((a) => a.trim().toLowerCase())
-    .filter((a) => EMAIL.test(a));
+    .filter((a) => isEmailAddress(a));
 }
 
 /**
- * Extracts visible text and mailto: addresses from HTML with cheerio. Text in script, style,
- * noscript, template, head and hidden elements is dropped; text nodes are joined with spaces so
+ * Extracts visible text and mailto: addresses from HTML with cheerio. Text and links in script,
+ * style, noscript, template, head and hidden elements are dropped; text nodes are joined with spaces so
  * that adjacent blocks do not run together.
  */
 export function extractPage(html: string): PageContent {
   const $ = cheerio.load(html);
+  // Hidden links first out: an address a reader cannot see is typically spam-trap bait.
+  $(INVISIBLE).remove();
   const mailtos: string[] = [];
   $('a[href]').each((_, el) => {
     const href = $(el).attr('href') ?? '';
@@ -41,7 +43,6 @@ export function extractPage(html: string): PageContent {
       if (!mailtos.includes(address)) mailtos.push(address);
     }
   });
-  $(INVISIBLE).remove();
   const parts: string[] = [];
   const walk = (nodes: ReturnType<typeof $>): void => {
     nodes.contents().each((_, node) => {

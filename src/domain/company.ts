@@ -59,3 +59,10 @@ export interface CompanyFacts {
   phone?: string | null;
   linkedinUrl?: string | null;
 }
+
+const EMAIL_ADDRESS = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+
+/** Whether `text` has the shape of an e-mail address (local@domain.tld, no spaces or separators). */
+export function isEmailAddress(text: string): boolean {
+  return EMAIL_ADDRESS.test(text);
+}

@@ -1,6 +1,7 @@
 import {
   circuitOpenReason,
   isCircuitOpenError,
+  isEmailAddress,
   isVendorError,
   joinReasons,
   type BreakerVendor,
@@ -158,7 +159,13 @@ export function applyExtraction(ctx: Ctx, o: StepOutcome<CompanyFacts>): Ctx {
   return applyDeterministicExtraction(failed);
 }
 
-const CONTACT_FIELDS = ['fullName', 'title', 'email', 'linkedinUrl'] as const;
+const CONTACT_FIELDS = ['fullName', 'firstName', 'lastName', 'title', 'email', 'linkedinUrl'] as const;
+
+/** A vendor's contact as kept: its source, and its address only when it is one (`n/a`, `-` are not). */
+function keptContact(c: Contact, vendor: 'apify_linkedin' | 'lusha'): Contact {
+  const email = c.email?.trim();
+  return { ...c, source: vendor, email: email && isEmailAddress(email) ? email : null };
+}
 
 /** A contact source finished: contacts and their emails, or `<VENDOR>_FAIL` / `CIRCUIT_OPEN:<vendor>`. */
 export function applyContacts(ctx: Ctx, vendor: 'apify_linkedin' | 'lusha', o: StepOutcome<Contact[]>, fallback: string | null): Ctx {
@@ -168,7 +175,7 @@ export function applyContacts(ctx: Ctx, vendor: 'apify_linkedin' | 'lusha', o: S
     const { reason, record } = failureStage('contacts', vendor, vendor === 'lusha' ? 'LUSHA_FAIL' : 'APIFY_LINKEDIN_FAIL', o, fallback);
     return { ...next, reasons: [...next.reasons, reason], stages: [...next.stages, record], outcomes: { ...next.outcomes, [key]: o.refused ? 'refused' : 'failed' } };
   }
-  const found = o.value.map((c) => ({ ...c, source: vendor }));
+  const found = o.value.map((c) => keptContact(c, vendor));
   const offset = next.contacts.length;
   const stamp = iso(o.at);
   const provenance = found.flatMap((c, i) =>

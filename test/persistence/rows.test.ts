@@ -12,14 +12,15 @@ function referenceContactRows(events: readonly RunEvent[]): object[] {
     const base = { tenant_id: e.tenantId, company_id: e.output.companyId, at: e.finishedAt, run_id: e.runId };
     for (const c of e.output.contacts) {
       const record = c.email ? byEmail.get(c.email.toLowerCase()) : undefined;
-      if (c.email) byEmail.delete(c.email.toLowerCase());
       const dedupe = (c.email ?? c.linkedinUrl ?? c.fullName).toLowerCase();
       rows.push({
         ...base, key: `${e.tenantId}/${e.output.companyId}/${dedupe}`, email: c.email, full_name: c.fullName, title: c.title,
         linkedin_url: c.linkedinUrl, source: c.source, email_status: record?.status ?? 'unverified', email_sub_status: record?.subStatus ?? null,
       });
     }
+    const withContact = new Set(e.output.contacts.flatMap((c) => (c.email ? [c.email.toLowerCase()] : [])));
     for (const r of byEmail.values()) {
+      if (withContact.has(r.email.toLowerCase())) continue;
       rows.push({
         ...base, key: `${e.tenantId}/${e.output.companyId}/${r.email.toLowerCase()}`, email: r.email, full_name: null, title: null,
         linkedin_url: null, source: r.source, email_status: r.status, email_sub_status: r.subStatus ?? null,
@@ -68,6 +69,21 @@ describe('contactRows', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('gives two contacts with one address the verdict of that address (the row is the last contact)', () => {
+    const event: RunEvent = {
+      type: 'company.finished', runId: 1, tenantId: 1, startedAt: 0, finishedAt: 5,
+      output: {
+        companyId: 1, tenantId: 1, degradedReasons: null, reasons: [], facts: {}, provenance: [], fallbacks: [], timings: [],
+        contacts: [
+          { fullName: 'A B', title: null, email: 'ops@acme.test', linkedinUrl: null, source: 'apify_linkedin' },
+          { fullName: 'C D', title: null, email: 'OPS@acme.test', linkedinUrl: null, source: 'lusha' },
+        ],
+        emails: [{ email: 'ops@acme.test', status: 'valid', source: 'apify_linkedin', subStatus: null }],
+      },
+    };
+    expect(contactRows([event])).toEqual([expect.objectContaining({ full_name: 'C D', email: 'OPS@acme.test', email_status: 'valid' })]);
   });
 
   it('keeps one row per (tenant, company, address) with the verification of its e-mail', () => {

@@ -63,16 +63,20 @@ export function contactRows(events: readonly RunEvent[]): object[] {
     const prefix = `${tenantId}/${output.companyId}/`;
     const byEmail = new Map<string, EmailRecord>();
     for (const r of output.emails) byEmail.set(r.email.toLowerCase(), r);
+    // Every contact with an address gets its verdict: two contacts with one address (one row, as
+    // the dedupe key is the address) must not leave the second without it.
+    const used = new Set<string>();
     for (const c of output.contacts) {
       const lower = c.email ? c.email.toLowerCase() : null;
       const record = lower ? byEmail.get(lower) : undefined;
-      if (lower) byEmail.delete(lower);
+      if (lower) used.add(lower);
       put(prefix + (c.email ?? c.linkedinUrl ?? c.fullName).toLowerCase(), {
         tenant_id: tenantId, company_id: output.companyId, at: finishedAt, run_id: runId, email: c.email, full_name: c.fullName, title: c.title,
         linkedin_url: c.linkedinUrl, source: c.source, email_status: record?.status ?? 'unverified', email_sub_status: record?.subStatus ?? null,
       });
     }
     for (const [lower, r] of byEmail) {
+      if (used.has(lower)) continue;
       put(prefix + lower, {
         tenant_id: tenantId, company_id: output.companyId, at: finishedAt, run_id: runId, email: r.email, full_name: null, title: null,
         linkedin_url: null, source: r.source, email_status: r.status, email_sub_status: r.subStatus ?? null,
