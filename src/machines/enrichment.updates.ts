@@ -230,7 +230,10 @@ export function applySkip(ctx: Ctx, s: StepName, source: SourceName | null, deta
 /** COMPANY_DEADLINE_MS elapsed: `DEADLINE_EXCEEDED`, charged to the stage in flight. */
 export function applyDeadline(ctx: Ctx): Ctx {
   const record = stage({ stage: ctx.inFlight ?? 'done', status: 'error', errorCode: 'DEADLINE_EXCEEDED', detail: 'deadline' });
-  return { ...ctx, reasons: [...ctx.reasons, 'DEADLINE_EXCEEDED'], stages: [...ctx.stages, record], inFlight: null };
+  // Cut off while verifying: the addresses not yet verified are deferred (`unknown`), so that
+  // `verify-deferred` picks them up; `unverified` would mean never attempted, and stay so for ever.
+  const emails = ctx.inFlight === 'verify' ? ctx.emails.map((e) => (e.status === 'unverified' ? { ...e, status: 'unknown' as const } : e)) : ctx.emails;
+  return { ...ctx, emails, reasons: [...ctx.reasons, 'DEADLINE_EXCEEDED'], stages: [...ctx.stages, record], inFlight: null };
 }
 
 /** The machine's output (EnrichmentOutput); timings are the measured stages in order. */
