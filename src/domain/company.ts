@@ -10,6 +10,11 @@ export interface Company {
   domain: string | null;
   /** Contacts the host system already holds; when non-empty, contact discovery is skipped. */
   knownContacts?: Contact[];
+  /**
+   * Addresses already stored for the company (people's and the site's, lower-case), verified or
+   * deferred before: not new, so ZeroBounce is not asked again (`verify-deferred` retries deferred ones).
+   */
+  knownEmails?: string[];
 }
 
 /** ZeroBounce statuses plus `unknown` for deferred and `unverified` for never attempted. */

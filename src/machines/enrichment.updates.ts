@@ -78,7 +78,7 @@ function failureStage(s: StepName, vendor: BreakerVendor, failReason: ReasonCode
 
 /** Adds addresses not yet known (case-insensitive), with provenance. */
 function addEmails(ctx: Ctx, addresses: readonly (string | null)[], source: SourceName, s: StepName, at: number): Ctx {
-  const known = new Set([...ctx.emails.map((e) => e.email), ...(ctx.company.knownContacts ?? []).map((c) => c.email?.toLowerCase())]);
+  const known = new Set([...ctx.emails.map((e) => e.email), ...(ctx.company.knownContacts ?? []).map((c) => c.email?.toLowerCase()), ...(ctx.company.knownEmails ?? [])]);
   const emails: EmailRecord[] = [...ctx.emails];
   const provenance = [...ctx.provenance];
   const stamp = iso(at);

@@ -22,6 +22,15 @@ describe('what a contact source and a page may contribute', () => {
     expect(fields).not.toContain('contacts[0].email');
   });
 
+  it('does not take an address stored before (knownEmails) as new: ZeroBounce is not asked again', () => {
+    const input = enrichmentInputFrom({ tenantId: 1, companyId: 1, name: 'Acme', domain: 'acme.test', knownEmails: ['info@acme.test'] }, configFrom({}), 1_000);
+    const next = applyContacts(initialContext(input), 'apify_linkedin', ok([
+      { fullName: 'Info Desk', title: null, email: 'INFO@acme.test', linkedinUrl: null, source: 'apify_linkedin' },
+      { fullName: 'New Person', title: null, email: 'new@acme.test', linkedinUrl: null, source: 'apify_linkedin' },
+    ]), null);
+    expect(next.emails.map((e) => e.email)).toEqual(['new@acme.test']);
+  });
+
   it('takes no mailto: address from hidden parts of a page (spam-trap bait)', () => {
     const page = extractPage(`<html><head><link href="mailto:head@acme.test"></head><body>
       <a href="mailto:sales@acme.test">Sales</a>

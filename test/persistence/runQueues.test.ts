@@ -84,6 +84,9 @@ describe('run queues: pending companies and the export queue, page by page (real
     ]);
     expect(pending[0]?.knownContacts?.[0]).toEqual({ fullName: 'Ada 1', title: 'CTO', email: 'ada1@c1.test', linkedinUrl: null, source: 'apify_linkedin' });
     expect(pending[1]).not.toHaveProperty('knownContacts');
+    // Every stored address, the site's name-less one included, is known: not verified again.
+    expect(pending[0]?.knownEmails?.sort()).toEqual(['ada1@c1.test', 'info@c1.test']);
+    expect(pending[1]).not.toHaveProperty('knownEmails');
 
     // This run found nobody for company 1 (discovery skipped): its export takes the stored people.
     const finished = companyFinished(runId, tenantId, 1, [], Date.now());

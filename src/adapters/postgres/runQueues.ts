@@ -8,8 +8,8 @@ import type { Company, CompanyFacts, Contact, SourceName } from '../../domain/in
 
 /**
  * Companies of the run without a company_enrichment_runs row, in input order, each with the people
- * already stored for it as `knownContacts` (the chain then skips contact discovery and does not
- * verify their addresses again). Read by windows of
+ * already stored for it as `knownContacts` (the chain then skips contact discovery) and every address
+ * stored for it as `knownEmails` (not verified again). Read by windows of
  * `pageSize` input positions (positions are the input order, dense but for duplicate ids), so that
  * each query touches at most `pageSize` rows whatever the planner's statistics say: a keyset query
  * with `LIMIT` let a planner that believed the new run tiny read every remaining row per page, which
@@ -27,17 +27,31 @@ export async function* pendingCompanyPages(pool: pg.Pool, runId: number, pageSiz
       [runId, from, from + pageSize],
     );
     if (rows.length === 0) continue;
-    const known = await personContacts(pool, rows[0]!.tenant_id, rows.map((r) => r.company_id));
+    const ids = rows.map((r) => r.company_id);
+    const [known, addresses] = await Promise.all([personContacts(pool, rows[0]!.tenant_id, ids), storedAddresses(pool, rows[0]!.tenant_id, ids)]);
     for (const r of rows) {
       const company: Company = { tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain };
       const contacts = known.get(r.company_id);
       if (contacts) company.knownContacts = contacts.map((c) => c.contact);
+      const emails = addresses.get(r.company_id);
+      if (emails) company.knownEmails = emails;
       yield company;
     }
   }
 }
 
 type StoredContact = { contact: Contact; lastSeenRunId: number | null };
+
+/** Every address stored for these companies of one tenant (people's and the site's), lower-case, by company id. */
+async function storedAddresses(pool: pg.Pool, tenantId: number, companyIds: readonly string[]): Promise<Map<string, string[]>> {
+  const { rows } = await pool.query<{ company_id: string; emails: string[] }>(
+    `SELECT company_id, array_agg(DISTINCT lower(email)) AS emails FROM contacts
+      WHERE tenant_id = $1 AND company_id = ANY($2::bigint[]) AND email IS NOT NULL
+      GROUP BY company_id`,
+    [tenantId, companyIds],
+  );
+  return new Map(rows.map((r) => [r.company_id, r.emails]));
+}
 
 /**
  * The people (contacts with a name; a site's mailto: address has none) stored for these companies
