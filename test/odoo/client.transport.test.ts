@@ -103,6 +103,25 @@ describe('Odoo client transport', () => {
     }
   });
 
+  it('a malformed answer (an empty fault, a boolean that is not 0/1) is bad_response, never an uncaught exception', async () => {
+    const bodies = [
+      '<?xml version="1.0"?><methodResponse><fault></fault></methodResponse>',
+      '<?xml version="1.0"?><methodResponse><params><param><value><boolean>2</boolean></value></param></params></methodResponse>',
+      '<?xml version="1.0"?><methodResponse><params><param><value><int>twelve</int></value></param></params></methodResponse>',
+    ];
+    const servers = await Promise.all(bodies.map((body) => rawServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/xml' }).end(body))));
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => void uncaught.push(error);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      for (const { url } of servers) expect((await failure(createOdooClient({ ...target, url }).version())).kind).toBe('bad_response');
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      for (const { server } of servers) server.close();
+    }
+  });
+
   it('refuses a URL that is not http(s) without a request', async () => {
     const error = await failure(createOdooClient({ ...target, url: 'ftp://example.com' }).version());
     expect(error.kind).toBe('bad_request');

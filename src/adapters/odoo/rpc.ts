@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import xmlrpc from 'xmlrpc';
 import { VendorError } from '../../domain/errors.js';
 import { classifyAborted, classifyThrown, kindForStatus } from '../http/classify.js';
@@ -9,6 +10,32 @@ import { faultError, isXmlRpcFault, redact } from './fault.js';
  * AbortSignal in `options.signal` destroys the socket. Each call builds its own client (and options
  * object): the package keeps `options` on the client, so a shared client would share signals.
  */
+
+/**
+ * The package's response parser throws from inside its SAX event handlers on a malformed answer
+ * (an empty `<fault>`, `<boolean>2</boolean>`, `<int>twelve</int>`): nothing catches that, so one
+ * broken proxy or a URL that is not Odoo would end the whole process. Its handlers are wrapped once
+ * so that such a throw becomes the parser's own error (the call's callback gets it: `bad_response`).
+ */
+function guardDeserializer(): void {
+  const require = createRequire(import.meta.url);
+  const Deserializer = require('xmlrpc/lib/deserializer') as { prototype: Record<string | symbol, unknown> };
+  const GUARDED = Symbol.for('lead-enrich.xmlrpc.guarded');
+  if (Deserializer.prototype[GUARDED]) return;
+  Deserializer.prototype[GUARDED] = true;
+  for (const name of ['onOpentag', 'onClosetag', 'onText', 'onCDATA', 'onDone']) {
+    const original = Deserializer.prototype[name] as (this: unknown, ...args: unknown[]) => unknown;
+    Deserializer.prototype[name] = function guarded(this: { onError(error: unknown): void }, ...args: unknown[]): unknown {
+      try {
+        return original.apply(this, args);
+      } catch (error) {
+        this.onError(error instanceof Error ? error : new Error(String(error)));
+        return undefined;
+      }
+    };
+  }
+}
+guardDeserializer();
 
 /** Options of {@link xmlRpcCall}. */
 export interface XmlRpcCallOptions {
