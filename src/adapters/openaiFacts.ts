@@ -4,7 +4,8 @@ import type { CompanyFacts } from '../domain/company.js';
 /**
  * The company-facts JSON object the extraction prompt asks OpenAI for, and its validation.
  * Models drift in small ways (an integer as "250", an empty string for "unknown"), so the schema
- * normalises those; anything else of the wrong type is a `bad_response`.
+ * normalises those; a field of any other wrong type is dropped (null), and only an answer that is
+ * not a JSON object is a `bad_response`.
  */
 
 /** The keys the model is asked for, in prompt order (CompanyFacts). */
@@ -31,18 +32,28 @@ const integer = z
   .optional()
   .transform((v) => (v === undefined || v === null || v === '' ? null : typeof v === 'number' ? v : Number(v.replace(/[\s,]/g, ''))));
 
-/** Validates and normalises the model's JSON object into CompanyFacts. Unknown keys are dropped. */
+/**
+ * One field that drifted past what the schema normalises (`"51-200"` for a count, a number for a
+ * phone) loses that field alone: the rest of a paid answer is kept.
+ */
+const lenientText = text.catch(null);
+const lenientInteger = integer.catch(null);
+
+/**
+ * Validates and normalises the model's JSON object into CompanyFacts. Unknown keys are dropped; a
+ * field of the wrong type becomes null; an answer that is not a JSON object is a `bad_response`.
+ */
 export const FactsSchema = z.object({
-  name: text,
-  description: text,
-  industry: text,
-  employeeCount: integer,
-  country: text,
-  city: text,
-  foundedYear: integer,
-  website: text,
-  phone: text,
-  linkedinUrl: text,
+  name: lenientText,
+  description: lenientText,
+  industry: lenientText,
+  employeeCount: lenientInteger,
+  country: lenientText,
+  city: lenientText,
+  foundedYear: lenientInteger,
+  website: lenientText,
+  phone: lenientText,
+  linkedinUrl: lenientText,
 }) satisfies z.ZodType<CompanyFacts>;
 
 /** The system message: states the JSON object wanted (JSON mode requires the word JSON). */
