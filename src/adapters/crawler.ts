@@ -1,6 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { Agent } from 'undici';
+import { MAX_TEXT_CHARS } from './openaiFacts.js';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../domain/clock.js';
 import { VendorError } from '../domain/errors.js';
@@ -10,6 +11,9 @@ import { extractPage } from './html.js';
 import { classifyHttpResponse } from './http/classify.js';
 import { DEFAULT_MAX_BYTES, sendRequest } from './http/request.js';
 import { resolveChecked, systemLookup, type LookupFn, type ResolvedAddress } from './ssrf.js';
+
+/** Visible text kept of a crawled page, in characters (4 × what the extraction sends). */
+export const MAX_KEPT_TEXT = 4 * MAX_TEXT_CHARS;
 
 /** Dependencies of {@link createCrawler}; all optional. */
 export interface CrawlerDeps {
@@ -121,7 +125,10 @@ export function createCrawler(config: Pick<Config, 'crawl'>, deps: CrawlerDeps =
           if (res.status < 200 || res.status >= 300) throw classifyHttpResponse('crawler', res.status, res.headers, clock.now());
           const type = res.headers.get('content-type') ?? 'text/html';
           const page = /html|xml|text\/plain/i.test(type) ? extractPage(res.text) : { text: '', mailtos: [] };
-          return { url: url.toString(), text: page.text, mailtos: page.mailtos, thin: page.text.length < config.crawl.minChars };
+          // The company holds its crawl for its whole chain (a 90 s Apify run included), and only
+          // the first MAX_TEXT_CHARS go to OpenAI: keep a few times that, not a 2 MiB page.
+          const text = page.text.length > MAX_KEPT_TEXT ? page.text.slice(0, MAX_KEPT_TEXT) : page.text;
+          return { url: url.toString(), text, mailtos: page.mailtos, thin: page.text.length < config.crawl.minChars };
         }
       } finally {
         agent.destroy().catch(() => undefined);

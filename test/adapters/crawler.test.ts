@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createCrawler } from '../../src/adapters/crawler.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createCrawler, MAX_KEPT_TEXT } from '../../src/adapters/crawler.js';
 import { configFrom } from '../../src/config/index.js';
 import { attempt, useSimulator, vendorErrorOf } from './support.js';
 
@@ -69,6 +71,21 @@ describe('crawler against simulated sites', () => {
     const capped = await createCrawler(fx.config, { maxBytes: 600 }).crawl('rich-acme.example', attempt());
     expect(capped.text.length).toBeLessThan(full.text.length);
     expect(capped.thin).toBe(true);
+  });
+
+  it('keeps at most MAX_KEPT_TEXT characters of a long page, and judges thinness on all of it', async () => {
+    const words = 'rockets '.repeat(20_000); // 160 000 characters of visible text
+    const server = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end(`<html><body><p>${words}</p></body></html>`));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const config = configFrom({ ...fx.sim.overrides, CRAWL_URL_TEMPLATE: `http://127.0.0.1:${port}/{domain}/`, CRAWL_ALLOW_PRIVATE_NETWORKS: 'true' });
+      const result = await createCrawler(config).crawl('long.example', attempt());
+      expect(result.text.length).toBe(MAX_KEPT_TEXT);
+      expect(result.thin).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 
   it('a non-HTML body yields no text', async () => {
