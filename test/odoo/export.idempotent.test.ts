@@ -76,6 +76,20 @@ describe('Odoo re-export', () => {
     expect(again.outcomes[0]?.partnerId).toBe(mine?.id);
   });
 
+  it('a contact first exported without an e-mail and later found with one is updated, not created again', async () => {
+    const h = harness();
+    const [company] = companies(1);
+    const before = { ...company!, contacts: [{ fullName: 'Bob 1', title: 'CTO', email: null, linkedinUrl: null, source: 'lusha' as const }] };
+    await exportTenantAll(h.deps, request(fake, 1, 'acme', KEY), [before]);
+    h.partnerMap.clear(); // a new Odoo target key, or a lost map: only Odoo itself can tell
+    const after = { ...company!, contacts: [{ fullName: 'Bob 1', title: 'CTO', email: 'bob@c1.example', linkedinUrl: null, source: 'apify_linkedin' as const }] };
+    const again = await exportTenantAll(harness().deps, request(fake, 1, 'acme', KEY), [after]);
+    expect(again.outcomes[0]?.exportStatus).toBe('exported');
+    const bobs = fake.database('acme').partners.all().filter((p) => p.name === 'Bob 1');
+    expect(bobs).toHaveLength(1);
+    expect(bobs[0]).toMatchObject({ email: 'bob@c1.example' });
+  });
+
   it('recreates a partner deleted in Odoo once, and maps the new one', async () => {
     const h = harness();
     const first = await exportTenantAll(h.deps, request(fake, 1, 'acme', KEY), companies(1));

@@ -56,7 +56,13 @@ export async function exportOneCompany(ctx: CompanyExportContext, company: Expor
   const knownContacts = await quietly(ctx, 'read', new Map<string, number>(), () => partnerMap.getContacts(tenantId, companyId, targetKey));
   for (const plan of contactPlans(tenantId, company)) {
     const knownId = knownContacts.get(plan.key) ?? null;
-    const written = await upsertPartner(session, { knownId, ref: String(plan.vals.ref), vals: { ...plan.vals, parent_id: partnerId }, stripFields: ctx.stripFields });
+    // A contact seen before under another key (no e-mail then) is the same child of this company
+    // with the same e-mail, or else the same name: found, it is updated and takes the new ref.
+    const email = typeof plan.vals.email === 'string' ? plan.vals.email : null;
+    const byName = [['parent_id', '=', partnerId], ['name', '=ilike', String(plan.vals.name)]];
+    // With an e-mail, a same-named child is taken only when it has none (not someone else's).
+    const sameRecord = email ? [[['parent_id', '=', partnerId], ['email', '=ilike', email]], [...byName, ['email', '=', false]]] : [byName];
+    const written = await upsertPartner(session, { knownId, ref: String(plan.vals.ref), vals: { ...plan.vals, parent_id: partnerId }, stripFields: ctx.stripFields, sameRecord });
     if (written.status === 'disabled') {
       problems.push(`contacts not exported: export disabled (${written.disabled.reason})`);
       break;

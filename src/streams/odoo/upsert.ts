@@ -26,6 +26,12 @@ export interface UpsertRequest {
   vals: PartnerVals;
   /** ODOO_STRIP_FIELDS. */
   stripFields: readonly string[];
+  /**
+   * Domains searched in turn when no partner carries `ref`, before creating one: the same record under
+   * an older reference (a contact whose key changed between runs: first found without an e-mail,
+   * later with one).
+   */
+  sameRecord?: unknown[][];
 }
 
 const faultText = (fault: OdooFault): string => `fault ${fault.code} ${fault.category}: ${fault.message}`;
@@ -80,6 +86,12 @@ export async function upsertPartner(session: OdooSession, request: UpsertRequest
     if ('disabled' in found) return { status: 'disabled', disabled: found.disabled };
     if ('failed' in found) return { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
     id = found.id;
+    for (const domain of request.sameRecord ?? []) {
+      if (id !== null) break;
+      const same = await session.call<unknown>(MODEL, 'search', [domain], { limit: 1, order: 'id asc', context: { active_test: false } });
+      if (!same.ok) return 'disabled' in same ? { status: 'disabled', disabled: same.disabled } : { status: 'failed', partnerId: null, detail: `search same record: ${faultText(same.fault)}`, stripped: [] };
+      if (Array.isArray(same.value) && Number.isInteger(same.value[0])) id = same.value[0] as number; // written with our new ref
+    }
   }
   // Fields this Odoo already refused as unknown are left out from the start (reported as stripped).
   const known = [...session.unknownFields].filter((f) => request.stripFields.includes(f));
