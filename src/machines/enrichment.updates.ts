@@ -139,6 +139,18 @@ function withFacts(ctx: Ctx, facts: CompanyFacts, source: SourceName, at: number
   return { ...ctx, facts: Object.fromEntries(present) as CompanyFacts, provenance: [...ctx.provenance, ...provenance] };
 }
 
+/** Adds the facts of `extra` that `ctx` does not have yet, with their provenance. */
+function fillFacts(ctx: Ctx, extra: CompanyFacts, source: SourceName, at: number): Ctx {
+  const missing = Object.entries(extra).filter(([k, v]) => v !== null && v !== undefined && (ctx.facts as Record<string, unknown>)[k] == null);
+  if (missing.length === 0) return ctx;
+  const stamp = iso(at);
+  return {
+    ...ctx,
+    facts: { ...ctx.facts, ...Object.fromEntries(missing) } as CompanyFacts,
+    provenance: [...ctx.provenance, ...missing.map(([k]) => ({ field: `facts.${k}`, step: 'extract' as const, source, at: stamp }))],
+  };
+}
+
 /** Facts from the deterministic extraction (OpenAI off, failed or refused); records the fallback. */
 export function applyDeterministicExtraction(ctx: Ctx): Ctx {
   const facts = extractDeterministically({ company: ctx.company, crawl: ctx.evidence.crawl, search: ctx.evidence.search });
@@ -152,7 +164,14 @@ export function applyExtraction(ctx: Ctx, o: StepOutcome<CompanyFacts>): Ctx {
   const next = advance(ctx, o);
   if (o.ok) {
     const record = stage({ stage: 'extract', source: 'openai', status: 'ok', durationMs: o.durationMs });
-    return withFacts({ ...next, stages: [...next.stages, record], outcomes: { ...next.outcomes, extract: 'ok' } }, o.value, 'openai', o.at);
+    const fromModel = withFacts({ ...next, stages: [...next.stages, record], outcomes: { ...next.outcomes, extract: 'ok' } }, o.value, 'openai', o.at);
+    // A model that stated nothing leaves the facts to the deterministic extraction; one that left out
+    // the company's own name or site gets them from the input, so the stored facts never lose them.
+    if (Object.keys(fromModel.facts).length === 0) return fillFacts(fromModel, extractDeterministically({ company: ctx.company, crawl: ctx.evidence.crawl, search: ctx.evidence.search }), 'deterministic', o.at);
+    const identity: CompanyFacts = {};
+    if (ctx.company.name) identity.name = ctx.company.name;
+    if (ctx.company.domain) identity.website = `https://${ctx.company.domain}/`;
+    return fillFacts(fromModel, identity, 'input', o.at);
   }
   const { reason, record } = failureStage('extract', 'openai', 'OPENAI_FAIL', o, null);
   const failed = { ...next, reasons: [...next.reasons, reason], stages: [...next.stages, record], outcomes: { ...next.outcomes, extract: o.refused ? 'refused' : 'failed' } } satisfies Ctx;

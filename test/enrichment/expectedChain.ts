@@ -104,7 +104,18 @@ export function expectedChain(input: EnrichmentInput, script: Script): Expected 
     };
     if (keys.openai) {
       const o = run('extract');
-      if (o === 'ok') addFacts(fixtures.facts, 'openai');
+      if (o === 'ok') {
+        addFacts({ ...fixtures.facts }, 'openai');
+        // What the model left out of the company's own identity comes from the input.
+        if (company.name && out.facts.name == null) {
+          out.facts.name = company.name;
+          prov('facts.name', 'extract', 'input');
+        }
+        if (company.domain && out.facts.website == null) {
+          out.facts.website = `https://${company.domain}/`;
+          prov('facts.website', 'extract', 'input');
+        }
+      }
       else {
         refusedOrFailed(o, 'openai', 'OPENAI_FAIL');
         deterministic();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { extractPage } from '../../src/adapters/html.js';
 import { configFrom } from '../../src/config/index.js';
 import type { Contact } from '../../src/domain/index.js';
-import { applyContacts, initialContext } from '../../src/machines/enrichment.updates.js';
+import { applyContacts, applyExtraction, initialContext } from '../../src/machines/enrichment.updates.js';
 import { enrichmentInputFrom } from '../../src/streams/enrichCompany.js';
 
 const ctx = () => initialContext(enrichmentInputFrom({ tenantId: 1, companyId: 1, name: 'Acme', domain: 'acme.test' }, configFrom({}), 1_000));
@@ -37,5 +37,20 @@ describe('what a contact source and a page may contribute', () => {
       <div hidden><a href="mailto:trap@acme.test">x</a></div>
       <span aria-hidden="true"><a href="mailto:trap2@acme.test">y</a></span></body></html>`);
     expect(page.mailtos).toEqual(['sales@acme.test']);
+  });
+});
+
+describe('what the model may leave out', () => {
+  it('an answer that states nothing leaves the facts to the deterministic extraction', () => {
+    const next = applyExtraction(ctx(), { ok: true, value: {}, at: 2_000, durationMs: 9 });
+    expect(next.facts).toMatchObject({ name: 'Acme', website: 'https://acme.test/' });
+    expect(next.provenance.filter((p) => p.field === 'facts.name').map((p) => p.source)).toEqual(['deterministic']);
+    expect(next.reasons).toEqual([]);
+  });
+
+  it("an answer without the company's name or site gets them from the input; what it stated stays the model's", () => {
+    const next = applyExtraction(ctx(), { ok: true, value: { industry: 'Rockets', name: 'Acme Rockets SA' }, at: 2_000, durationMs: 9 });
+    expect(next.facts).toEqual({ industry: 'Rockets', name: 'Acme Rockets SA', website: 'https://acme.test/' });
+    expect(next.provenance.map((p) => [p.field, p.source])).toEqual([['facts.industry', 'openai'], ['facts.name', 'openai'], ['facts.website', 'input']]);
   });
 });
