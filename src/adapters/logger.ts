@@ -76,7 +76,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     hooks: {
       logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecretsInText(a) : a)));
+        const masked = args.map((a) => (typeof a === 'string' ? maskSecretsInText(a) : a));
+        // `logger.error(err)` alone: pino would take err.message as the line's message, unmasked.
+        if (masked[0] instanceof Error && typeof masked[1] !== 'string') masked.splice(1, 0, maskSecretsInText(masked[0].message));
+        method.apply(this, masked);
       },
     },
   };

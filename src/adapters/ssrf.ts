@@ -78,6 +78,7 @@ const V4_RANGES: Range[] = [
   range('172.16.0.0/12', 'private'),
   range('192.0.0.0/24', 'reserved'),
   range('192.0.2.0/24', 'reserved'),
+  range('192.88.99.0/24', 'reserved'),
   range('192.168.0.0/16', 'private'),
   range('198.18.0.0/15', 'reserved'),
   range('198.51.100.0/24', 'reserved'),
@@ -102,7 +103,9 @@ const V6_RANGES: Range[] = [
 /** IPv6 prefixes that embed an IPv4 address (mapped, NAT64, 6to4) and where it sits. */
 const EMBEDDING: { range: Range; at: number }[] = [
   { range: range('::ffff:0:0/96', 'ipv4_mapped'), at: 12 },
+  { range: range('::ffff:0:0:0/96', 'ipv4_translated'), at: 12 },
   { range: range('64:ff9b::/96', 'nat64'), at: 12 },
+  { range: range('64:ff9b:1::/48', 'nat64_local'), at: 12 },
   { range: range('2002::/16', '6to4'), at: 2 },
 ];
 

@@ -27,6 +27,9 @@ describe('blockedReason', () => {
     ['::ffff:169.254.169.254', 'cloud_metadata'],
     ['64:ff9b::7f00:1', 'loopback'],
     ['2002:7f00:1::', 'loopback'],
+    ['64:ff9b:1::a00:5', 'private'], // local-use NAT64 (RFC 8215) embedding 10.0.0.5
+    ['::ffff:0:7f00:1', 'loopback'], // IPv4-translated (RFC 2765) 127.0.0.1
+    ['192.88.99.1', 'reserved'], // the former 6to4 relay anycast
     ['ff02::1', 'multicast'],
     ['224.0.0.1', 'multicast'],
     ['255.255.255.255', 'reserved'],

@@ -73,7 +73,10 @@ describe('Odoo target resolution', () => {
   it('falls back to ODOO_*; no URL anywhere is none; missing parts are named, never valued', () => {
     expect(resolveOdooTarget({ odooUrl: null, odooDb: null, odooLogin: null, odooKeyEnv: null }, config)).toMatchObject({ kind: 'target', source: 'env', targetKey: 'https://env.example|envdb' });
     expect(resolveOdooTarget(null, configFrom({}))).toEqual({ kind: 'none' });
-    expect(resolveOdooTarget({ odooUrl: 'https://t.example', odooDb: 'd', odooLogin: 'l', odooKeyEnv: 'UNSET_VAR' }, config)).toEqual({ kind: 'incomplete', source: 'tenant', missing: ['UNSET_VAR (unset)'] });
+    expect(resolveOdooTarget({ odooUrl: 'https://t.example', odooDb: 'd', odooLogin: 'l', odooKeyEnv: 'UNSET_VAR' }, config)).toEqual({ kind: 'incomplete', source: 'tenant', missing: ['tenants.odoo_key_env (names a variable that is not set)'] });
+    // A 40-hex Odoo key pasted into the column looks like a variable name: it is never echoed.
+    const pasted = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4';
+    expect(JSON.stringify(resolveOdooTarget({ odooUrl: 'https://t.example', odooDb: 'd', odooLogin: 'l', odooKeyEnv: pasted }, config))).not.toContain(pasted);
     expect(resolveOdooTarget(null, configFrom({ ODOO_URL: 'https://x.example' }))).toEqual({ kind: 'incomplete', source: 'env', missing: ['ODOO_DB', 'ODOO_USERNAME', 'ODOO_PASSWORD'] });
   });
 

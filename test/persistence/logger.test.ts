@@ -60,6 +60,15 @@ describe('logger', () => {
     expect(line?.msg).toBe(`GET https://h.test/?token=${MASK}`);
   });
 
+  it("masks the message pino takes from an Error logged alone", () => {
+    const { stream, lines } = capture();
+    const logger = createLogger({ level: 'info', destination: stream });
+    logger.error(new Error('call to https://api.example/v1?token=TOK1SECRET failed'));
+    const [line] = lines();
+    expect(JSON.stringify(line)).not.toContain('TOK1SECRET');
+    expect(String(line?.msg)).toContain('https://api.example/v1');
+  });
+
   it('gives a child per run, tenant, company and vendor', () => {
     const out = capture();
     const logger = createLogger({ level: 'debug', destination: out.stream });

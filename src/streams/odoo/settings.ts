@@ -65,7 +65,9 @@ export function resolveOdooTarget(tenant: TenantOdooSettings | null, config: Pic
     const missing = [
       ...(blank(tenant.odooDb) ? ['tenants.odoo_db'] : []),
       ...(blank(tenant.odooLogin) ? ['tenants.odoo_login'] : []),
-      ...('problem' in keyEnv ? [keyEnv.problem] : apiKey === null ? [`${keyEnv.name} (unset)`] : []),
+      // Never the name itself: an operator may have pasted the key into odoo_key_env, and a 40-hex
+      // Odoo key can look like a variable name. The detail reaches logs and the database.
+      ...('problem' in keyEnv ? [keyEnv.problem] : apiKey === null ? ['tenants.odoo_key_env (names a variable that is not set)'] : []),
     ];
     if (missing.length > 0 || blank(tenant.odooDb) || blank(tenant.odooLogin) || apiKey === null) return { kind: 'incomplete', source: 'tenant', missing };
     const target = { url: tenant.odooUrl.trim(), db: tenant.odooDb.trim(), login: tenant.odooLogin.trim(), apiKey };
