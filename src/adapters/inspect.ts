@@ -1,14 +1,14 @@
 import { connect } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
-import { createInspectorServer } from '@statelyai/inspect/server';
 import type { InspectionEvent, Observer } from 'xstate';
+import { startInspectorRelay } from './inspectRelay.js';
 
 /**
  * `--inspect`: attach the Stately inspector (@statelyai/inspect 0.7) to every actor of a run.
- * - `websocket`: send inspection events to a relay already listening on ws://localhost:<port>
+ * - `websocket`: send inspection events to a relay already listening on ws://127.0.0.1:<port>
  *   (another process started with `server`, or `npx @statelyai/inspect`-style tooling).
- * - `server`: start the package's local relay (HTTP + WebSocket on <port>) and send to it; open
- *   http://localhost:<port> in a browser to see the actors.
+ * - `server`: start our local relay (HTTP + WebSocket on 127.0.0.1:<port>, src/adapters/inspectRelay.ts)
+ *   and send to it; open http://127.0.0.1:<port> in a browser to see the actors.
  * - `browser`: as `server`, and also open that page in the default browser (xdg-open / open).
  * The package's own `createBrowserInspector` needs a DOM `window` and does nothing in Node, so
  * every mode goes through the WebSocket relay. See docs/inspect.md.
@@ -19,7 +19,7 @@ export type InspectMode = 'websocket' | 'server' | 'browser';
 export interface CreateInspectorOptions {
   /** Where inspection events go; see {@link InspectMode}. */
   mode: InspectMode;
-  /** Relay port on localhost. Default 8080 (the package's default). */
+  /** Relay port on 127.0.0.1. Default 8080 (the package's default). */
   port?: number;
   /** How long to wait for the relay to accept connections, in milliseconds. Default 2000. */
   connectTimeoutMs?: number;
@@ -63,18 +63,18 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
 export async function createInspector(options: CreateInspectorOptions): Promise<RunInspector> {
   const port = options.port ?? 8080;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`inspector port must be 1..65535, got ${port}`);
-  const server = options.mode === 'websocket' ? null : createInspectorServer({ port, autoOpen: options.mode === 'browser' });
+  const server = options.mode === 'websocket' ? null : startInspectorRelay({ port, open: options.mode === 'browser' });
   try {
     await waitForPort(port, options.connectTimeoutMs ?? 2000);
   } catch (error) {
     server?.stop();
     throw error;
   }
-  const inspector = createWebSocketInspector({ url: `ws://localhost:${port}` });
-  const url = `http://localhost:${port}`;
+  const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` });
+  const url = `http://127.0.0.1:${port}`;
   const instructions =
     options.mode === 'websocket'
-      ? `inspector: sending actor events to the relay at ws://localhost:${port}`
+      ? `inspector: sending actor events to the relay at ws://127.0.0.1:${port}`
       : `inspector: open ${url} in a browser to watch the actors${options.mode === 'browser' ? ' (opening it now)' : ''}`;
   let stopped = false;
   return {

@@ -20,7 +20,7 @@ interface Received {
 
 /** Connects a plain WebSocket client to the relay and collects what it relays. */
 async function listen(port: number): Promise<{ messages: Received[]; close: () => void }> {
-  const ws = new WebSocket(`ws://localhost:${port}`);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
   const messages: Received[] = [];
   ws.addEventListener('message', (e) => messages.push(JSON.parse(String(e.data)) as Received));
   await new Promise((resolve, reject) => {
@@ -50,7 +50,7 @@ describe('inspector', () => {
     const port = await freePort();
     const inspector = await createInspector({ mode: 'server', port });
     started.push(inspector);
-    expect(inspector.url).toBe(`http://localhost:${port}`);
+    expect(inspector.url).toBe(`http://127.0.0.1:${port}`);
     expect(inspector.instructions).toContain(inspector.url);
     const client = await listen(port);
     clients.push(client);
@@ -73,7 +73,7 @@ describe('inspector', () => {
     clients.push(client);
     const sender = await createInspector({ mode: 'websocket', port });
     started.push(sender);
-    expect(sender.instructions).toContain(`ws://localhost:${port}`);
+    expect(sender.instructions).toContain(`ws://127.0.0.1:${port}`);
     const actor = createActor(counter, { inspect: sender.inspect }).start();
     actor.send({ type: 'counter.bump' });
     await until(() => client.messages.some((m) => m.type === '@xstate.event' && m.event?.type === 'counter.bump'));

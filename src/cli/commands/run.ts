@@ -218,8 +218,8 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--resume <run_id>', 'resume an interrupted run: enrich the companies without a row, export the rest')
     .option('--concurrency <n>', 'companies enriched at once (default RUN_CONCURRENCY)')
     .option('--dry-run', 'write nothing to Odoo; report what would be written')
-    .option('--inspect [mode]', 'attach the Stately inspector to every actor: server (default; open http://localhost:8080), browser (also opens it), websocket (to a relay already running)')
-    .option('--inspect-port <port>', `with --inspect: the relay's port on localhost (default ${DEFAULT_INSPECT_PORT})`)
+    .option('--inspect [mode]', 'attach the Stately inspector to every actor: server (default; open http://127.0.0.1:8080), browser (also opens it), websocket (to a relay already running)')
+    .option('--inspect-port <port>', `with --inspect: the relay's port on 127.0.0.1 (default ${DEFAULT_INSPECT_PORT})`)
     .option('--json', 'print the summary as JSON')
     .action(async (options: RunOptions) => {
       const config: Config = loadConfig();
