@@ -165,6 +165,21 @@ describe('interruption and resume', () => {
     expect(partnerRefs(w, 105).sort()).toEqual(ids(N).map((i) => `lead-enrich:105:${i}`).sort());
   }, 180_000);
 
+  it('SIGTERM twice: the child exits at once, the run is recorded interrupted (not left running), and the resume completes it', async () => {
+    const { w, env, child, runId } = await runUntilThreeRows(108, 'term2');
+    w.sim.setProfile('openai', 'hang'); // companies in flight now wait out the grace: time for the second signal
+    child.process.kill('SIGTERM');
+    await child.waitForStderr(/stopping intake/);
+    child.process.kill('SIGTERM');
+    const first = await child.exited;
+    w.sim.setProfile('openai', 'ok');
+    expect(first.code, first.stderr).toBe(130);
+    expect(first.stderr).toContain('again: exiting now');
+    expect((await runsOf(db.pool(), 108))[0]?.status).toBe('interrupted');
+    await resumeToCompletion(runId, 108, env);
+    expect(partnerRefs(w, 108).sort()).toEqual(ids(N).map((i) => `lead-enrich:108:${i}`).sort());
+  }, 180_000);
+
   it('SIGKILL during enrichment: the resume completes the run, one row per company, one partner per company', async () => {
     const { w, env, child, runId } = await runUntilThreeRows(106, 'kill');
     child.process.kill('SIGKILL');

@@ -172,7 +172,13 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
       handle.interrupt();
     } else {
       process.stderr.write(`lead-enrich: ${signal} again: exiting now; resume with: lead-enrich run --resume ${handle.progress.runId ?? '<run_id>'}\n`);
-      process.exit(EXIT_INTERRUPTED);
+      const runId = handle.progress.runId;
+      if (signals > 2 || runId === null) process.exit(EXIT_INTERRUPTED);
+      // The run is recorded interrupted (at most 1 s; a third signal exits at once) rather than left
+      // `running`: what the sink still held is lost, and a resume redoes those companies.
+      const exit = (): never => process.exit(EXIT_INTERRUPTED);
+      setTimeout(exit, 1000).unref();
+      void runtime.runs.markRun(runId, 'interrupted').then(exit, exit);
     }
   };
   process.on('SIGINT', onSignal);
