@@ -166,7 +166,7 @@ describe('interruption and resume', () => {
   }, 180_000);
 
   it('SIGTERM twice: the child exits at once, the run is recorded interrupted (not left running), and the resume completes it', async () => {
-    const { w, env, child, runId } = await runUntilThreeRows(108, 'term2');
+    const { w, env, child, runId } = await runUntilThreeRows(116, 'term2');
     w.sim.setProfile('openai', 'hang'); // companies in flight now wait out the grace: time for the second signal
     child.process.kill('SIGTERM');
     await child.waitForStderr(/stopping intake/);
@@ -175,9 +175,9 @@ describe('interruption and resume', () => {
     w.sim.setProfile('openai', 'ok');
     expect(first.code, first.stderr).toBe(130);
     expect(first.stderr).toContain('again: exiting now');
-    expect((await runsOf(db.pool(), 108))[0]?.status).toBe('interrupted');
-    await resumeToCompletion(runId, 108, env);
-    expect(partnerRefs(w, 108).sort()).toEqual(ids(N).map((i) => `lead-enrich:108:${i}`).sort());
+    expect((await runsOf(db.pool(), 116))[0]?.status).toBe('interrupted');
+    await resumeToCompletion(runId, 116, env);
+    expect(partnerRefs(w, 116).sort()).toEqual(ids(N).map((i) => `lead-enrich:116:${i}`).sort());
   }, 180_000);
 
   it('SIGKILL during enrichment: the resume completes the run, one row per company, one partner per company', async () => {
