@@ -39,16 +39,22 @@ const retryable = (fault: OdooFault): boolean => fault.category === 'validation'
 
 type Found = { id: number | null } | { failed: string } | { disabled: Disabled };
 
-/** The search for the partner carrying `ref` (archived ones too), the oldest first. */
-const refSearch = (ref: string): [unknown[], Record<string, unknown>] => [[[['ref', '=', ref]]], { limit: 1, order: 'id asc', context: { active_test: false } }];
+/** search() arguments for the oldest partner matching `domain`, archived ones included. */
+const searchOne = (domain: unknown[]): [unknown[], Record<string, unknown>] => [[domain], { limit: 1, order: 'id asc', context: { active_test: false } }];
+const byRef = (ref: string): unknown[] => [['ref', '=', ref]];
 
-/** The partner carrying `ref`, archived ones included (the oldest when several do). */
-async function findByRef(session: OdooSession, ref: string): Promise<Found> {
-  const result = await session.call<unknown>(MODEL, 'search', ...refSearch(ref));
-  if (!result.ok) return 'disabled' in result ? { disabled: result.disabled } : { failed: `search by ref: ${faultText(result.fault)}` };
+/** The oldest partner matching `domain` (archived ones included), or why it could not be looked for. */
+async function findOne(session: OdooSession, domain: unknown[], what: string): Promise<Found> {
+  const result = await session.call<unknown>(MODEL, 'search', ...searchOne(domain));
+  if (!result.ok) return 'disabled' in result ? { disabled: result.disabled } : { failed: `${what}: ${faultText(result.fault)}` };
   const ids = result.value;
-  if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id))) return { failed: 'search by ref: unexpected result' };
+  if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id))) return { failed: `${what}: unexpected result` };
   return { id: (ids[0] as number | undefined) ?? null };
+}
+
+/** A search that could not be made, as the upsert's result. */
+function notSearched(found: Exclude<Found, { id: number | null }>): UpsertResult {
+  return 'disabled' in found ? { status: 'disabled', disabled: found.disabled } : { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
 }
 
 type Attempt = { ok: true; partnerId: number } | { ok: false; fault: OdooFault } | { ok: false; disabled: Disabled } | { ok: false; failed: string };
@@ -59,7 +65,7 @@ async function writeOnce(session: OdooSession, id: number | null, vals: PartnerV
     // again, the guard's retry looks for the partner by its ref and takes it if it is there.
     const created = await session.call<unknown>(MODEL, 'create', [vals], undefined, {
       beforeRepeat: async (executeKw, signal) => {
-        const ids = await executeKw(MODEL, 'search', ...refSearch(ref), signal);
+        const ids = await executeKw(MODEL, 'search', ...searchOne(byRef(ref)), signal);
         return Array.isArray(ids) && Number.isInteger(ids[0]) ? ids[0] : undefined;
       },
     });
@@ -77,20 +83,18 @@ export async function upsertPartner(session: OdooSession, request: UpsertRequest
   if (id !== null) {
     // The stored id must still be our partner: after a restore of the database (same URL and name),
     // Odoo hands the old ids out again, and a blind write would overwrite someone else's partner.
-    const mine = await session.call<unknown>(MODEL, 'search', [[['id', '=', id], ['ref', '=', request.ref]]], { limit: 1, context: { active_test: false } });
-    if (!mine.ok) return 'disabled' in mine ? { status: 'disabled', disabled: mine.disabled } : { status: 'failed', partnerId: null, detail: `check mapped id: ${faultText(mine.fault)}`, stripped: [] };
-    if (!Array.isArray(mine.value) || mine.value.length === 0) id = null;
+    const mine = await findOne(session, [['id', '=', id], ...byRef(request.ref)], 'check mapped id');
+    if (!('id' in mine)) return notSearched(mine);
+    if (mine.id === null) id = null;
   }
   if (id === null) {
-    const found = await findByRef(session, request.ref);
-    if ('disabled' in found) return { status: 'disabled', disabled: found.disabled };
-    if ('failed' in found) return { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
-    id = found.id;
-    for (const domain of request.sameRecord ?? []) {
+    // By ref, then the same record under an older reference (written with our new ref).
+    const searches: [unknown[], string][] = [[byRef(request.ref), 'search by ref'], ...(request.sameRecord ?? []).map((d): [unknown[], string] => [d, 'search same record'])];
+    for (const [domain, what] of searches) {
+      const found = await findOne(session, domain, what);
+      if (!('id' in found)) return notSearched(found);
+      id = found.id;
       if (id !== null) break;
-      const same = await session.call<unknown>(MODEL, 'search', [domain], { limit: 1, order: 'id asc', context: { active_test: false } });
-      if (!same.ok) return 'disabled' in same ? { status: 'disabled', disabled: same.disabled } : { status: 'failed', partnerId: null, detail: `search same record: ${faultText(same.fault)}`, stripped: [] };
-      if (Array.isArray(same.value) && Number.isInteger(same.value[0])) id = same.value[0] as number; // written with our new ref
     }
   }
   // Fields this Odoo already refused as unknown are left out from the start (reported as stripped).
@@ -99,9 +103,8 @@ export async function upsertPartner(session: OdooSession, request: UpsertRequest
   let attempt = await writeOnce(session, id, first.vals, request.ref);
   if (!attempt.ok && 'fault' in attempt && attempt.fault.category === 'missing_record' && request.knownId !== null) {
     // The mapped partner was deleted in Odoo: fall back to the reference, then create.
-    const found = await findByRef(session, request.ref);
-    if ('disabled' in found) return { status: 'disabled', disabled: found.disabled };
-    if ('failed' in found) return { status: 'failed', partnerId: null, detail: found.failed, stripped: [] };
+    const found = await findOne(session, byRef(request.ref), 'search by ref');
+    if (!('id' in found)) return notSearched(found);
     id = found.id;
     attempt = await writeOnce(session, id, first.vals, request.ref);
   }
