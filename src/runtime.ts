@@ -18,7 +18,7 @@ import { createVendorAdapters } from './adapters/vendors.js';
 import { OPENING_REASONS } from './machines/breaker.machine.js';
 import { createBreakerRegistry, type BreakerRegistry } from './streams/breakerRegistry.js';
 import { enrichCompany, type EnrichmentPorts, type EnrichmentStageEvent } from './streams/enrichCompany.js';
-import { createGuardedCaller } from './streams/guardedCall.js';
+import { createGuardedCaller, probeTimeoutMsOf } from './streams/guardedCall.js';
 import type { BreakerInfo, GuardedCaller } from './streams/guard.types.js';
 import { startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
 import { createSink, type Sink } from './streams/sink.js';
@@ -119,14 +119,6 @@ function observedSink(sink: Sink, events: Subject<RunEvent>): Sink {
   };
 }
 
-/**
- * Waits for the transition recorder to hand its last transition to the sink, at most `graceMs`: a
- * sink whose buffer is full of events the database does not take would otherwise hold close() forever.
- */
-async function transitionsRecorded(drained: Promise<void>, graceMs: number, logger: Logger): Promise<void> {
-  await settledWithin(drained, graceMs, () => logger.warn({ graceMs }, 'breaker transitions still unrecorded at close'));
-}
-
 /** Waits for `work`, at most `ms` (an unref'd timer); calls `onLate` when the time ran out first. */
 async function settledWithin(work: Promise<void>, ms: number, onLate: () => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -200,7 +192,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const breakers = createBreakerRegistry({
     breaker: config.breaker,
     clock,
-    probeTimeoutMs: Math.max(config.vendorTimeoutMs, config.vendors.apify.timeoutMs),
+    probeTimeoutMs: probeTimeoutMsOf(config),
     ...(inspect ? { inspect } : {}),
   });
   const guard = createGuardedCaller({ config, clock, registry: breakers });
@@ -281,7 +273,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
             2 * config.shutdownGraceMs + 10_000,
             () => logger.warn({ runs: active.size }, 'runs still not ended at close'),
           );
-          await transitionsRecorded(transitions.close(), config.shutdownGraceMs, logger);
+          // At most the grace: a sink whose buffer is full of events the database does not take
+          // would otherwise hold close() for ever.
+          const graceMs = config.shutdownGraceMs;
+          await settledWithin(transitions.close(), graceMs, () => logger.warn({ graceMs }, 'breaker transitions still unrecorded at close'));
           await sink.close({ deadlineMs: config.shutdownGraceMs });
         } finally {
           events.complete();

@@ -27,6 +27,11 @@ export interface GuardedCallerDeps {
   observer?: GuardObserver;
 }
 
+/** A probe's lease must outlast its attempt: the longest per-attempt timeout of the breaker vendors. */
+export function probeTimeoutMsOf(config: GuardedCallerDeps['config']): number {
+  return Math.max(config.vendorTimeoutMs, config.vendors?.apify?.timeoutMs ?? config.vendorTimeoutMs);
+}
+
 type Fn<T> = (signal: AbortSignal) => Promise<T>;
 
 /**
@@ -42,7 +47,7 @@ type Fn<T> = (signal: AbortSignal) => Promise<T>;
 export function createGuardedCaller(deps: GuardedCallerDeps): GuardedCaller & { readonly registry: BreakerRegistry } {
   const { config, clock, random = Math.random, scheduler, observer = {} } = deps;
   const apifyTimeoutMs = config.vendors?.apify?.timeoutMs ?? config.vendorTimeoutMs;
-  const registry = deps.registry ?? createBreakerRegistry({ breaker: config.breaker, clock, probeTimeoutMs: Math.max(config.vendorTimeoutMs, apifyTimeoutMs) });
+  const registry = deps.registry ?? createBreakerRegistry({ breaker: config.breaker, clock, probeTimeoutMs: probeTimeoutMsOf(config) });
   const host = timerHostFor(scheduler);
   const vendorLane = new TimeoutLane(config.vendorTimeoutMs, host, timeoutReason);
   const crawlLane = new TimeoutLane(config.crawl.timeoutMs, host, timeoutReason);
