@@ -28,13 +28,12 @@ export async function* pendingCompanyPages(pool: pg.Pool, runId: number, pageSiz
     );
     if (rows.length === 0) continue;
     const ids = rows.map((r) => r.company_id);
-    const [known, addresses] = await Promise.all([personContacts(pool, rows[0]!.tenant_id, ids), storedAddresses(pool, rows[0]!.tenant_id, ids)]);
+    const stored = await storedContacts(pool, rows[0]!.tenant_id, ids);
     for (const r of rows) {
       const company: Company = { tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain };
-      const contacts = known.get(r.company_id);
-      if (contacts) company.knownContacts = contacts.map((c) => c.contact);
-      const emails = addresses.get(r.company_id);
-      if (emails) company.knownEmails = emails;
+      const known = stored.get(r.company_id);
+      if (known && known.people.length > 0) company.knownContacts = known.people.map((c) => c.contact);
+      if (known && known.emails.length > 0) company.knownEmails = known.emails;
       yield company;
     }
   }
@@ -42,36 +41,29 @@ export async function* pendingCompanyPages(pool: pg.Pool, runId: number, pageSiz
 
 type StoredContact = { contact: Contact; lastSeenRunId: number | null };
 
-/** Every address stored for these companies of one tenant (people's and the site's), lower-case, by company id. */
-async function storedAddresses(pool: pg.Pool, tenantId: number, companyIds: readonly string[]): Promise<Map<string, string[]>> {
-  const { rows } = await pool.query<{ company_id: string; emails: string[] }>(
-    `SELECT company_id, array_agg(DISTINCT lower(email)) AS emails FROM contacts
-      WHERE tenant_id = $1 AND company_id = ANY($2::bigint[]) AND email IS NOT NULL
-      GROUP BY company_id`,
-    [tenantId, companyIds],
-  );
-  return new Map(rows.map((r) => [r.company_id, r.emails]));
-}
-
 /**
- * The people (contacts with a name; a site's mailto: address has none) stored for these companies
- * of one tenant, by company id, oldest first.
+ * What is stored for these companies of one tenant, by company id: the people (contacts with a name;
+ * a site's mailto: address has none), oldest first, and every address (people's and the site's),
+ * lower-case.
  */
-async function personContacts(pool: pg.Pool, tenantId: number, companyIds: readonly string[]): Promise<Map<string, StoredContact[]>> {
-  const { rows } = await pool.query<{ company_id: string; full_name: string; title: string | null; email: string | null; linkedin_url: string | null; source: string; last_seen_run_id: string | null }>(
+async function storedContacts(pool: pg.Pool, tenantId: number, companyIds: readonly string[]): Promise<Map<string, { people: StoredContact[]; emails: string[] }>> {
+  const { rows } = await pool.query<{ company_id: string; full_name: string | null; title: string | null; email: string | null; linkedin_url: string | null; source: string; last_seen_run_id: string | null }>(
     `SELECT company_id, full_name, title, email, linkedin_url, source, last_seen_run_id FROM contacts
-      WHERE tenant_id = $1 AND company_id = ANY($2::bigint[]) AND full_name IS NOT NULL
+      WHERE tenant_id = $1 AND company_id = ANY($2::bigint[])
       ORDER BY contact_id`,
     [tenantId, companyIds],
   );
-  const byCompany = new Map<string, StoredContact[]>();
+  const byCompany = new Map<string, { people: StoredContact[]; emails: string[] }>();
   for (const c of rows) {
-    const list = byCompany.get(c.company_id) ?? [];
-    list.push({
+    let entry = byCompany.get(c.company_id);
+    if (!entry) byCompany.set(c.company_id, (entry = { people: [], emails: [] }));
+    const email = c.email?.toLowerCase();
+    if (email && !entry.emails.includes(email)) entry.emails.push(email);
+    if (c.full_name === null) continue;
+    entry.people.push({
       contact: { fullName: c.full_name, title: c.title, email: c.email, linkedinUrl: c.linkedin_url, source: c.source as SourceName },
       lastSeenRunId: c.last_seen_run_id === null ? null : Number(c.last_seen_run_id),
     });
-    byCompany.set(c.company_id, list);
   }
   return byCompany;
 }
@@ -101,9 +93,10 @@ export async function* exportPendingPages(pool: pg.Pool, runId: number, pageSize
       [runId, after, pageSize],
     );
     if (rows.length === 0) return;
-    const stored = await personContacts(pool, rows[0]!.tenant_id, rows.map((r) => r.company_id));
+    const stored = await storedContacts(pool, rows[0]!.tenant_id, rows.map((r) => r.company_id));
     const byCompany = new Map<string, Contact[]>();
-    for (const [companyId, list] of stored) {
+    for (const [companyId, { people: list }] of stored) {
+      if (list.length === 0) continue;
       // The people this run found; a company whose discovery was skipped because it already had
       // people (DESIGN.md: contacts "when the company has none") exports those.
       const seen = list.filter((c) => c.lastSeenRunId === runId);
