@@ -63,7 +63,7 @@ export interface LoggerOptions {
  * fields (`formatters.log`), on child bindings (`child`, `setBindings`), on errors (serializers) — and by
  * {@link maskSecretsInText} on messages: secret-named fields at any depth, secrets inside URLs and
  * text. No pino `redact` paths: that pass masked nothing this one misses, at about 80 µs per line
- * (docs/DECISIONS.md).
+ * (docs/decisions/018-secrets-masked-in-logs-and-output.md).
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const config = {

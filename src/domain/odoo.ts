@@ -35,7 +35,7 @@ export interface OdooFault {
 
 const ODOO_FAULT_BRAND = Symbol.for('lead-enrich.OdooFaultError');
 
-/** The error kind a fault category maps to (not retried by the guard; see docs/DECISIONS.md). */
+/** The error kind a fault category maps to (not retried by the guard; see docs/decisions/039-odoo-faults-and-what-disables-a-tenant.md). */
 export function kindForFault(category: OdooFaultCategory): ErrorKind {
   switch (category) {
     case 'missing_database':
