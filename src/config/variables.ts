@@ -130,6 +130,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ODOO_DB', default: '', schema: optionalText, expected: 'a database name', doc: 'Default Odoo database.' },
   { name: 'ODOO_USERNAME', default: '', schema: optionalText, expected: 'a login', doc: 'Default Odoo login.' },
   { name: 'ODOO_PASSWORD', default: '', schema: optionalText, expected: 'a password or API key', doc: 'Default Odoo password or API key.', secret: true },
+  { name: 'ODOO_MAX_RESPONSE_BYTES', default: '4194304', schema: int(1024, 268_435_456), expected: 'an integer from 1024 to 268435456 (bytes)', doc: 'Largest Odoo XML-RPC answer read, in bytes (default 4 MiB); a larger one is bad_response, and reading stops there.' },
   { name: 'ODOO_STRIP_FIELDS', default: 'autopost_bills,website', schema: csv, expected: 'a comma-separated list of field names', doc: 'Fields dropped when an Odoo write faults.' },
   { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'an http(s) URL containing {domain} exactly once, e.g. https://{domain}/', doc: "Where a company's site is fetched from: an http(s) URL with exactly one {domain}.", url: true },
   { name: 'CRAWL_MIN_CHARS', default: '500', schema: int(0), expected: 'an integer >= 0', doc: 'Less visible text than this is a thin crawl.' },

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
     expect(c.vendorTimeoutMs).toBe(15000);
     expect(c.crawl.timeoutMs).toBe(10000);
     expect(c.odoo.stripFields).toEqual(['autopost_bills', 'website']);
+    expect(c.odoo.maxResponseBytes).toBe(4 * 1024 * 1024);
     expect(c.database.url).toBeNull();
   });
 
@@ -42,6 +43,8 @@ describe('loadConfig', () => {
     ['TAVILY_BASE_URL', 'ftp://x', /http\(s\) URL/],
     ['DATABASE_URL', 'mysql://u:p@h/db', /postgres:\/\//],
     ['LOG_LEVEL', 'loud', /info/],
+    ['ODOO_MAX_RESPONSE_BYTES', '4MB', /integer from 1024 to 268435456 \(bytes\)/],
+    ['ODOO_MAX_RESPONSE_BYTES', '0', /from 1024/],
   ])('names %s=%s with what is expected', (variable, value, expected) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
