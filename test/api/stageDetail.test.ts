@@ -38,14 +38,14 @@ describe('stage error details (runtime, simulated vendors, real PostgreSQL)', ()
       { tenantId: TENANT, companyId: 2, name: 'Underscore Co', domain: 'under_score.example' },
     ];
     const runtime = await createRuntime(config, { logger });
-    let runId: number | null = null;
+    let result;
     try {
-      const result = await runtime.run({ tenantId: TENANT, companies, params: {}, concurrency: 1, dryRun: false }).done;
-      expect(result.status).toBe('completed');
-      runId = result.runId;
+      result = await runtime.run({ tenantId: TENANT, companies, params: {}, concurrency: 1, dryRun: false }).done;
     } finally {
       await runtime.close();
     }
+    expect(result.status).toBe('completed');
+    const { runId } = result;
     const { rows } = await pool.query<{ company_id: string; error_code: string; extra: Record<string, unknown> }>(
       "SELECT company_id, error_code, extra FROM run_event_logs WHERE run_id = $1 AND stage = 'crawl' AND event = 'error' ORDER BY company_id",
       [runId],
