@@ -74,16 +74,15 @@ describe('loadConfig', () => {
     ['ftp://{domain}/', 'a scheme the crawler does not fetch'],
     ['file:///srv/{domain}.html', 'a local file'],
     ['https://example.com/', 'no {domain}'],
-    ['https://{domain}/?next={domain}', 'two {domain}'],
     ['https://{domain}:99999/', 'not a URL once filled in'],
     ['{domain}', 'no scheme'],
   ])('refuses CRAWL_URL_TEMPLATE=%j (%s), naming the variable, its value and what is expected', (value) => {
     const problems = problemsOf({ CRAWL_URL_TEMPLATE: value });
-    expect(problems).toEqual([{ variable: 'CRAWL_URL_TEMPLATE', value, expected: expect.stringMatching(/http\(s\) URL containing \{domain\} exactly once/) }]);
+    expect(problems).toEqual([{ variable: 'CRAWL_URL_TEMPLATE', value, expected: expect.stringMatching(/http\(s\) URL containing \{domain\}/) }]);
     expect(new ConfigError(problems).message).toContain(`CRAWL_URL_TEMPLATE=${JSON.stringify(value)}: expected an http(s) URL`);
   });
 
-  it.each(['https://{domain}/', 'http://127.0.0.1:8080/sites/{domain}/', 'https://crawler:pw@{domain}/', 'https://proxy.example/fetch?site={domain}'])(
+  it.each(['https://{domain}/', 'http://127.0.0.1:8080/sites/{domain}/', 'https://crawler:pw@{domain}/', 'https://proxy.example/fetch?site={domain}', 'http://{domain}:8080/sites/{domain}/'])(
     'accepts CRAWL_URL_TEMPLATE=%j',
     (value) => {
       expect(loadConfig({ CRAWL_URL_TEMPLATE: value }).crawl.urlTemplate).toBe(value);
@@ -226,7 +225,7 @@ describe('lead-enrich config (the built CLI)', () => {
   it('exits 2 naming CRAWL_URL_TEMPLATE, its value and what is expected when it is ftp://{domain}/', () => {
     const r = run({ CRAWL_URL_TEMPLATE: 'ftp://{domain}/' });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('CRAWL_URL_TEMPLATE="ftp://{domain}/": expected an http(s) URL containing {domain} exactly once');
+    expect(r.stderr).toContain('CRAWL_URL_TEMPLATE="ftp://{domain}/": expected an http(s) URL containing {domain}');
     expect(r.stdout).toBe('');
   });
 
