@@ -252,7 +252,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
           ports,
           logger,
           transitions,
-          odoo: { partnerMap, createClient: (target) => createOdooClient(target, { timeoutMs: config.vendorTimeoutMs }), logger },
+          odoo: { partnerMap, createClient: (target) => createOdooClient(target, { timeoutMs: config.vendorTimeoutMs, maxResponseBytes: config.odoo.maxResponseBytes }), logger },
           ...(inspect ? { inspect } : {}),
         },
         { dryRun: false, params: {}, ...request, concurrency },

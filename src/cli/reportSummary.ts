@@ -35,5 +35,6 @@ export function summaryFromReport(report: RunReport, extra: { malformedRows?: nu
     stages: report.stages.map((s) => ({ stage: s.stage, p50Ms: s.p50, p95Ms: s.p95 })),
     exports,
     odooExportDisabled: run.odooExportDisabled,
+    odooExportDisabledReason: run.odooExportDisabled ? run.odooExportDisabledReason : null,
   };
 }

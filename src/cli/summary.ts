@@ -1,5 +1,6 @@
 import type { BreakerTransition, ExportStatus, RunEvent } from '../domain/events.js';
 import type { TenantId } from '../domain/vendor.js';
+import { explainDisabledReason } from '../streams/odoo/session.js';
 
 /** Usage of one vendor during the run (from run_vendor_usage): the sums of its `vendor.usage` events. */
 export type VendorUsageSummary = Pick<Extract<RunEvent, { type: 'vendor.usage' }>, 'vendor' | 'calls' | 'errors' | 'retries' | 'tokens' | 'costUsd'>;
@@ -28,8 +29,10 @@ export interface RunSummary {
   stages: StageSummary[];
   /** Companies per export_status. */
   exports: Partial<Record<ExportStatus, number>>;
-  /** Odoo export was disabled for the tenant during this run (unreachable, no database, login refused). */
+  /** Odoo export was disabled for the tenant during this run (settings incomplete, unreachable, no database, login refused…). */
   odooExportDisabled: boolean;
+  /** Why, as enrichment_runs.odoo_export_disabled_reason stores it (`settings_incomplete: missing ODOO_DB`); null when not disabled or not recorded. */
+  odooExportDisabledReason: string | null;
   /** The fatal error when status is failed. */
   error?: string | null;
 }
@@ -100,7 +103,7 @@ export function renderSummary(s: RunSummary, options: { colour?: boolean } = {})
   out.push(bold('Stages (ms)'));
   out.push(...(s.stages.length === 0 ? ['  (none)'] : table([['stage', 'p50', 'p95'], ...s.stages.map((st) => [st.stage, String(Math.round(st.p50Ms)), String(Math.round(st.p95Ms))])])));
   out.push(bold('Odoo export'));
-  if (s.odooExportDisabled) out.push('  disabled for this tenant during the run (Odoo unreachable, database missing or login refused)');
+  if (s.odooExportDisabled) out.push(`  disabled for this tenant during the run: ${explainDisabledReason(s.odooExportDisabledReason)}`);
   const exports = Object.entries(s.exports).filter(([, n]) => (n ?? 0) > 0).sort(([a], [b]) => a.localeCompare(b));
   out.push(...(exports.length === 0 ? ['  (nothing exported)'] : table(exports.map(([st, n]) => [st, String(n)]))));
   out.push(bold('Look at the run'));

@@ -57,6 +57,8 @@ export interface Config {
     password: string | null;
     /** Fields dropped when a write faults. Default autopost_bills, website. */
     stripFields: string[];
+    /** Largest XML-RPC response read, in bytes; a larger one is `bad_response`. Default 4194304 (4 MiB). */
+    maxResponseBytes: number;
   };
   crawl: {
     /** URL with a {domain} placeholder. Default https://{domain}/. */

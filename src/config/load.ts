@@ -132,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
       username: v('ODOO_USERNAME'),
       password: v('ODOO_PASSWORD'),
       stripFields: v('ODOO_STRIP_FIELDS'),
+      maxResponseBytes: v('ODOO_MAX_RESPONSE_BYTES'),
     },
     crawl: {
       urlTemplate: v('CRAWL_URL_TEMPLATE'),

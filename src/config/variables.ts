@@ -85,11 +85,22 @@ const vendorList = csv.pipe(
   z.array(z.enum(['tavily', 'openai', 'zerobounce', 'lusha', 'apify_linkedin', 'odoo'])),
 );
 
+/**
+ * CRAWL_URL_TEMPLATE: at least one `{domain}` (none would crawl one page for every company; more
+ * than one is filled in everywhere, e.g. `http://{domain}:8080/sites/{domain}/` for a host-routed
+ * mirror), and an http(s) URL once it is filled in, as the crawler fills it — the crawler fetches
+ * nothing else, so `ftp://` or `file:` would pass here and then fail every company's crawl.
+ */
 const crawlTemplate = z
   .string()
   .trim()
   .refine((v) => v.includes('{domain}'), 'must contain {domain}')
-  .refine((v) => URL.canParse(v.replaceAll('{domain}', 'example.com')), 'not a URL once {domain} is filled in');
+  .refine((v) => {
+    const filled = v.replaceAll('{domain}', 'example.com');
+    if (!URL.canParse(filled)) return false;
+    const { protocol } = new URL(filled);
+    return protocol === 'http:' || protocol === 'https:';
+  }, 'not an http(s) URL once {domain} is filled in');
 
 export const VARIABLES: readonly VariableSpec[] = [
   { name: 'RETRY_MAX_ATTEMPTS', default: '3', schema: int(1, 20), expected: 'an integer from 1 to 20', doc: 'Attempts per guarded call, the first included.' },
@@ -120,8 +131,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ODOO_DB', default: '', schema: optionalText, expected: 'a database name', doc: 'Default Odoo database.' },
   { name: 'ODOO_USERNAME', default: '', schema: optionalText, expected: 'a login', doc: 'Default Odoo login.' },
   { name: 'ODOO_PASSWORD', default: '', schema: optionalText, expected: 'a password or API key', doc: 'Default Odoo password or API key.', secret: true },
+  { name: 'ODOO_MAX_RESPONSE_BYTES', default: '4194304', schema: int(1024, 268_435_456), expected: 'an integer from 1024 to 268435456 (bytes)', doc: 'Largest Odoo XML-RPC answer read, in bytes (default 4 MiB); a larger one is bad_response, and reading stops there.' },
   { name: 'ODOO_STRIP_FIELDS', default: 'autopost_bills,website', schema: csv, expected: 'a comma-separated list of field names', doc: 'Fields dropped when an Odoo write faults.' },
-  { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'a URL containing {domain}', doc: "Where a company's site is fetched from.", url: true },
+  { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'an http(s) URL containing {domain}, e.g. https://{domain}/', doc: "Where a company's site is fetched from: an http(s) URL containing {domain}.", url: true },
   { name: 'CRAWL_MIN_CHARS', default: '500', schema: int(0), expected: 'an integer >= 0', doc: 'Less visible text than this is a thin crawl.' },
   { name: 'CRAWL_ALLOW_PRIVATE_NETWORKS', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Crawl loopback/private/link-local addresses too.' },
   { name: 'VENDOR_TIMEOUT_MS', default: '15000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of vendor and Odoo calls, in milliseconds.' },

@@ -17,11 +17,14 @@ import type {
  * `at` is the epoch milliseconds when the step finished, `durationMs` how long it took.
  * A failure is either a refusal by an open breaker (`refused: true`, no request was made) or a
  * classified failure (`kind` from the error taxonomy, null when the error was not classified).
+ * `detail` is the classified error's own short, secret-free detail (`ssrf_refused:loopback`,
+ * `invalid_domain`, `too_many_redirects`, `attempt timed out`…), null for a refusal or an error
+ * that was not classified (its message is never copied).
  * `partial` carries what a multi-call step got before it failed (email verification).
  */
 export type StepOutcome<T> =
   | { ok: true; value: T; at: number; durationMs: number }
-  | { ok: false; refused: boolean; kind: ErrorKind | null; partial?: T; at: number; durationMs: number | null };
+  | { ok: false; refused: boolean; kind: ErrorKind | null; detail: string | null; partial?: T; at: number; durationMs: number | null };
 
 /** Vendors that need a key; `false` means the vendor is off and its step is skipped, not degraded. */
 export interface EnabledVendors {
@@ -77,7 +80,10 @@ export interface StageRecord {
   durationMs: number | null;
   /** The fallback this stage was, e.g. `tavily`, `deterministic_extraction`, `lusha`. */
   fallbackTaken: string | null;
-  /** For skips: `no_key`, `disabled`, `no_domain`, `known_contacts`, `no_source`. */
+  /**
+   * For skips: `no_key`, `disabled`, `no_domain`, `known_contacts`, `no_source`; for errors: the
+   * step outcome's detail (the VendorError's, e.g. `ssrf_refused:private`), `deadline` for the deadline.
+   */
   detail: string | null;
 }
 

@@ -47,12 +47,20 @@ export function initialContext(input: EnrichmentInput): Ctx {
   };
 }
 
-/** An actor that rejected instead of resolving with an outcome: a refusal or a failure, untimed. */
+/**
+ * A failed call as a step outcome, untimed (`at` NaN, `durationMs` null): a refusal by an open
+ * breaker, or a VendorError's kind and detail. VendorError details are written by the adapter that
+ * classified the failure (short codes such as `ssrf_refused:loopback`, never a secret or a URL);
+ * any other error keeps no detail, as its message could carry anything. Also the outcome of an
+ * actor that rejected instead of resolving.
+ */
 export function outcomeOfError(error: unknown): StepOutcome<never> & { ok: false } {
+  const vendorError = !isCircuitOpenError(error) && isVendorError(error) ? error : null;
   return {
     ok: false,
     refused: isCircuitOpenError(error),
-    kind: isVendorError(error) ? error.kind : null,
+    kind: vendorError?.kind ?? null,
+    detail: vendorError?.detail ?? null,
     at: Number.NaN,
     durationMs: null,
   };
@@ -72,7 +80,7 @@ function advance(ctx: Ctx, outcome: StepOutcome<unknown>): Ctx {
 /** A breaker vendor's step failed: its own reason, or `CIRCUIT_OPEN:<vendor>` alone when refused. */
 function failureStage(s: StepName, vendor: BreakerVendor, failReason: ReasonCode, o: StepOutcome<unknown> & { ok: false }, fallback: string | null): { reason: ReasonCode; record: StageRecord } {
   const reason = o.refused ? circuitOpenReason(vendor) : failReason;
-  const record = stage({ stage: s, source: vendor, status: o.refused ? 'refused' : 'error', errorCode: reason, errorKind: o.kind, durationMs: o.durationMs, fallbackTaken: fallback });
+  const record = stage({ stage: s, source: vendor, status: o.refused ? 'refused' : 'error', errorCode: reason, errorKind: o.kind, durationMs: o.durationMs, fallbackTaken: fallback, detail: o.detail });
   return { reason, record };
 }
 
@@ -106,7 +114,7 @@ export function applyNoDomain(ctx: Ctx): Ctx {
 export function applyCrawl(ctx: Ctx, o: StepOutcome<CrawlResult>): Ctx {
   const next = advance(ctx, o);
   if (!o.ok) {
-    const record = stage({ stage: 'crawl', source: 'crawler', status: 'error', errorCode: 'CRAWL_ERROR', errorKind: o.kind, durationMs: o.durationMs });
+    const record = stage({ stage: 'crawl', source: 'crawler', status: 'error', errorCode: 'CRAWL_ERROR', errorKind: o.kind, durationMs: o.durationMs, detail: o.detail });
     return { ...next, reasons: [...next.reasons, 'CRAWL_ERROR'], stages: [...next.stages, record], outcomes: { ...next.outcomes, crawl: 'failed' } };
   }
   const thin = o.value.thin;
@@ -237,7 +245,7 @@ export function applyVerification(ctx: Ctx, o: StepOutcome<EmailVerification[]>)
   const partial = withStatuses(next, o.partial ?? [], Number.isFinite(o.at) ? o.at : next.lastAt);
   const deferred = partial.emails.map((e) => (e.status === 'unverified' ? { ...e, status: 'unknown' as const } : e));
   const reasons: ReasonCode[] = o.refused ? [circuitOpenReason('zerobounce'), 'ZEROBOUNCE_DEFER'] : ['ZEROBOUNCE_DEFER'];
-  const record = stage({ stage: 'verify', source: 'zerobounce', status: o.refused ? 'refused' : 'error', errorCode: reasons[0] ?? null, errorKind: o.kind, durationMs: o.durationMs });
+  const record = stage({ stage: 'verify', source: 'zerobounce', status: o.refused ? 'refused' : 'error', errorCode: reasons[0] ?? null, errorKind: o.kind, durationMs: o.durationMs, detail: o.detail });
   return { ...partial, emails: deferred, reasons: [...partial.reasons, ...reasons], stages: [...partial.stages, record], outcomes: { ...partial.outcomes, verify: o.refused ? 'refused' : 'failed' } };
 }
 

@@ -1,7 +1,5 @@
 import { fromPromise } from 'xstate';
 import {
-  isCircuitOpenError,
-  isVendorError,
   type Clock,
   type CompanyFacts,
   type Contact,
@@ -17,6 +15,7 @@ import {
   type TokenUsage,
   type VendorName,
 } from '../domain/index.js';
+import { outcomeOfError } from '../machines/enrichment.updates.js';
 import type { ContactsActorInput, CrawlActorInput, ExtractActorInput, SearchActorInput, StepOutcome, VerifyActorInput } from '../machines/enrichment.types.js';
 import type { GuardedCaller } from './guard.types.js';
 
@@ -58,8 +57,8 @@ export interface EnrichmentActorDeps {
 
 /**
  * One guarded call, timed with the injected clock and turned into a {@link StepOutcome}: never
- * rejects. A CircuitOpenError becomes a refusal, a VendorError a failure of its kind, anything else
- * (a bug in an adapter) a failure of unknown kind.
+ * rejects. A CircuitOpenError becomes a refusal, a VendorError a failure of its kind with its
+ * detail, anything else (a bug in an adapter) a failure of unknown kind without detail.
  */
 export async function guardedOutcome<T>(deps: EnrichmentActorDeps, vendor: VendorName, fn: (signal: AbortSignal) => Promise<T>, actorSignal: AbortSignal): Promise<StepOutcome<T>> {
   // The actor's signal alone: it fires on the deadline and when the caller aborts (enrichCompany
@@ -79,14 +78,16 @@ export async function guardedOutcome<T>(deps: EnrichmentActorDeps, vendor: Vendo
   } catch (error) {
     const at = deps.clock.now();
     if (at >= deps.deadline && !actorSignal.aborted) return untilStopped(actorSignal, started);
-    return { ok: false, refused: isCircuitOpenError(error), kind: isVendorError(error) ? error.kind : null, at, durationMs: at - started };
+    // The VendorError's detail (ssrf_refused:<why>, invalid_domain, too_many_redirects, a timeout's)
+    // travels with the outcome into the stage record, run_event_logs.extra.detail and the warn line.
+    return { ...outcomeOfError(error), at, durationMs: at - started };
   }
 }
 
 /** Settles only when the step's actor is stopped (its outcome is then ignored). */
 function untilStopped<T>(actorSignal: AbortSignal, started: number): Promise<StepOutcome<T>> {
   return new Promise((resolve) => {
-    const stopped = (): void => resolve({ ok: false, refused: false, kind: 'timeout', at: started, durationMs: 0 });
+    const stopped = (): void => resolve({ ok: false, refused: false, kind: 'timeout', detail: null, at: started, durationMs: 0 });
     if (actorSignal.aborted) stopped();
     else actorSignal.addEventListener('abort', stopped, { once: true });
   });

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
     expect(c.vendorTimeoutMs).toBe(15000);
     expect(c.crawl.timeoutMs).toBe(10000);
     expect(c.odoo.stripFields).toEqual(['autopost_bills', 'website']);
+    expect(c.odoo.maxResponseBytes).toBe(4 * 1024 * 1024);
     expect(c.database.url).toBeNull();
   });
 
@@ -42,6 +43,8 @@ describe('loadConfig', () => {
     ['TAVILY_BASE_URL', 'ftp://x', /http\(s\) URL/],
     ['DATABASE_URL', 'mysql://u:p@h/db', /postgres:\/\//],
     ['LOG_LEVEL', 'loud', /info/],
+    ['ODOO_MAX_RESPONSE_BYTES', '4MB', /integer from 1024 to 268435456 \(bytes\)/],
+    ['ODOO_MAX_RESPONSE_BYTES', '0', /from 1024/],
   ])('names %s=%s with what is expected', (variable, value, expected) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
@@ -64,6 +67,25 @@ describe('loadConfig', () => {
       expect(new ConfigError([p!]).message).toContain(`${variable}="3000000000": expected`);
       expect(problemsOf({ ...env, [variable]: '2147483648' })).toHaveLength(1);
       expect(() => loadConfig({ ...env, RETRY_MAX_DELAY_MS: '2147483647', [variable]: '2147483647' })).not.toThrow();
+    },
+  );
+
+  it.each([
+    ['ftp://{domain}/', 'a scheme the crawler does not fetch'],
+    ['file:///srv/{domain}.html', 'a local file'],
+    ['https://example.com/', 'no {domain}'],
+    ['https://{domain}:99999/', 'not a URL once filled in'],
+    ['{domain}', 'no scheme'],
+  ])('refuses CRAWL_URL_TEMPLATE=%j (%s), naming the variable, its value and what is expected', (value) => {
+    const problems = problemsOf({ CRAWL_URL_TEMPLATE: value });
+    expect(problems).toEqual([{ variable: 'CRAWL_URL_TEMPLATE', value, expected: expect.stringMatching(/http\(s\) URL containing \{domain\}/) }]);
+    expect(new ConfigError(problems).message).toContain(`CRAWL_URL_TEMPLATE=${JSON.stringify(value)}: expected an http(s) URL`);
+  });
+
+  it.each(['https://{domain}/', 'http://127.0.0.1:8080/sites/{domain}/', 'https://crawler:pw@{domain}/', 'https://proxy.example/fetch?site={domain}', 'http://{domain}:8080/sites/{domain}/'])(
+    'accepts CRAWL_URL_TEMPLATE=%j',
+    (value) => {
+      expect(loadConfig({ CRAWL_URL_TEMPLATE: value }).crawl.urlTemplate).toBe(value);
     },
   );
 
@@ -197,6 +219,13 @@ describe('lead-enrich config (the built CLI)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('RETRY_MAX_ATTEMPTS');
     expect(r.stderr).toContain('"abc"');
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 2 naming CRAWL_URL_TEMPLATE, its value and what is expected when it is ftp://{domain}/', () => {
+    const r = run({ CRAWL_URL_TEMPLATE: 'ftp://{domain}/' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('CRAWL_URL_TEMPLATE="ftp://{domain}/": expected an http(s) URL containing {domain}');
     expect(r.stdout).toBe('');
   });
 

@@ -110,6 +110,20 @@ describe('lead-enrich run', () => {
     const rows = await resultRows(db.pool(), run!.runId);
     expect(rows.every((x) => x.exportStatus === 'exported')).toBe(true);
   }, 120_000);
+
+  it('with ODOO_DB missing, the summary and stderr say the Odoo settings are incomplete, not that Odoo is unreachable', async () => {
+    const w = await world();
+    const input = w.file('nodb.csv', companiesCsv(3, 'nodb'));
+    const r = await runCli(['run', '--tenant', '141', '--input', input], w.env({ ODOO_DB: '' }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('disabled for this tenant during the run: Odoo settings incomplete (missing ODOO_DB)');
+    expect(r.stderr).toMatch(/lead-enrich: run \d+: Odoo export disabled for tenant 141: Odoo settings incomplete \(missing ODOO_DB\)\n/);
+    const said = [r.stdout, ...r.stderr.split('\n').filter((l) => l.startsWith('lead-enrich:'))].join('\n');
+    expect(said).not.toContain('unreachable');
+    const [run] = await runsOf(db.pool(), 141);
+    expect(run?.odooExportDisabled).toBe(true);
+    expect(w.odoo.callCounts(ODOO.db)['common.authenticate'] ?? 0).toBe(0);
+  }, 120_000);
 });
 
 describe('interruption and resume', () => {

@@ -109,6 +109,29 @@ describe('enrichCompany', () => {
     expect(events.map((e) => e.extra['fallback_taken']).filter(Boolean)).toEqual(['tavily', 'deterministic_extraction', 'lusha', 'tavily,deterministic_extraction,lusha']);
   });
 
+  it("a stage error's event carries the VendorError's detail (ssrf refusal, redirects, timeout); a refusal and an unclassified error carry none", async () => {
+    const failing = (vendor: VendorName, init: Omit<ConstructorParameters<typeof VendorError>[0], 'vendor'>) => () => Promise.reject(new VendorError({ vendor, ...init }));
+    const ports: EnrichmentPorts = {
+      crawler: { crawl: failing('crawler', { kind: 'bad_request', detail: 'ssrf_refused:loopback' }) },
+      search: { search: failing('tavily', { kind: 'bad_response', status: 302, detail: 'too_many_redirects' }) },
+      extractor: { extract: failing('openai', { kind: 'timeout', detail: 'attempt timed out' }) },
+      apify: { findContacts: () => Promise.reject(new Error('boom https://api.example/?token=sk-secret-1')) },
+      lusha: { findContacts: down('lusha') },
+      verifier: { verify: down('zerobounce') },
+    };
+    const { deps, guard, events } = depsOf({ ports });
+    guard.open.add('lusha');
+    await enrichCompany(company, deps);
+    expect(events.filter((e) => e.event === 'error').map((e) => [e.stage, e.errorCode, e.extra['error_kind'], e.extra['detail']])).toEqual([
+      ['crawl', 'CRAWL_ERROR', 'bad_request', 'ssrf_refused:loopback'],
+      ['search', 'TAVILY_FAIL', 'bad_response', 'too_many_redirects'],
+      ['extract', 'OPENAI_FAIL', 'timeout', 'attempt timed out'],
+      ['contacts', 'APIFY_LINKEDIN_FAIL', null, null],
+      ['contacts', 'CIRCUIT_OPEN:lusha', null, null],
+    ]);
+    expect(JSON.stringify(events)).not.toContain('sk-secret-1');
+  });
+
   it('an open breaker is a refusal, told apart from a failure; Lusha is asked next', async () => {
     const { deps, guard, events } = depsOf();
     guard.open.add('apify_linkedin');

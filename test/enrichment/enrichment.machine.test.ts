@@ -104,6 +104,7 @@ describe('enrichment machine', () => {
       ok: false,
       refused: false,
       kind: 'rate_limited',
+      detail: 'HTTP 429',
       partial: [{ email: input.emails[0] ?? '', status: 'valid', subStatus: null }],
       at: AT.verify,
       durationMs: 30,
@@ -117,6 +118,7 @@ describe('enrichment machine', () => {
       ['ada@acme.test', 'unknown'],
     ]);
     expect(output.reasons).toEqual(['ZEROBOUNCE_DEFER']);
+    expect(actor.getSnapshot().context.stages.at(-1)).toMatchObject({ stage: 'verify', status: 'error', errorKind: 'rate_limited', detail: 'HTTP 429' });
     expect(output.provenance.filter((p) => p.step === 'verify')).toEqual([{ field: 'emails.info@acme.test.status', step: 'verify', source: 'zerobounce', at: new Date(AT.verify).toISOString() }]);
   });
 

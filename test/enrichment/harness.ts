@@ -9,8 +9,8 @@ import { AT, fixtures, STARTED_AT } from './fixtures.js';
 /** The outcome a stub resolves with for a scripted `ok`/`thin`/`fail`/`refuse`. */
 export function outcomeFor(id: ActorId, scripted: Scripted, verifyEmails: readonly string[] = []): StepOutcome<unknown> {
   const at = AT[id];
-  if (scripted === 'fail') return { ok: false, refused: false, kind: 'server', at, durationMs: 20 };
-  if (scripted === 'refuse') return { ok: false, refused: true, kind: null, at, durationMs: 0 };
+  if (scripted === 'fail') return { ok: false, refused: false, kind: 'server', detail: null, at, durationMs: 20 };
+  if (scripted === 'refuse') return { ok: false, refused: true, kind: null, detail: null, at, durationMs: 0 };
   if (id === 'crawl') return { ok: true, value: scripted === 'thin' ? fixtures.crawl.thin : fixtures.crawl.ok, at, durationMs: 10 };
   const values: Record<Exclude<ActorId, 'crawl'>, unknown> = {
     search: fixtures.search,

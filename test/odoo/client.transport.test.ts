@@ -5,6 +5,7 @@ import { createOdooClient } from '../../src/adapters/odoo/client.js';
 import { isVendorError, type VendorError } from '../../src/domain/errors.js';
 import type { OdooTarget } from '../../src/domain/odoo.js';
 import { startFakeOdoo, type FakeOdoo } from '../../src/sim/fakeOdoo.js';
+import { startHostileOdoo } from './support/hostile.js';
 import { closedPortUrl, manualTimeouts } from './support/transport.js';
 
 /** Transport failures of the client against the fake Odoo and a few raw HTTP servers. */
@@ -120,6 +121,61 @@ describe('Odoo client transport', () => {
       process.off('uncaughtException', onUncaught);
       for (const { server } of servers) server.close();
     }
+  });
+
+  describe('a hostile Odoo on loopback answering a huge body (ODOO_MAX_RESPONSE_BYTES)', () => {
+    const MiB = 1024 * 1024;
+    /** A timeout that never fires on its own: the cap must end the call, not the clock. */
+    const noTimeout = () => manualTimeouts().factory;
+
+    it('a never-ending body is bad_response "response too large" at the default 4 MiB cap: reading stops and the socket is destroyed', async () => {
+      const hostile = await startHostileOdoo({ bodyBytes: Number.POSITIVE_INFINITY });
+      try {
+        const error = await failure(createOdooClient({ ...target, url: hostile.url }, { timeoutSignal: noTimeout() }).authenticate());
+        expect(error).toMatchObject({ kind: 'bad_response', status: 200, detail: 'response too large' });
+        expect(error.retryable).toBe(false);
+        await hostile.closed; // the client destroyed the connection: the server's writes fail from here on
+        const written = hostile.written();
+        // Backpressure bounds what the server could write to what the client read plus the loopback
+        // socket buffers: the client stopped reading at the cap.
+        expect(written).toBeLessThan(4 * MiB + 32 * MiB);
+      } finally {
+        await hostile.close();
+      }
+    });
+
+    it('a finite body over a smaller cap, streamed without Content-Length, is bad_response too (not a parse of it)', async () => {
+      const hostile = await startHostileOdoo({ bodyBytes: 24 * MiB });
+      try {
+        const error = await failure(createOdooClient({ ...target, url: hostile.url }, { timeoutSignal: noTimeout(), maxResponseBytes: MiB }).version());
+        expect([error.kind, error.detail]).toEqual(['bad_response', 'response too large']);
+        await hostile.closed;
+      } finally {
+        await hostile.close();
+      }
+    });
+
+    it('a declared Content-Length over the cap fails at once, before any body is read', async () => {
+      const hostile = await startHostileOdoo({ bodyBytes: 10, declaredLength: 2 * 1024 ** 3 });
+      try {
+        const error = await failure(createOdooClient({ ...target, url: hostile.url }, { timeoutSignal: noTimeout(), maxResponseBytes: 64 * 1024 }).version());
+        expect([error.kind, error.status, error.detail]).toEqual(['bad_response', 200, 'response too large']);
+        await hostile.closed;
+      } finally {
+        await hostile.close();
+      }
+    });
+
+    it('an answer within the cap still parses', async () => {
+      const hostile = await startHostileOdoo({ bodyBytes: 2 * MiB });
+      try {
+        const client = createOdooClient({ ...target, url: hostile.url }, { timeoutSignal: noTimeout(), maxResponseBytes: 3 * MiB });
+        const value = await client.executeKw(1, 'res.partner', 'read', []);
+        expect(typeof value === 'string' && value.length).toBe(2 * MiB);
+      } finally {
+        await hostile.close();
+      }
+    });
   });
 
   it('refuses a URL that is not http(s) without a request', async () => {

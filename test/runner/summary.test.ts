@@ -23,6 +23,7 @@ const summary: RunSummary = {
   ],
   exports: { exported: 180, exported_stripped: 3, failed: 2, skipped: 0 },
   odooExportDisabled: false,
+  odooExportDisabledReason: null,
 };
 
 const lines = (text: string) => text.split('\n');
@@ -56,6 +57,21 @@ describe('run summary', () => {
     expect(text).toContain('lead-enrich report --run 42');
     expect(text).not.toContain('--resume');
     expect(text).not.toContain('disabled for this tenant');
+  });
+
+  it.each([
+    ['settings_incomplete: missing ODOO_DB', 'Odoo settings incomplete (missing ODOO_DB)'],
+    ['settings_incomplete: missing tenants.odoo_db, tenants.odoo_key_env (names a variable that is not set)', 'Odoo settings incomplete (missing tenants.odoo_db, tenants.odoo_key_env (names a variable that is not set))'],
+    ['unreachable: network: ECONNREFUSED', 'Odoo unreachable (network: ECONNREFUSED)'],
+    ['missing_database: odoo_error: database "acme" does not exist', 'the Odoo database does not exist (odoo_error: database "acme" does not exist)'],
+    ['login_refused: auth: login refused (authenticate answered false)', 'Odoo refused the login (auth: login refused (authenticate answered false))'],
+    ['circuit_open: odoo breaker open', "the tenant's odoo breaker is open (odoo breaker open)"],
+    ['something else', 'something else'],
+    [null, 'reason not recorded'],
+  ])('says the reason the Odoo export was disabled: %j', (reason, sentence) => {
+    const text = renderSummary({ ...summary, odooExportDisabled: true, odooExportDisabledReason: reason });
+    expect(lineWith(text, 'disabled for this tenant')).toBe(`  disabled for this tenant during the run: ${sentence}`);
+    if (reason?.startsWith('settings_incomplete')) expect(text).not.toMatch(/unreachable|login refused/);
   });
 
   it('says when Odoo export was disabled, how to resume an interrupted run, and the fatal error', () => {

@@ -16,6 +16,8 @@ export interface OdooClientOptions {
   timeoutMs?: number;
   /** Builds the timeout signal; tests inject their own. Defaults to `AbortSignal.timeout`. */
   timeoutSignal?: (ms: number) => AbortSignal;
+  /** Largest response body read, in bytes (ODOO_MAX_RESPONSE_BYTES); a larger one is `bad_response`. Default 4 MiB. */
+  maxResponseBytes?: number;
 }
 
 const versionSchema = z.object({
@@ -49,7 +51,8 @@ function parsed<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  * A client for one Odoo target.
  *
  * @throws nothing itself; its methods reject with VendorError (vendor `odoo`): OdooFaultError for
- *   faults, `auth` for a refused login, `timeout`/`network`/`server`/`bad_response` for transport.
+ *   faults, `auth` for a refused login, `timeout`/`network`/`server`/`bad_response` for transport
+ *   (`bad_response` "response too large" for an answer over `maxResponseBytes`).
  */
 export function createOdooClient(target: OdooTarget, options: OdooClientOptions = {}): OdooClientPort {
   const timeoutMs = options.timeoutMs ?? 15_000;
@@ -61,7 +64,7 @@ export function createOdooClient(target: OdooTarget, options: OdooClientOptions 
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     return Promise.resolve()
       .then(() => endpoint(target.url, service))
-      .then((url) => xmlRpcCall(url, method, params, { signal: combined, secrets }));
+      .then((url) => xmlRpcCall(url, method, params, { signal: combined, secrets, ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }) }));
   };
 
   return {

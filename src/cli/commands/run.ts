@@ -6,6 +6,7 @@ import { readCompanies, isInputError, inputFormatOf } from '../../adapters/input
 import type { Company } from '../../domain/index.js';
 import { createRuntime, type Runtime } from '../../runtime.js';
 import type { RunProgress } from '../../streams/run/runJob.js';
+import { explainDisabledReason } from '../../streams/odoo/session.js';
 import { createInspector, type InspectMode, type RunInspector } from '../../adapters/inspect.js';
 import { createProgressReporter } from '../progress.js';
 import { summaryFromReport } from '../reportSummary.js';
@@ -194,6 +195,10 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
       if (report) {
         const summary = summaryFromReport(report);
         process.stdout.write(out.json ? `${JSON.stringify(summaryToJson(summary), null, 2)}\n` : renderSummary(summary, { colour: process.stdout.isTTY === true }));
+        // Also on stderr, where an operator watching the run looks: the export did not happen, and why.
+        if (summary.odooExportDisabled) {
+          process.stderr.write(`lead-enrich: run ${summary.runId}: Odoo export disabled for tenant ${summary.tenantId}: ${explainDisabledReason(summary.odooExportDisabledReason)}\n`);
+        }
       }
     }
     if (result.status === 'failed') {

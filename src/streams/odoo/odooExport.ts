@@ -48,7 +48,7 @@ export interface OdooExportDeps {
   /** Breaker + timeout + retryWithBackoff; the export uses vendor `odoo`. */
   guard: GuardedCaller;
   partnerMap: PartnerMapStore;
-  /** Builds the XML-RPC client of a target (createOdooClient with VENDOR_TIMEOUT_MS in production). */
+  /** Builds the XML-RPC client of a target (createOdooClient with VENDOR_TIMEOUT_MS and ODOO_MAX_RESPONSE_BYTES in production). */
   createClient(target: OdooTarget): OdooClientPort;
   logger?: ExportLogger;
 }

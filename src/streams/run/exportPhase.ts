@@ -8,6 +8,7 @@ import { waitForAdvisoryLock, type RunLock } from '../../adapters/postgres/runLo
 import { exportTenant, type ExportSummary, type OdooExportDeps, type OdooExportRequest } from '../odoo/odooExport.js';
 import { toExportCompany } from '../odoo/plan.js';
 import { exportRequestFor } from '../odoo/request.js';
+import { disabledReasonText, type Disabled } from '../odoo/session.js';
 import type { GuardedCaller } from '../guard.types.js';
 import type { Sink } from '../sink.js';
 import { CompanyUsage } from './usage.js';
@@ -62,8 +63,8 @@ export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOpt
     ...exportRequestFor(deps.config, tenantId, tenant, options.dryRun),
     signal: options.signal,
     ...(options.stopIntake ? { stopIntake: options.stopIntake } : {}),
-    onDisabled: (d: { reason: string; detail: string }) => {
-      void deps.runs.disableOdooExport(runId, `${d.reason}: ${d.detail}`).catch(() => undefined);
+    onDisabled: (d: Disabled) => {
+      void deps.runs.disableOdooExport(runId, disabledReasonText(d)).catch(() => undefined);
     },
   };
   // Two runs of one tenant exporting to one Odoo at once could both miss a partner's ref and both
@@ -95,7 +96,7 @@ async function exportInTurn(deps: ExportPhaseDeps, options: ExportPhaseOptions, 
     if (next.done) {
       for (const [vendor, t] of usage.byVendor) await deps.obs.bumpVendor(runId, tenantId, vendor, t);
       if (next.value.odooExportDisabled && next.value.disabled) {
-        await deps.runs.disableOdooExport(runId, `${next.value.disabled.reason}: ${next.value.disabled.detail}`);
+        await deps.runs.disableOdooExport(runId, disabledReasonText(next.value.disabled));
       }
       return next.value;
     }
