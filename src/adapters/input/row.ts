@@ -36,6 +36,25 @@ function text(value: unknown, field: string): string | null | { reason: string }
   return trimmed.length === 0 ? null : trimmed;
 }
 
+/** The first C0 control or DEL in `value` (never part of a host name; a NUL would vanish on the way into PostgreSQL), or -1. */
+function controlAt(value: string): number {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return i;
+  }
+  return -1;
+}
+
+/** A domain or website value: as {@link text}, and refused when it holds a control character. */
+function hostText(value: unknown, field: string): string | null | { reason: string } {
+  const trimmed = text(value, field);
+  if (typeof trimmed !== 'string') return trimmed;
+  const at = controlAt(trimmed);
+  if (at < 0) return trimmed;
+  const code = `U+${trimmed.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0')}`;
+  return { reason: `${field} holds a control character (${code}): ${JSON.stringify(trimmed.slice(0, 100))}` };
+}
+
 function explicitId(value: unknown): number | null | { reason: string } {
   if (value === undefined || value === null) return null;
   let id: number;
@@ -54,16 +73,17 @@ function explicitId(value: unknown): number | null | { reason: string } {
 const isReason = (v: unknown): v is { reason: string } => typeof v === 'object' && v !== null && 'reason' in v;
 
 /**
- * Validates one row into a Company: `domain` wins over `website` when both are given; a missing
+ * Validates one row into a Company: `domain` wins over `website` when both are given, and one
+ * holding a control character (a NUL, a tab inside it) is refused rather than mangled; a missing
  * `company_id` is derived (see deriveCompanyId); ids are claimed in `ids`, so a duplicate id or a
  * duplicate company without id is refused, and a derived-id collision is probed past.
  */
 export function rowToCompany(fields: RowFields, line: number, tenantId: TenantId, ids: CompanyIdRegistry): RowResult {
   const name = text(fields.name, 'name');
   if (isReason(name)) return name;
-  const domainText = text(fields.domain, 'domain');
+  const domainText = hostText(fields.domain, 'domain');
   if (isReason(domainText)) return domainText;
-  const websiteText = text(fields.website, 'website');
+  const websiteText = hostText(fields.website, 'website');
   if (isReason(websiteText)) return websiteText;
   const domain = normaliseHost(domainText ?? websiteText ?? '');
   const id = explicitId(fields.company_id);

@@ -5,8 +5,11 @@
  * has to know where records end, so that one broken record cannot swallow the rest of the file.
  */
 
-/** One record's raw text, or a record the splitter itself had to give up on. */
-export type RawRecord = { line: number; text: string } | { line: number; error: string; text?: string };
+/**
+ * One record's raw text, or a record the splitter itself had to give up on. `column` is the
+ * 1-based column its text starts at on `line` when that is not 1 (a JSON element after `[` or `,`).
+ */
+export type RawRecord = { line: number; column?: number; text: string } | { line: number; error: string; text?: string };
 
 /** The chunks with a leading byte-order mark removed from the first non-empty one. */
 async function* withoutBom(chunks: AsyncIterable<string>): AsyncGenerator<string> {
@@ -104,6 +107,10 @@ export async function* splitJsonArray(chunks: AsyncIterable<string>): AsyncGener
   let element = '';
   let overflow = false;
   let started = false;
+  // Absolute character positions, for the column an element starts at.
+  let base = 0;
+  let lineStart = 0;
+  let startColumn = 1;
   const finish = (): RawRecord => {
     const text = element.trim();
     element = '';
@@ -113,13 +120,17 @@ export async function* splitJsonArray(chunks: AsyncIterable<string>): AsyncGener
       overflow = false;
       return { line: startLine, error: `element longer than ${MAX_RECORD_CHARS} characters` };
     }
-    return text.length === 0 ? { line: startLine, error: 'empty array element' } : { line: startLine, text };
+    if (text.length === 0) return { line: startLine, error: 'empty array element' };
+    return startColumn === 1 ? { line: startLine, text } : { line: startLine, column: startColumn, text };
   };
   for await (const chunk of withoutBom(chunks)) {
     let from = 0;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk.charCodeAt(i);
-      if (c === NEWLINE) line++;
+      if (c === NEWLINE) {
+        line++;
+        lineStart = base + i + 1;
+      }
       if (inString) {
         if (escaped) escaped = false;
         else if (c === BACKSLASH) escaped = true;
@@ -142,6 +153,7 @@ export async function* splitJsonArray(chunks: AsyncIterable<string>): AsyncGener
       if (!started && !blank && !separator) {
         started = true;
         startLine = line;
+        startColumn = base + i - lineStart + 1;
       }
       if (c === QUOTE) inString = true;
       else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
@@ -168,6 +180,7 @@ export async function* splitJsonArray(chunks: AsyncIterable<string>): AsyncGener
         element = '';
       }
     }
+    base += chunk.length;
   }
   if (state === 'before') return;
   if (state === 'inside') yield { line: startLine, error: 'JSON array not closed before the end of the file' };

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/index.js';
 import { systemClock } from '../../adapters/clock.js';
-import { readCompanies, isInputError, inputFormatOf } from '../../adapters/input.js';
-import type { Company } from '../../domain/index.js';
+import { isInputError, inputFormatOf, parseInputFormat, type InputFormat } from '../../adapters/input.js';
 import { createRuntime, type Runtime } from '../../runtime.js';
 import type { RunProgress } from '../../streams/run/runJob.js';
 import { explainDisabledReason } from '../../streams/odoo/session.js';
@@ -12,10 +11,15 @@ import { createProgressReporter } from '../progress.js';
 import { summaryFromReport } from '../reportSummary.js';
 import { renderSummary, summaryToJson } from '../summary.js';
 import { UsageError, cliLogger, intOption } from '../context.js';
+import { runSource } from '../runSource.js';
+import { EXIT_INTERRUPTED, watchRunSignals, type RunSignals } from '../runSignals.js';
+
+export { EXIT_INTERRUPTED } from '../runSignals.js';
 
 interface RunOptions {
   tenant?: string;
   input?: string;
+  format?: string;
   resume?: string;
   staleDays?: string;
   concurrency?: string;
@@ -25,42 +29,14 @@ interface RunOptions {
   json?: boolean;
 }
 
-/** Exit code of an interrupted run: the shell convention for SIGINT (128 + 2). */
-export const EXIT_INTERRUPTED = 130;
-
-/** Reads the input file, reporting every malformed row on stderr with its line number. */
-async function* inputCompanies(path: string, tenantId: number, counter: { malformed: number }): AsyncGenerator<Company> {
-  for await (const record of readCompanies(path, { tenantId })) {
-    if ('company' in record) yield record.company;
-    else {
-      counter.malformed += 1;
-      process.stderr.write(`lead-enrich: ${path}:${record.malformed.line}: skipped malformed row: ${record.malformed.reason}\n`);
-    }
-  }
-}
-
-/**
- * Reads the input's head (a CSV header, the opening of a JSON array, the first record) before a run
- * is created, so that an input that cannot be read at all is a usage error (exit 2) that leaves no
- * run behind. Malformed rows are not errors here; they are skipped and reported by the run.
- */
-async function checkInputHead(path: string, tenantId: number): Promise<void> {
-  const records = readCompanies(path, { tenantId })[Symbol.asyncIterator]();
-  try {
-    await records.next();
-  } catch (error) {
-    if (isInputError(error)) throw new UsageError(`--input ${path}: ${error.message}`);
-    throw error;
-  } finally {
-    await records.return?.(undefined);
-  }
-}
-
 /** The options of a run after validation. */
 export interface RunPlan {
   tenantId: number | null;
   resumeRunId: number | null;
+  /** `--input` as given: a path (relative to the working directory) or `-` for standard input. */
   input: string | null;
+  /** `--format`, or null: from the extension, else sniffed from the first character. */
+  format: InputFormat | null;
   staleDays: number | null;
   concurrency: number | undefined;
   dryRun: boolean;
@@ -85,65 +61,85 @@ export function inspectPortOf(options: Pick<RunOptions, 'inspect' | 'inspectPort
 /** The port of the inspector relay when `--inspect-port` is not given (the package's default). */
 export const DEFAULT_INSPECT_PORT = 8080;
 
+const asUsage = <T>(option: string, read: () => T): T => {
+  try {
+    return read();
+  } catch (error) {
+    throw new UsageError(`${option}: ${(error as Error).message}`);
+  }
+};
+
 /** Validates the run options (exit 2 on misuse, before any work). */
 export function planRun(options: RunOptions): RunPlan {
   const resumeRunId = intOption('--resume', options.resume, 1) ?? null;
   const tenantId = intOption('--tenant', options.tenant, 0, 2147483647) ?? null;
   if (resumeRunId === null && tenantId === null) throw new UsageError('run needs --tenant <id> (with --input <file> or without), or --resume <run_id>');
-  if (resumeRunId !== null && (tenantId !== null || options.input !== undefined || options.staleDays !== undefined || options.dryRun === true)) {
+  if (resumeRunId !== null && (tenantId !== null || options.staleDays !== undefined || options.dryRun === true)) {
     // A resumed run keeps its own --dry-run: a dry run resumed for real (or the reverse) would mix both in one run.
-    throw new UsageError('--resume <run_id> takes no --tenant, --input, --stale-days or --dry-run: the run remembers them');
+    throw new UsageError('--resume <run_id> takes no --tenant, --stale-days or --dry-run: the run remembers them');
   }
   if (options.input !== undefined && options.staleDays !== undefined) throw new UsageError('--stale-days applies only without --input');
-  if (options.input !== undefined && !existsSync(options.input)) throw new UsageError(`--input ${options.input}: no such file`);
-  if (options.input !== undefined) {
-    try {
-      inputFormatOf(options.input);
-    } catch (error) {
-      throw new UsageError(`--input ${options.input}: ${(error as Error).message}`);
-    }
+  if (options.format !== undefined && options.input === undefined) throw new UsageError('--format applies only with --input');
+  const format = options.format === undefined ? null : parseFormatOption(options.format);
+  if (options.input !== undefined && options.input !== '-') {
+    if (!existsSync(options.input)) throw new UsageError(`--input ${options.input}: no such file`);
+    if (format === null) asUsage(`--input ${options.input}`, () => inputFormatOf(options.input as string));
   }
   return {
     tenantId,
     resumeRunId,
     input: options.input ?? null,
+    format,
     staleDays: intOption('--stale-days', options.staleDays, 0) ?? null,
     concurrency: intOption('--concurrency', options.concurrency, 1, 4096),
     dryRun: options.dryRun === true,
   };
 }
 
+function parseFormatOption(value: string): InputFormat {
+  try {
+    return parseInputFormat(value);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Said when a signal came before any run row was created: exit 130, nothing to resume. */
+function stoppedBeforeRun(): number {
+  process.stderr.write('lead-enrich: interrupted before the run started; nothing was recorded\n');
+  return EXIT_INTERRUPTED;
+}
+
 /**
  * Executes a run against an open runtime: records and enriches the input, exports, finalises,
  * shows progress, handles SIGINT/SIGTERM (drain, flush, mark interrupted), prints the summary.
  * Resolves to the exit code.
+ * @param out.signals the command's signal handlers when it installed them earlier (else installed here).
  */
-export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: boolean; inspect?: RunInspector | null } = {}): Promise<number> {
-  const counter = { malformed: 0 };
-  let tenantId = plan.tenantId;
-  let companies: AsyncIterable<Company> | Iterable<Company> | undefined;
-  if (plan.resumeRunId !== null) {
-    const run = await runtime.runs.getRun(plan.resumeRunId);
-    if (!run) throw new UsageError(`run ${plan.resumeRunId} does not exist`);
-    tenantId = run.tenantId;
-    if (run.status === 'completed') {
-      process.stderr.write(`lead-enrich: run ${run.runId} is already completed; nothing to resume\n`);
-    }
-    const inputPath = typeof run.params.inputPath === 'string' ? run.params.inputPath : null;
-    if (run.params.inputRecorded !== true) {
-      // Killed while the input was being recorded: record it again (companies already recorded are
-      // kept once), or the companies not yet recorded would silently drop out of the run.
-      if (inputPath) companies = inputCompanies(inputPath, run.tenantId, counter);
-      else companies = runtime.runs.tenantCompanies(run.tenantId, { staleDays: typeof run.params.staleDays === 'number' ? run.params.staleDays : null });
-    }
-    plan = { ...plan, dryRun: run.params.dryRun === true, concurrency: plan.concurrency ?? (typeof run.params.concurrency === 'number' ? run.params.concurrency : undefined) };
-  } else if (plan.input) {
-    await checkInputHead(plan.input, tenantId as number);
-    companies = inputCompanies(plan.input, tenantId as number, counter);
-  } else {
-    companies = runtime.runs.tenantCompanies(tenantId as number, { staleDays: plan.staleDays });
+export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: boolean; inspect?: RunInspector | null; signals?: RunSignals } = {}): Promise<number> {
+  const signals = out.signals ?? watchRunSignals();
+  try {
+    return await executeWith(runtime, plan, signals, out.json === true);
+  } finally {
+    if (!out.signals) signals.dispose();
   }
-  const params: Record<string, unknown> = { inputPath: plan.input, concurrency: plan.concurrency ?? runtime.config.runConcurrency, dryRun: plan.dryRun, staleDays: plan.staleDays };
+}
+
+async function executeWith(runtime: Runtime, requested: RunPlan, signals: RunSignals, json: boolean): Promise<number> {
+  const counter = { malformed: 0 };
+  if (signals.stop.aborted) return stoppedBeforeRun();
+  const source = await runSource(runtime, requested, signals.stop, counter);
+  if (source === null || signals.stop.aborted) {
+    source?.input?.close();
+    return stoppedBeforeRun();
+  }
+  const { tenantId, plan, companies } = source;
+  const params: Record<string, unknown> = {
+    ...(source.input ? source.input.params : { inputPath: null }),
+    concurrency: plan.concurrency ?? runtime.config.runConcurrency,
+    dryRun: plan.dryRun,
+    staleDays: plan.staleDays,
+  };
 
   const progressOut = process.stderr;
   const reporter = createProgressReporter({ out: progressOut, clock: systemClock });
@@ -155,35 +151,23 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
     const exported = Object.values(p.exported).reduce((a, b) => a + (b ?? 0), 0);
     reporter.update({ done: p.done, total: p.total, degraded: p.degraded, openBreakers: openBreakers(), doneAtStart: doneAtStart ?? 0, phase: p.phase, exported });
   };
-  const handle = runtime.run({
-    tenantId: tenantId as number,
-    ...(companies ? { companies } : {}),
-    ...(plan.resumeRunId !== null ? { resumeRunId: plan.resumeRunId } : {}),
-    params,
-    concurrency: plan.concurrency ?? runtime.config.runConcurrency,
-    dryRun: plan.dryRun,
-    onProgress,
-  });
+  let handle: ReturnType<Runtime['run']>;
+  try {
+    handle = runtime.run({
+      tenantId,
+      ...(companies ? { companies } : {}),
+      ...(plan.resumeRunId !== null ? { resumeRunId: plan.resumeRunId } : {}),
+      params,
+      concurrency: plan.concurrency ?? runtime.config.runConcurrency,
+      dryRun: plan.dryRun,
+      onProgress,
+    });
+  } catch (error) {
+    source.input?.close();
+    throw error;
+  }
+  signals.attach({ handle, graceMs: runtime.config.shutdownGraceMs, markInterrupted: (runId) => runtime.runs.markRun(runId, 'interrupted') });
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals === 1) {
-      process.stderr.write(`\nlead-enrich: ${signal}: stopping intake; companies in flight get ${runtime.config.shutdownGraceMs} ms to finish (again to force)\n`);
-      handle.interrupt();
-    } else {
-      process.stderr.write(`lead-enrich: ${signal} again: exiting now; resume with: lead-enrich run --resume ${handle.progress.runId ?? '<run_id>'}\n`);
-      const runId = handle.progress.runId;
-      if (signals > 2 || runId === null) process.exit(EXIT_INTERRUPTED);
-      // The run is recorded interrupted (at most 1 s; a third signal exits at once) rather than left
-      // `running`: what the sink still held is lost, and a resume redoes those companies.
-      const exit = (): never => process.exit(EXIT_INTERRUPTED);
-      setTimeout(exit, 1000).unref();
-      void runtime.runs.markRun(runId, 'interrupted').then(exit, exit);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   try {
     const result = await handle.done;
     reporter.stop();
@@ -194,7 +178,7 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
       const report = await runtime.report(result.runId);
       if (report) {
         const summary = summaryFromReport(report);
-        process.stdout.write(out.json ? `${JSON.stringify(summaryToJson(summary), null, 2)}\n` : renderSummary(summary, { colour: process.stdout.isTTY === true }));
+        process.stdout.write(json ? `${JSON.stringify(summaryToJson(summary), null, 2)}\n` : renderSummary(summary, { colour: process.stdout.isTTY === true }));
         // Also on stderr, where an operator watching the run looks: the export did not happen, and why.
         if (summary.odooExportDisabled) {
           process.stderr.write(`lead-enrich: run ${summary.runId}: Odoo export disabled for tenant ${summary.tenantId}: ${explainDisabledReason(summary.odooExportDisabledReason)}\n`);
@@ -213,8 +197,6 @@ export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: 
     return 0;
   } finally {
     reporter.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
 
@@ -224,7 +206,8 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .command('run')
     .description('enrich a tenant\'s companies, persist everything, export to Odoo, print a summary')
     .option('--tenant <id>', 'tenant id (integer)')
-    .option('--input <file>', 'companies to enrich: .csv (name,domain|website,company_id), .json array or .jsonl')
+    .option('--input <file|->', 'companies to enrich, in UTF-8: a .csv (name,domain|website,company_id), .json (array) or .jsonl file, a named pipe, or - for standard input')
+    .option('--format <csv|json|jsonl>', 'the input\'s format; default: from the extension, else from its first character ([ a JSON array, { JSON Lines, else CSV)')
     .option('--stale-days <n>', 'without --input: only companies not enriched for n days (default: never enriched or all)')
     .option('--resume <run_id>', 'resume an interrupted run: enrich the companies without a row, export the rest')
     .option('--concurrency <n>', 'companies enriched at once (default RUN_CONCURRENCY)')
@@ -235,15 +218,18 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .action(async (options: RunOptions) => {
       const config: Config = loadConfig();
       const plan = planRun(options);
-      const { logger, logFile } = cliLogger(config);
       const inspectMode = inspectModeOf(options.inspect);
       const inspectPort = inspectPortOf(options);
-      const inspector = inspectMode ? await createInspector({ mode: inspectMode, port: inspectPort }) : null;
-      if (inspector) process.stderr.write(`${inspector.instructions}\n`);
+      // From here on a signal is handled: before the database is open, while the input is awaited, during the run.
+      const signals = watchRunSignals();
+      let inspector: RunInspector | null = null;
       let runtime: Runtime | null = null;
       try {
+        const { logger, logFile } = cliLogger(config);
+        inspector = inspectMode ? await createInspector({ mode: inspectMode, port: inspectPort }) : null;
+        if (inspector) process.stderr.write(`${inspector.instructions}\n`);
         runtime = await createRuntime(config, { logger, ...(inspector ? { inspect: inspector.inspect } : {}) });
-        setExit(await executeRun(runtime, plan, { json: options.json === true, inspect: inspector }));
+        setExit(await executeRun(runtime, plan, { json: options.json === true, inspect: inspector, signals }));
         if (logFile) process.stderr.write(`logs: ${logFile}\n`);
       } catch (error) {
         if (isInputError(error)) throw new UsageError(error.message);
@@ -251,6 +237,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       } finally {
         await runtime?.close();
         await inspector?.stop();
+        signals.dispose();
       }
     });
 }

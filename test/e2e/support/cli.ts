@@ -62,15 +62,25 @@ export function childEnv(env: Record<string, string | undefined>): Record<string
   return Object.fromEntries(Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
+/** Where the child runs and whether the test writes its standard input (`child.process.stdin`). */
+export interface SpawnOptions {
+  /** Working directory; default the repository root. */
+  cwd?: string;
+  /** 'pipe' to write the child's stdin; default 'ignore'. */
+  stdin?: 'pipe' | 'ignore';
+}
+
 /** Spawns `lead-enrich <args>` with exactly the environment of {@link childEnv}. */
-export function spawnCli(args: string[], env: Record<string, string | undefined>): CliChild {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], env: Record<string, string | undefined>, options: SpawnOptions = {}): CliChild {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(env), stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] });
+  // A child that stops reading its stdin (interrupted, or refusing the input) is no test failure.
+  child.stdin?.on('error', () => undefined);
   let out = '';
   let err = '';
   let closed = false;
   const watchers: Array<() => void> = [];
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
     for (const w of [...watchers]) w();
   });
@@ -102,7 +112,10 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   };
 }
 
-/** Runs `lead-enrich <args>` to its end. */
-export function runCli(args: string[], env: Record<string, string | undefined>): Promise<CliExit> {
-  return spawnCli(args, env).exited;
+/** Runs `lead-enrich <args>` to its end; `stdin`, when given, is written to its standard input. */
+export function runCli(args: string[], env: Record<string, string | undefined>, options: Omit<SpawnOptions, 'stdin'> & { stdin?: string } = {}): Promise<CliExit> {
+  const { stdin, ...rest } = options;
+  const child = spawnCli(args, env, { ...rest, ...(stdin !== undefined ? { stdin: 'pipe' } : {}) });
+  if (stdin !== undefined) child.process.stdin?.end(stdin);
+  return child.exited;
 }
