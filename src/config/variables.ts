@@ -103,7 +103,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ENABLE_LUSHA_FALLBACK', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Lusha is tried when Apify fails or is open (always the source when Apify is off).' },
   { name: 'ODOO_EXPORT_SET_DEFAULTS', default: 'true', schema: bool, expected: 'true, false, 1 or 0', doc: "Fill Odoo's required fields with defaults on export." },
   { name: 'DATABASE_URL', default: '', schema: pgUrl, expected: 'empty or a postgres:// URL', doc: 'PostgreSQL; empty means the embedded PostgreSQL under LEAD_ENRICH_DATA_DIR.', secret: true, url: true },
-  { name: 'LEAD_ENRICH_DATA_DIR', default: './.lead-enrich', schema: z.string().trim().min(1), expected: 'a directory path', doc: 'Embedded database and local files.' },
+  { name: 'LEAD_ENRICH_DATA_DIR', default: './.lead-enrich', schema: z.string().trim().min(1), expected: 'a directory path', doc: 'Embedded database and local files: `pg` (the cluster), `pg.password`, `pg.log`, `lead-enrich.log`. As root, when the postgres user cannot enter it, `pg` links to /var/tmp/lead-enrich-postgres/<key>/pg.' },
   { name: 'TAVILY_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'Tavily key; empty turns the search fallback off.', secret: true },
   { name: 'TAVILY_BASE_URL', default: 'https://api.tavily.com', schema: httpUrl, expected: 'an http(s) URL', doc: 'Tavily API base.', url: true },
   { name: 'OPENAI_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'OpenAI key; empty means the deterministic extraction is used.', secret: true },
