@@ -123,7 +123,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ODOO_STRIP_FIELDS', default: 'autopost_bills,website', schema: csv, expected: 'a comma-separated list of field names', doc: 'Fields dropped when an Odoo write faults.' },
   { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'a URL containing {domain}', doc: "Where a company's site is fetched from.", url: true },
   { name: 'CRAWL_MIN_CHARS', default: '500', schema: int(0), expected: 'an integer >= 0', doc: 'Less visible text than this is a thin crawl.' },
-  { name: 'CRAWL_ALLOW_PRIVATE_NETWORKS', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Crawl loopback/private/link-local addresses too.' },
+  { name: 'CRAWL_ALLOW_PRIVATE_NETWORKS', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Crawl loopback/private/link-local addresses too (cloud metadata services stay refused).' },
   { name: 'VENDOR_TIMEOUT_MS', default: '15000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of vendor and Odoo calls, in milliseconds.' },
   { name: 'APIFY_TIMEOUT_MS', default: '90000', schema: ms(5000), expected: msExpected(5000), doc: "Per-attempt timeout of Apify's synchronous actor runs, in milliseconds; the run is asked to stop itself 5 s earlier (at most 290 s)." },
   { name: 'CRAWL_TIMEOUT_MS', default: '10000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of a crawl, in milliseconds.' },
