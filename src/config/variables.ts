@@ -91,6 +91,9 @@ const crawlTemplate = z
   .refine((v) => v.includes('{domain}'), 'must contain {domain}')
   .refine((v) => URL.canParse(v.replaceAll('{domain}', 'example.com')), 'not a URL once {domain} is filled in');
 
+/** The start of an environment variable name (what ODOO_KEY_ENV_PREFIX must be). */
+const keyEnvPrefix = z.string().trim().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not the start of a variable name');
+
 export const VARIABLES: readonly VariableSpec[] = [
   { name: 'RETRY_MAX_ATTEMPTS', default: '3', schema: int(1, 20), expected: 'an integer from 1 to 20', doc: 'Attempts per guarded call, the first included.' },
   { name: 'RETRY_BASE_DELAY_MS', default: '250', schema: ms(0), expected: msExpected(0), doc: 'First backoff delay, in milliseconds.' },
@@ -120,6 +123,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ODOO_DB', default: '', schema: optionalText, expected: 'a database name', doc: 'Default Odoo database.' },
   { name: 'ODOO_USERNAME', default: '', schema: optionalText, expected: 'a login', doc: 'Default Odoo login.' },
   { name: 'ODOO_PASSWORD', default: '', schema: optionalText, expected: 'a password or API key', doc: 'Default Odoo password or API key.', secret: true },
+  { name: 'ODOO_KEY_ENV_PREFIX', default: 'ODOO_KEY_', schema: keyEnvPrefix, expected: 'the start of a variable name: a letter or _, then letters, digits or _', doc: "tenants.odoo_key_env may name only a variable that starts with this (e.g. ODOO_KEY_ACME): a tenant row cannot send another of the process's secrets to its Odoo." },
   { name: 'ODOO_STRIP_FIELDS', default: 'autopost_bills,website', schema: csv, expected: 'a comma-separated list of field names', doc: 'Fields dropped when an Odoo write faults.' },
   { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'a URL containing {domain}', doc: "Where a company's site is fetched from.", url: true },
   { name: 'CRAWL_MIN_CHARS', default: '500', schema: int(0), expected: 'an integer >= 0', doc: 'Less visible text than this is a thin crawl.' },
@@ -144,7 +148,8 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * Whether `name` is one of the configuration's own variables (case-insensitively: Windows
  * environments are). Such a variable is never a tenant's key: `config.secret` refuses it, so a
- * tenants row cannot send OPENAI_API_KEY or DATABASE_URL to its Odoo as a password.
+ * tenants row cannot send OPENAI_API_KEY or DATABASE_URL to its Odoo as a password, even when it
+ * starts with ODOO_KEY_ENV_PREFIX (ODOO_KEY_ENV_PREFIX itself does).
  */
 export function isConfigVariable(name: string): boolean {
   return CONFIG_NAMES.has(name.toUpperCase());
