@@ -129,7 +129,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'CRAWL_MIN_CHARS', default: '500', schema: int(0), expected: 'an integer >= 0', doc: 'Less visible text than this is a thin crawl.' },
   { name: 'CRAWL_ALLOW_PRIVATE_NETWORKS', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Crawl loopback/private/link-local addresses too (cloud metadata services stay refused).' },
   { name: 'VENDOR_TIMEOUT_MS', default: '15000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of vendor and Odoo calls, in milliseconds.' },
-  { name: 'APIFY_TIMEOUT_MS', default: '90000', schema: ms(5000), expected: msExpected(5000), doc: "Per-attempt timeout of Apify's synchronous actor runs, in milliseconds; the run is asked to stop itself 5 s earlier (at most 290 s)." },
+  { name: 'APIFY_TIMEOUT_MS', default: '90000', schema: ms(5000), expected: msExpected(5000), doc: "Per-attempt timeout of Apify's synchronous actor runs, in milliseconds; the run is asked to stop itself 5 s earlier (at most 290 s). An attempt that times out is not retried: the run may still be going, and billing." },
   { name: 'CRAWL_TIMEOUT_MS', default: '10000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of a crawl, in milliseconds.' },
   { name: 'RUN_CONCURRENCY', default: '16', schema: int(1, 4096), expected: 'an integer from 1 to 4096', doc: 'Companies enriched at once.' },
   { name: 'COMPANY_DEADLINE_MS', default: '120000', schema: ms(1), expected: msExpected(1), doc: 'Time one company may take before it ends with what it has.' },
