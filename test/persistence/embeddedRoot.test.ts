@@ -81,6 +81,24 @@ describe.runIf(isRoot)('embedded PostgreSQL as root, from directories the postgr
     expect(await mode(path.join(dataDir, 'pg.log'))).toBe(0o600);
   }, 120_000);
 
+  it('starts afresh when the data directory was removed and made again at the same path, as it would in place', async () => {
+    const dataDir = path.join(closed, 'removed');
+    const first = await startEmbeddedPostgres({ dataDir, fallbackRoot, nativeDir });
+    try {
+      await query(first.url, 'CREATE TABLE gone (v int)');
+    } finally {
+      await first.stop();
+    }
+    await rm(dataDir, { recursive: true, force: true }); // the password goes with it
+    const fresh = await startEmbeddedPostgres({ dataDir, fallbackRoot, nativeDir });
+    try {
+      expect(fresh.clusterDir).toBe(first.clusterDir);
+      expect(await query(fresh.url, "SELECT to_regclass('gone') AS t")).toEqual([{ t: null }]);
+    } finally {
+      await fresh.stop();
+    }
+  }, 120_000);
+
   it('stops at once, in one line that says what to do, when the fallback directory belongs to someone else', async () => {
     const foreignRoot = await mkdtemp(path.join(os.tmpdir(), 'lead-enrich-foreign-'));
     await chmod(foreignRoot, 0o755);

@@ -64,7 +64,9 @@ export function relocationKey(realDataDir: string): string {
 /**
  * The cluster directory of `dataDir` (which exists): `<dataDir>/pg` itself, or where the symbolic
  * link `<dataDir>/pg` points. For a new cluster as root, `<dataDir>/pg` when the postgres user can
- * reach it (`dataDir` is made traversable), else a new relocated directory linked from there.
+ * reach it (`dataDir` is made traversable), else a new relocated directory linked from there; a
+ * relocated cluster left there by a removed data directory of the same path (its `pg.password`
+ * gone with it) is removed first, as it would have gone with the data directory in place.
  *
  * @throws EmbeddedPostgresError when an existing cluster is out of the postgres user's reach, or no
  *   place can be made for a new one
@@ -104,6 +106,12 @@ export async function placeCluster(dataDir: string, user: SystemUser | null, fal
   await ownedDir(home, user);
   await writeFile(path.join(home, 'data-dir'), `${realDataDir}\n`); // which data directory this cluster belongs to
   const clusterDir = path.join(home, 'pg');
+  if (existsSync(clusterDir) && !existsSync(path.join(dataDir, 'pg.password'))) {
+    // The data directory was removed (its password with it), as one removes it to start afresh;
+    // in place, the cluster would have gone with it. Nobody can log in to this one any more.
+    logger?.warn({ dataDir, clusterDir }, 'removing the relocated cluster of a removed data directory at this path; a new one is initialised');
+    await rm(clusterDir, { recursive: true, force: true });
+  }
   await symlink(clusterDir, linkPath);
   logger?.warn({ dataDir, clusterDir }, 'the postgres user cannot enter the data directory: the embedded cluster lives in the temporary directory, linked from <data dir>/pg');
   return clusterDir;
