@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import type { Company, CompanyFacts, Contact } from '../domain/company.js';
-import { VendorError } from '../domain/errors.js';
+import { VendorError, isVendorError } from '../domain/errors.js';
 import type { ContactSourcePort } from '../domain/ports.js';
 import { systemClock } from './clock.js';
+import { mayHaveReachedVendor } from './http/classify.js';
 import { requireKey, type HttpAdapterDeps } from './http/deps.js';
 import { expectJson, type RefineResponse } from './http/request.js';
 import { validateBody } from './http/validate.js';
@@ -56,6 +57,17 @@ export function runTimeoutSeconds(attemptTimeoutMs: number): number {
 const refineApify: RefineResponse = (res) =>
   res.status === 408 ? new VendorError({ vendor: 'apify_linkedin', kind: 'timeout', status: 408, detail: 'run-timeout-exceeded', final: true }) : undefined;
 
+/**
+ * A request that may have reached Apify and then failed on our side (a reset, a closed socket, an
+ * undici timeout) may have started a run that is still going, and billing: the sync endpoint names
+ * no run id before it answers, so there is no asking. Such failures are `final`; a connection that
+ * was never made stays retryable (docs/decisions/apify-timeouts.md).
+ */
+function finalWhenRunMayBeGoing(error: unknown): unknown {
+  if (!isVendorError(error) || error.final || !mayHaveReachedVendor(error)) return error;
+  return new VendorError({ ...error.toJSON(), final: true, cause: error.cause });
+}
+
 /** What the actor is asked to search: the company's LinkedIn URL when known, else its name or domain. */
 function companyQuery(company: Company, facts: CompanyFacts): string | null {
   if (facts.linkedinUrl && /linkedin\.com\/company\//i.test(facts.linkedinUrl)) return facts.linkedinUrl;
@@ -70,7 +82,9 @@ function companyQuery(company: Company, facts: CompanyFacts): string | null {
  *
  * @throws Error at construction when APIFY_TOKEN is empty
  * @throws VendorError (vendor `apify_linkedin`) from `findContacts`: 408 `run-timeout-exceeded` →
- *   `timeout`, marked `final` (never retried); 402 → `quota_exhausted`; 401/403 → `auth`; 429 → `rate_limited`; 5xx → `server`;
+ *   `timeout`, marked `final` (never retried); a reset, closed socket or timeout after connecting
+ *   → `network` / `timeout` marked `final` too (a run may be going); a refused connection or DNS
+ *   failure → `network`, retryable; 402 → `quota_exhausted`; 401/403 → `auth`; 429 → `rate_limited`; 5xx → `server`;
  *   400 (`run-failed`, `invalid-input`) → `bad_request`; a non-array or unknown items → `bad_response`
  */
 export function createApifyLinkedinClient(config: Pick<Config, 'vendors'>, deps: ApifyDeps = {}): ContactSourcePort {
@@ -82,19 +96,24 @@ export function createApifyLinkedinClient(config: Pick<Config, 'vendors'>, deps:
     async findContacts(input, signal): Promise<Contact[]> {
       const company = companyQuery(input.company, input.facts);
       if (!company) return [];
-      const body = await expectJson(
-        'apify_linkedin',
-        {
-          method: 'POST',
-          url,
-          headers: { authorization: `Bearer ${token}` },
-          json: { companies: [company], maxItems: deps.maxItems ?? 10, profileScraperMode: PROFILE_SCRAPER_MODE },
-          signal,
-          dispatcher: deps.dispatcher,
-          maxBytes: deps.maxBytes,
-        },
-        { now: clock.now, okStatuses: [200, 201], refine: refineApify },
-      );
+      let body: unknown;
+      try {
+        body = await expectJson(
+          'apify_linkedin',
+          {
+            method: 'POST',
+            url,
+            headers: { authorization: `Bearer ${token}` },
+            json: { companies: [company], maxItems: deps.maxItems ?? 10, profileScraperMode: PROFILE_SCRAPER_MODE },
+            signal,
+            dispatcher: deps.dispatcher,
+            maxBytes: deps.maxBytes,
+          },
+          { now: clock.now, okStatuses: [200, 201], refine: refineApify },
+        );
+      } catch (error) {
+        throw finalWhenRunMayBeGoing(error);
+      }
       return validateBody('apify_linkedin', DatasetSchema, body).flatMap((item): Contact[] => {
         if (item.hidden) return [];
         const fullName = item.name ?? [item.firstName, item.lastName].filter(Boolean).join(' ');

@@ -68,8 +68,43 @@ function inRange(bytes: number[], r: Range): boolean {
   return true;
 }
 
+/**
+ * Cloud instance-metadata services, which hand out the machine's credentials to whoever asks from
+ * inside it. Refused even with CRAWL_ALLOW_PRIVATE_NETWORKS: no site a company lists is one.
+ */
+const METADATA_V4: Range[] = [
+  '169.254.169.254', // AWS, GCP, Azure, OpenStack, Oracle, DigitalOcean, Hetzner, IBM…
+  '169.254.170.2', // AWS ECS task metadata and credentials
+  '169.254.170.23', // AWS EKS Pod Identity agent
+  '169.254.0.23', // Tencent Cloud
+  '100.100.100.200', // Alibaba Cloud
+  '192.0.0.192', // Oracle Cloud (classic)
+  '168.63.129.16', // Azure's host endpoint (WireServer), a public-looking address
+].map((address) => range(`${address}/32`, 'cloud_metadata'));
+
+const METADATA_V6: Range[] = [
+  'fd00:ec2::254', // AWS IMDS over IPv6
+  'fd00:ec2::23', // AWS EKS Pod Identity agent over IPv6
+  'fd20:ce::254', // GCP over IPv6
+].map((address) => range(`${address}/128`, 'cloud_metadata'));
+
+/** Host names of metadata services (and the short names their resolvers answer), refused before any lookup. */
+const METADATA_HOSTNAMES: ReadonlySet<string> = new Set([
+  'metadata.google.internal',
+  'metadata.goog',
+  'metadata',
+  'instance-data',
+  'instance-data.ec2.internal',
+  'metadata.tencentyun.com',
+]);
+
+/** Whether `hostname` names a cloud metadata service (case and a trailing dot ignored). */
+export function isMetadataHostname(hostname: string): boolean {
+  return METADATA_HOSTNAMES.has(hostname.toLowerCase().replace(/\.$/, ''));
+}
+
 const V4_RANGES: Range[] = [
-  range('169.254.169.254/32', 'cloud_metadata'),
+  ...METADATA_V4,
   range('0.0.0.0/8', 'unspecified'),
   range('10.0.0.0/8', 'private'),
   range('100.64.0.0/10', 'cgnat'),
@@ -88,6 +123,7 @@ const V4_RANGES: Range[] = [
 ];
 
 const V6_RANGES: Range[] = [
+  ...METADATA_V6,
   range('::/128', 'unspecified'),
   range('::1/128', 'loopback'),
   range('::/96', 'reserved'),
@@ -128,10 +164,22 @@ export function blockedReason(address: string): string | null {
   return V6_RANGES.find((r) => inRange(six, r))?.reason ?? null;
 }
 
+/**
+ * Why an address must not be crawled under the setting: with private networks allowed, only a
+ * cloud metadata address (in any of its forms) is refused.
+ */
+export function refusalOf(address: string, allowPrivate: boolean): string | null {
+  const reason = blockedReason(address);
+  return allowPrivate && reason !== 'cloud_metadata' ? null : reason;
+}
+
 /** Options of {@link resolveChecked}. */
 export interface GuardOptions {
   lookup: LookupFn;
-  /** CRAWL_ALLOW_PRIVATE_NETWORKS: skip the address check (resolution and pinning still happen). */
+  /**
+   * CRAWL_ALLOW_PRIVATE_NETWORKS: allow loopback, private, link-local… addresses (resolution and
+   * pinning still happen); cloud metadata services stay refused, by name and by address.
+   */
   allowPrivate: boolean;
   signal: AbortSignal;
 }
@@ -140,11 +188,12 @@ export interface GuardOptions {
  * Resolves a URL host name (or takes an IP literal) and checks every address.
  *
  * @returns the address to pin the connection to (the first one resolved)
- * @throws VendorError `crawler`/`bad_request` with detail `ssrf_refused:<reason>` when any address
- *   is refused; `network` when the name does not resolve; `timeout` when the signal fires first
+ * @throws VendorError `crawler`/`bad_request` with detail `ssrf_refused:<reason>` when the name is
+ *   a metadata service's or any address is refused (see {@link refusalOf}); `network` when the name does not resolve; `timeout` when the signal fires first
  */
 export async function resolveChecked(hostname: string, options: GuardOptions): Promise<ResolvedAddress> {
   const host = hostname.replace(/^\[|\]$/g, '');
+  if (isMetadataHostname(host)) throw new VendorError({ vendor: 'crawler', kind: 'bad_request', detail: 'ssrf_refused:cloud_metadata' });
   let addresses: readonly ResolvedAddress[];
   if (isIP(host)) {
     addresses = [{ address: host, family: isIP(host) }];
@@ -168,11 +217,9 @@ export async function resolveChecked(hostname: string, options: GuardOptions): P
   }
   const first = addresses[0];
   if (!first) throw new VendorError({ vendor: 'crawler', kind: 'network', detail: 'ENOTFOUND' });
-  if (!options.allowPrivate) {
-    for (const { address } of addresses) {
-      const reason = blockedReason(address);
-      if (reason) throw new VendorError({ vendor: 'crawler', kind: 'bad_request', detail: `ssrf_refused:${reason}` });
-    }
+  for (const { address } of addresses) {
+    const reason = refusalOf(address, options.allowPrivate);
+    if (reason) throw new VendorError({ vendor: 'crawler', kind: 'bad_request', detail: `ssrf_refused:${reason}` });
   }
   return first;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Config } from '../config/index.js';
@@ -29,14 +29,18 @@ export function intOption(name: string, value: string | undefined, min = 0, max 
 }
 
 /**
- * The CLI's logger. On a terminal, logs go to `<data dir>/lead-enrich.log` so that they do not
- * tear the progress bar; otherwise to stderr (stdout carries the summary).
+ * The CLI's logger. On a terminal, logs go to `<data dir>/lead-enrich.log` (mode 0600: run ids,
+ * tenants, companies and vendor errors are nobody else's business; an older, looser file is
+ * tightened) so that they do not tear the progress bar; otherwise to stderr (stdout carries the
+ * summary).
  */
 export function cliLogger(config: Config): { logger: pino.Logger; logFile: string | null } {
   if (process.stderr.isTTY) {
     mkdirSync(config.database.dataDir, { recursive: true });
     const logFile = join(config.database.dataDir, 'lead-enrich.log');
-    return { logger: createLogger({ level: config.logLevel, destination: pino.destination({ dest: logFile, append: true, sync: false, mkdir: true }) }), logFile };
+    if (existsSync(logFile)) chmodSync(logFile, 0o600);
+    const destination = pino.destination({ dest: logFile, append: true, sync: false, mkdir: true, mode: 0o600 });
+    return { logger: createLogger({ level: config.logLevel, destination }), logFile };
   }
   return { logger: createLogger({ level: config.logLevel, destination: process.stderr }), logFile: null };
 }

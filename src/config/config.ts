@@ -59,6 +59,11 @@ export interface Config {
     stripFields: string[];
     /** Largest XML-RPC response read, in bytes; a larger one is `bad_response`. Default 4194304 (4 MiB). */
     maxResponseBytes: number;
+    /**
+     * ODOO_KEY_ENV_PREFIX: what every variable a `tenants.odoo_key_env` names must start with
+     * (case-sensitive). Default `ODOO_KEY_`.
+     */
+    keyEnvPrefix: string;
   };
   crawl: {
     /** URL with a {domain} placeholder. Default https://{domain}/. */
@@ -89,8 +94,9 @@ export interface Config {
   /**
    * Reads a secret by the name of the variable that holds it (a tenant row stores the *name*
    * of its Odoo key's variable, never the key), trimmed. Returns null when unset or empty, and
-   * for a name that is not a variable name or is one of the configuration's own variables
-   * (OPENAI_API_KEY, DATABASE_URL…), which are never handed out by name.
+   * for a name that is not a variable name, does not start with `odoo.keyEnvPrefix`, or is one
+   * of the configuration's own variables (OPENAI_API_KEY, DATABASE_URL…), which are never handed
+   * out by name.
    */
   secret(name: string): string | null;
 }

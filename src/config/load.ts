@@ -133,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
       password: v('ODOO_PASSWORD'),
       stripFields: v('ODOO_STRIP_FIELDS'),
       maxResponseBytes: v('ODOO_MAX_RESPONSE_BYTES'),
+      keyEnvPrefix: v('ODOO_KEY_ENV_PREFIX'),
     },
     crawl: {
       urlTemplate: v('CRAWL_URL_TEMPLATE'),
@@ -151,8 +152,9 @@ export function loadConfig(env: Env = process.env): Config {
   Object.defineProperty(config, 'secret', {
     enumerable: false,
     value: (name: string): string | null => {
-      // Only a tenant key's own variable: never one of the table's (keys, DATABASE_URL…).
-      if (!ENV_NAME.test(name) || isConfigVariable(name)) return null;
+      // Only a tenant key's own variable: never one of the table's (keys, DATABASE_URL…), nor
+      // any other of the process's secrets (AWS_*, PG*…): only names with the configured prefix.
+      if (!ENV_NAME.test(name) || isConfigVariable(name) || !name.startsWith(config.odoo.keyEnvPrefix)) return null;
       // Trimmed like the key variables of the table: a CRLF .env would otherwise send `key\r`.
       const value = snapshot[name]?.trim();
       return value === undefined || value === '' ? null : value;

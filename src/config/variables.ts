@@ -102,6 +102,9 @@ const crawlTemplate = z
     return protocol === 'http:' || protocol === 'https:';
   }, 'not an http(s) URL once {domain} is filled in');
 
+/** The start of an environment variable name (what ODOO_KEY_ENV_PREFIX must be). */
+const keyEnvPrefix = z.string().trim().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not the start of a variable name');
+
 export const VARIABLES: readonly VariableSpec[] = [
   { name: 'RETRY_MAX_ATTEMPTS', default: '3', schema: int(1, 20), expected: 'an integer from 1 to 20', doc: 'Attempts per guarded call, the first included.' },
   { name: 'RETRY_BASE_DELAY_MS', default: '250', schema: ms(0), expected: msExpected(0), doc: 'First backoff delay, in milliseconds.' },
@@ -114,7 +117,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ENABLE_LUSHA_FALLBACK', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Lusha is tried when Apify fails or is open (always the source when Apify is off).' },
   { name: 'ODOO_EXPORT_SET_DEFAULTS', default: 'true', schema: bool, expected: 'true, false, 1 or 0', doc: "Fill Odoo's required fields with defaults on export." },
   { name: 'DATABASE_URL', default: '', schema: pgUrl, expected: 'empty or a postgres:// URL', doc: 'PostgreSQL; empty means the embedded PostgreSQL under LEAD_ENRICH_DATA_DIR.', secret: true, url: true },
-  { name: 'LEAD_ENRICH_DATA_DIR', default: './.lead-enrich', schema: z.string().trim().min(1), expected: 'a directory path', doc: 'Embedded database and local files.' },
+  { name: 'LEAD_ENRICH_DATA_DIR', default: './.lead-enrich', schema: z.string().trim().min(1), expected: 'a directory path', doc: 'Embedded database and local files: `pg` (the cluster), `pg.password`, `pg.log`, `lead-enrich.log`. As root, when the postgres user cannot enter it, `pg` links to /var/tmp/lead-enrich-postgres/<key>/pg.' },
   { name: 'TAVILY_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'Tavily key; empty turns the search fallback off.', secret: true },
   { name: 'TAVILY_BASE_URL', default: 'https://api.tavily.com', schema: httpUrl, expected: 'an http(s) URL', doc: 'Tavily API base.', url: true },
   { name: 'OPENAI_API_KEY', default: '', schema: optionalText, expected: 'a key or empty', doc: 'OpenAI key; empty means the deterministic extraction is used.', secret: true },
@@ -132,12 +135,13 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ODOO_USERNAME', default: '', schema: optionalText, expected: 'a login', doc: 'Default Odoo login.' },
   { name: 'ODOO_PASSWORD', default: '', schema: optionalText, expected: 'a password or API key', doc: 'Default Odoo password or API key.', secret: true },
   { name: 'ODOO_MAX_RESPONSE_BYTES', default: '4194304', schema: int(1024, 268_435_456), expected: 'an integer from 1024 to 268435456 (bytes)', doc: 'Largest Odoo XML-RPC answer read, in bytes (default 4 MiB); a larger one is bad_response, and reading stops there.' },
+  { name: 'ODOO_KEY_ENV_PREFIX', default: 'ODOO_KEY_', schema: keyEnvPrefix, expected: 'the start of a variable name: a letter or _, then letters, digits or _', doc: "tenants.odoo_key_env may name only a variable that starts with this (e.g. ODOO_KEY_ACME): a tenant row cannot send another of the process's secrets to its Odoo." },
   { name: 'ODOO_STRIP_FIELDS', default: 'autopost_bills,website', schema: csv, expected: 'a comma-separated list of field names', doc: 'Fields dropped when an Odoo write faults.' },
   { name: 'CRAWL_URL_TEMPLATE', default: 'https://{domain}/', schema: crawlTemplate, expected: 'an http(s) URL containing {domain}, e.g. https://{domain}/', doc: "Where a company's site is fetched from: an http(s) URL containing {domain}.", url: true },
   { name: 'CRAWL_MIN_CHARS', default: '500', schema: int(0), expected: 'an integer >= 0', doc: 'Less visible text than this is a thin crawl.' },
-  { name: 'CRAWL_ALLOW_PRIVATE_NETWORKS', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Crawl loopback/private/link-local addresses too.' },
+  { name: 'CRAWL_ALLOW_PRIVATE_NETWORKS', default: 'false', schema: bool, expected: 'true, false, 1 or 0', doc: 'Crawl loopback/private/link-local addresses too (cloud metadata services stay refused).' },
   { name: 'VENDOR_TIMEOUT_MS', default: '15000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of vendor and Odoo calls, in milliseconds.' },
-  { name: 'APIFY_TIMEOUT_MS', default: '90000', schema: ms(5000), expected: msExpected(5000), doc: "Per-attempt timeout of Apify's synchronous actor runs, in milliseconds; the run is asked to stop itself 5 s earlier (at most 290 s)." },
+  { name: 'APIFY_TIMEOUT_MS', default: '90000', schema: ms(5000), expected: msExpected(5000), doc: "Per-attempt timeout of Apify's synchronous actor runs, in milliseconds; the run is asked to stop itself 5 s earlier (at most 290 s). An attempt that times out is not retried: the run may still be going, and billing." },
   { name: 'CRAWL_TIMEOUT_MS', default: '10000', schema: ms(1), expected: msExpected(1), doc: 'Per-attempt timeout of a crawl, in milliseconds.' },
   { name: 'RUN_CONCURRENCY', default: '16', schema: int(1, 4096), expected: 'an integer from 1 to 4096', doc: 'Companies enriched at once.' },
   { name: 'COMPANY_DEADLINE_MS', default: '120000', schema: ms(1), expected: msExpected(1), doc: 'Time one company may take before it ends with what it has.' },
@@ -156,7 +160,8 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * Whether `name` is one of the configuration's own variables (case-insensitively: Windows
  * environments are). Such a variable is never a tenant's key: `config.secret` refuses it, so a
- * tenants row cannot send OPENAI_API_KEY or DATABASE_URL to its Odoo as a password.
+ * tenants row cannot send OPENAI_API_KEY or DATABASE_URL to its Odoo as a password, even when it
+ * starts with ODOO_KEY_ENV_PREFIX (ODOO_KEY_ENV_PREFIX itself does).
  */
 export function isConfigVariable(name: string): boolean {
   return CONFIG_NAMES.has(name.toUpperCase());

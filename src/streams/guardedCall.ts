@@ -27,6 +27,14 @@ export interface GuardedCallerDeps {
   observer?: GuardObserver;
 }
 
+/**
+ * Vendors whose request, once sent, starts paid work that our giving up does not stop: an Apify
+ * synchronous actor run keeps running and billing when we stop waiting, and nothing tells us its
+ * run id before it answers. Their attempt timeouts are `final` (not retried): a retry would start
+ * a second paid run without knowing whether the first is still going (docs/decisions/apify-timeouts.md).
+ */
+export const FINAL_ATTEMPT_TIMEOUT: ReadonlySet<VendorName> = new Set<VendorName>(['apify_linkedin']);
+
 /** A probe's lease must outlast its attempt: the longest per-attempt timeout of the breaker vendors. */
 export function probeTimeoutMsOf(config: GuardedCallerDeps['config']): number {
   return Math.max(config.vendorTimeoutMs, config.vendors?.apify?.timeoutMs ?? config.vendorTimeoutMs);
@@ -37,7 +45,8 @@ type Fn<T> = (signal: AbortSignal) => Promise<T>;
 /**
  * Builds the {@link GuardedCaller}: breaker admission (a refused call makes no request and fails
  * with CircuitOpenError), a per-attempt timeout (VENDOR_TIMEOUT_MS; APIFY_TIMEOUT_MS for
- * `apify_linkedin`; CRAWL_TIMEOUT_MS and no breaker for `crawler`), retryWithBackoff, and one success or failure reported to the breaker
+ * `apify_linkedin`, whose timeouts are never retried, see {@link FINAL_ATTEMPT_TIMEOUT};
+ * CRAWL_TIMEOUT_MS and no breaker for `crawler`), retryWithBackoff, and one success or failure reported to the breaker
  * per call after its retries. A probe makes one attempt; a retry is not attempted once the
  * breaker has left `closed`; a caller's abort reports no verdict (a probe's slot is released).
  * Thrown non-VendorErrors are classified with classifyThrown.
@@ -179,7 +188,7 @@ export function createGuardedCaller(deps: GuardedCallerDeps): GuardedCaller & { 
     }
 
     timeoutError(): VendorError {
-      return new VendorError({ vendor: this.vendor, kind: 'timeout', detail: `attempt timed out after ${this.lane.timeoutMs} ms` });
+      return new VendorError({ vendor: this.vendor, kind: 'timeout', detail: `attempt timed out after ${this.lane.timeoutMs} ms`, final: FINAL_ATTEMPT_TIMEOUT.has(this.vendor) });
     }
 
     abortedError(reason: unknown): VendorError {

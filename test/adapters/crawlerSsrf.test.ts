@@ -12,6 +12,8 @@ const DNS: Record<string, ResolvedAddress[]> = {
   'loop6.test': [{ address: '::1', family: 6 }],
   'private.test': [{ address: '10.0.0.7', family: 4 }],
   'metadata.test': [{ address: '169.254.169.254', family: 4 }],
+  'alibaba.test': [{ address: '100.100.100.200', family: 4 }],
+  'imds6.test': [{ address: 'fd00:ec2::254', family: 6 }],
   'mapped.test': [{ address: '::ffff:127.0.0.1', family: 6 }],
   'public.test': [{ address: PUBLIC, family: 4 }],
 };
@@ -73,6 +75,24 @@ describe('crawler SSRF guard', () => {
     expect(result.text).toContain('Rich Acme');
     expect(fx.sim.calls('crawler')).toBe(2);
   });
+
+  it.each(['metadata.test', 'alibaba.test', 'imds6.test', 'metadata.google.internal'])(
+    'refuses a site at a cloud metadata service (%s) even with CRAWL_ALLOW_PRIVATE_NETWORKS=true',
+    async (domain) => {
+      const error = await vendorErrorOf(crawlerWith(siteTemplate(), true).crawl(domain, attempt()));
+      expect(error).toMatchObject({ vendor: 'crawler', kind: 'bad_request', detail: 'ssrf_refused:cloud_metadata' });
+      expect(fx.sim.calls('crawler')).toBe(0);
+    },
+  );
+
+  it.each(['http://169.254.169.254/latest/meta-data/', 'http://[fd00:ec2::254]/', 'http://100.100.100.200/latest/meta-data/', 'http://169.254.170.2/v2/credentials', 'http://metadata.google.internal/computeMetadata/v1/'])(
+    'refuses a redirect to the metadata service %s even with CRAWL_ALLOW_PRIVATE_NETWORKS=true',
+    async (target) => {
+      const error = await vendorErrorOf(crawlerWith(redirectTemplate(target), true).crawl('public.test', attempt()));
+      expect(error.detail).toBe('ssrf_refused:cloud_metadata');
+      expect(fx.sim.calls('crawler')).toBe(1);
+    },
+  );
 
   it('connects to the checked address: a name unknown to real DNS is reached through its pinned address', async () => {
     lookups.length = 0;

@@ -10,6 +10,7 @@ import { configFrom, type Config } from '../../src/config/index.js';
 import { isVendorError, type ErrorKind } from '../../src/domain/errors.js';
 import { createApifyLinkedinClient } from '../../src/adapters/apifyLinkedin.js';
 import { createGuardedCaller } from '../../src/streams/guardedCall.js';
+import { closedPortUrl } from '../odoo/support/transport.js';
 import { useSimulator } from './support.js';
 
 /**
@@ -47,6 +48,23 @@ describe('adapters through createGuardedCaller', () => {
     fx.sim.setProfile('apify_linkedin', { fault: 'server_error', status: 503 }); // a 5xx is still retried
     expect(await kindOf(caller.call(1, 'apify_linkedin', (signal) => client.findContacts(input, signal)))).toBe('server');
     expect(fx.sim.requests('apify_linkedin')).toHaveLength(4);
+  });
+
+  it('Apify: a connection lost after the request was sent is not retried (the run may be going); one never made is', async () => {
+    const input = { company: { tenantId: 1, companyId: 1, name: 'Acme', domain: 'acme.example' }, facts: {} };
+    fx.sim.setProfile('apify_linkedin', 'reset');
+    const lost = guarded();
+    const client = createApifyLinkedinClient(fx.config);
+    const error: unknown = await lost.caller.call(1, 'apify_linkedin', (signal) => client.findContacts(input, signal)).catch((e: unknown) => e);
+    expect(isVendorError(error) && [error.kind, error.final]).toEqual(['network', true]);
+    expect(fx.sim.requests('apify_linkedin')).toHaveLength(1);
+    expect(lost.attempts).toEqual([false]);
+    // Refused: nothing reached Apify, so nothing is running there; retried as any network failure.
+    const refused = configFrom({ ...fx.sim.overrides, APIFY_BASE_URL: await closedPortUrl(), RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '10' });
+    const retried = guarded(refused);
+    const unreachable = createApifyLinkedinClient(refused);
+    expect(await kindOf(retried.caller.call(1, 'apify_linkedin', (signal) => unreachable.findContacts(input, signal)))).toBe('network');
+    expect(retried.attempts).toEqual([false, false, false]);
   });
 
   it('a 429 is retried after its Retry-After, then succeeds', async () => {
@@ -209,9 +227,9 @@ describe.each(['tavily', 'openai', 'zerobounce', 'lusha', 'apify_linkedin'] as c
     expect(fx.sim.calls(vendor)).toBe(1);
   });
 
-  it('reset: network, retried', async () => {
+  it(vendor === 'apify_linkedin' ? 'reset: network, not retried (the run the request started may be going)' : 'reset: network, retried', async () => {
     fx.sim.setProfile(vendor, 'reset');
     expect(await outcome(callOnce(fx.config))).toBe('network');
-    expect(fx.sim.calls(vendor)).toBe(3);
+    expect(fx.sim.calls(vendor)).toBe(vendor === 'apify_linkedin' ? 1 : 3);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockedReason, resolveChecked, type LookupFn } from '../../src/adapters/ssrf.js';
+import { blockedReason, isMetadataHostname, refusalOf, resolveChecked, type LookupFn } from '../../src/adapters/ssrf.js';
 import { isVendorError } from '../../src/domain/errors.js';
 
 describe('blockedReason', () => {
@@ -19,7 +19,8 @@ describe('blockedReason', () => {
     ['169.254.1.1', 'link_local'],
     ['fe80::1', 'link_local'],
     ['fe80::1%eth0', 'link_local'],
-    ['fd00:ec2::254', 'unique_local'],
+    ['fd00:ec2::254', 'cloud_metadata'],
+    ['fd00:ec2::1', 'unique_local'],
     ['fc00::1', 'unique_local'],
     ['::ffff:127.0.0.1', 'loopback'],
     ['::ffff:7f00:1', 'loopback'],
@@ -81,5 +82,60 @@ describe('resolveChecked and a slow resolver', () => {
     timeout.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
     const error: unknown = await pending;
     expect(isVendorError(error) && [error.vendor, error.kind, error.detail]).toEqual(['crawler', 'timeout', 'attempt timed out']);
+  });
+});
+
+describe('cloud metadata services, refused even with CRAWL_ALLOW_PRIVATE_NETWORKS=true', () => {
+  const METADATA_ADDRESSES = [
+    '169.254.169.254',
+    '169.254.170.2',
+    '169.254.170.23',
+    '169.254.0.23',
+    '100.100.100.200',
+    '192.0.0.192',
+    '168.63.129.16',
+    'fd00:ec2::254',
+    'fd00:ec2::23',
+    'fd20:ce::254',
+    '[fd00:ec2::254]',
+    '::ffff:169.254.169.254',
+    '::ffff:a9fe:a9fe',
+    '64:ff9b::a9fe:aa02', // NAT64 of 169.254.170.2
+    '::ffff:100.100.100.200',
+  ];
+  const signal = new AbortController().signal;
+
+  it.each(METADATA_ADDRESSES)('refuses the address %s as cloud_metadata, private networks allowed or not', (address) => {
+    expect(refusalOf(address, true)).toBe('cloud_metadata');
+    expect(refusalOf(address, false)).toBe('cloud_metadata');
+  });
+
+  it.each(['127.0.0.1', '10.0.0.1', '169.254.1.1', '100.64.0.1', 'fd00:ec2::1', '::1'])('allows the private address %s only when private networks are allowed', (address) => {
+    expect(refusalOf(address, true)).toBeNull();
+    expect(refusalOf(address, false)).not.toBeNull();
+  });
+
+  it.each(['metadata.google.internal', 'METADATA.GOOGLE.INTERNAL.', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal', 'metadata.tencentyun.com'])(
+    'refuses the name %s before any lookup',
+    async (name) => {
+      expect(isMetadataHostname(name)).toBe(true);
+      const never: LookupFn = () => Promise.reject(new Error('must not resolve'));
+      const error: unknown = await resolveChecked(name, { lookup: never, allowPrivate: true, signal }).catch((e: unknown) => e);
+      expect(isVendorError(error) && [error.kind, error.detail, error.retryable]).toEqual(['bad_request', 'ssrf_refused:cloud_metadata', false]);
+    },
+  );
+
+  it('refuses a name that resolves to a metadata address, and any of its addresses counts', async () => {
+    const lookup: LookupFn = async (host) =>
+      host === 'ecs.test' ? [{ address: '10.0.0.5', family: 4 }, { address: '169.254.170.2', family: 4 }] : [{ address: 'fd00:ec2::254', family: 6 }];
+    for (const name of ['ecs.test', 'imds6.test']) {
+      const error: unknown = await resolveChecked(name, { lookup, allowPrivate: true, signal }).catch((e: unknown) => e);
+      expect(isVendorError(error) && error.detail, name).toBe('ssrf_refused:cloud_metadata');
+    }
+  });
+
+  it('lets the other names through with private networks allowed', async () => {
+    const lookup: LookupFn = async () => [{ address: '10.0.0.5', family: 4 }];
+    await expect(resolveChecked('metadata-shop.example', { lookup, allowPrivate: true, signal })).resolves.toEqual({ address: '10.0.0.5', family: 4 });
   });
 });

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { classifyAborted, classifyHttpResponse, classifyThrown, kindForStatus, parseRetryAfter } from '../../src/adapters/http/classify.js';
+import { classifyAborted, classifyHttpResponse, classifyThrown, kindForStatus, mayHaveReachedVendor, parseRetryAfter } from '../../src/adapters/http/classify.js';
 import { CircuitOpenError, VendorError, countsAgainstBreaker, isCircuitOpenError, isRetryableKind, isVendorError } from '../../src/domain/errors.js';
 
 const headers = (init: Record<string, string>) => new Headers(init);
@@ -123,6 +123,22 @@ describe('classifyThrown', () => {
     expect(classifyThrown('odoo', new SyntaxError('Unexpected token')).kind).toBe('bad_response');
     const original = new VendorError({ vendor: 'odoo', kind: 'auth' });
     expect(classifyThrown('odoo', original)).toBe(original);
+  });
+});
+
+describe('mayHaveReachedVendor (requests not safe to repeat)', () => {
+  const thrown = (code: string) => classifyThrown('apify_linkedin', Object.assign(new Error('x'), { code }));
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])('%s: the connection was never made', (code) => {
+    expect(mayHaveReachedVendor(thrown(code))).toBe(false);
+  });
+  it.each(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])('%s: the request may have been received', (code) => {
+    expect(mayHaveReachedVendor(thrown(code))).toBe(true);
+  });
+  it('a fetch failed TypeError is judged by its cause; a timeout by the signal may have been received; an abort or an answer is not in question', () => {
+    expect(mayHaveReachedVendor(classifyThrown('apify_linkedin', new TypeError('fetch failed', { cause: Object.assign(new Error('c'), { code: 'ECONNREFUSED' }) })))).toBe(false);
+    expect(mayHaveReachedVendor(classifyAborted('apify_linkedin', new DOMException('t', 'TimeoutError')))).toBe(true);
+    expect(mayHaveReachedVendor(classifyAborted('apify_linkedin', new Error('shutdown')))).toBe(false);
+    expect(mayHaveReachedVendor(new VendorError({ vendor: 'apify_linkedin', kind: 'server', status: 502 }))).toBe(false);
   });
 });
 

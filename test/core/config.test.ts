@@ -152,10 +152,22 @@ describe('loadConfig', () => {
   });
 
   it("secret(name) reads a tenant key's variable but never one of the configuration's own", () => {
-    const c = loadConfig({ OPENAI_API_KEY: 'sk-live-abc', DATABASE_URL: 'postgres://lead:hunter2@db/x', ODOO_PASSWORD: 'pw', TENANT_7_ODOO_KEY: 'k7', 'BAD-NAME': 'x' });
-    expect(c.secret('TENANT_7_ODOO_KEY')).toBe('k7');
+    const c = loadConfig({ OPENAI_API_KEY: 'sk-live-abc', DATABASE_URL: 'postgres://lead:hunter2@db/x', ODOO_PASSWORD: 'pw', ODOO_KEY_TENANT_7: 'k7', 'BAD-NAME': 'x' });
+    expect(c.secret('ODOO_KEY_TENANT_7')).toBe('k7');
     for (const name of ['OPENAI_API_KEY', 'DATABASE_URL', 'ODOO_PASSWORD', 'APIFY_TOKEN', 'openai_api_key', 'BAD-NAME']) expect(c.secret(name)).toBeNull();
     expect(c.vendors.openai.apiKey).toBe('sk-live-abc'); // the configuration itself still has it
+  });
+
+  it('secret(name) hands out only variables that start with ODOO_KEY_ENV_PREFIX, which must be the start of a variable name', () => {
+    const env = { AWS_SECRET_ACCESS_KEY: 'aws-1', ODOO_KEY_ACME: 'acme', TENANT_ACME: 'legacy' };
+    const c = loadConfig(env);
+    expect(c.odoo.keyEnvPrefix).toBe('ODOO_KEY_');
+    expect([c.secret('ODOO_KEY_ACME'), c.secret('AWS_SECRET_ACCESS_KEY'), c.secret('TENANT_ACME'), c.secret('ODOO_KEY_ENV_PREFIX')]).toEqual(['acme', null, null, null]);
+    const legacy = loadConfig({ ...env, ODOO_KEY_ENV_PREFIX: 'TENANT_' });
+    expect([legacy.secret('TENANT_ACME'), legacy.secret('ODOO_KEY_ACME')]).toEqual(['legacy', null]);
+    for (const bad of ['', 'ODOO-KEY-', '9_', 'A B']) {
+      expect(problemsOf({ ODOO_KEY_ENV_PREFIX: bad }).map((p) => p.variable)).toEqual(['ODOO_KEY_ENV_PREFIX']);
+    }
   });
 
   it('trims keys, secrets and URLs (a CRLF .env leaves a \\r that undici refuses in a header)', () => {
@@ -169,7 +181,7 @@ describe('loadConfig', () => {
       ODOO_URL: 'https://odoo.example\r',
       TAVILY_BASE_URL: ' http://127.0.0.1:9999/ \r',
       DATABASE_URL: 'postgres://u:p@db:5432/x\r',
-      TENANT_7_ODOO_KEY: 'odoo-key\r',
+      ODOO_KEY_TENANT_7: 'odoo-key\r',
     });
     expect([c.vendors.tavily.apiKey, c.vendors.openai.apiKey, c.vendors.zerobounce.apiKey, c.vendors.lusha.apiKey, c.vendors.apify.apiKey, c.odoo.password]).toEqual([
       'tvly-abc',
@@ -182,7 +194,7 @@ describe('loadConfig', () => {
     expect(c.odoo.url).toBe('https://odoo.example');
     expect(c.vendors.tavily.baseUrl).toBe('http://127.0.0.1:9999');
     expect(c.database.url).toBe('postgres://u:p@db:5432/x');
-    expect(c.secret('TENANT_7_ODOO_KEY')).toBe('odoo-key');
+    expect(c.secret('ODOO_KEY_TENANT_7')).toBe('odoo-key');
     // Whitespace alone is empty, not a bad value.
     const blank = loadConfig({ OPENAI_API_KEY: '\r', ODOO_URL: '\r', DATABASE_URL: ' \r' });
     expect([blank.vendors.openai.apiKey, blank.odoo.url, blank.database.url]).toEqual([null, null, null]);

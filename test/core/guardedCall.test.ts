@@ -152,6 +152,20 @@ describe('guarded call: retries', () => {
     expect(requests.map((r) => r.at - T0)).toEqual([0, 1250]);
   });
 
+  it('does not retry an Apify attempt that timed out (APIFY_TIMEOUT_MS): its run may still be going, a retry would start a second paid one', async () => {
+    const s = system({ env: { APIFY_TIMEOUT_MS: '90000' } });
+    const { fn, requests } = scripted('apify_linkedin', ['hang', 'ok']);
+    const out = await settle(s.caller.call(1, 'apify_linkedin', fn));
+    expect(out.error).toMatchObject({ vendor: 'apify_linkedin', kind: 'timeout', final: true, detail: 'attempt timed out after 90000 ms' });
+    expect((out.error as VendorError).retryable).toBe(false);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.signal.aborted).toBe(true);
+    expect(s.registry.list()[0]).toMatchObject({ vendor: 'apify_linkedin', consecutiveFailures: 1 }); // it still counts
+    // Apify's other transient failures are retried as ever.
+    const server = scripted('apify_linkedin', ['server', 'ok']);
+    expect((await settle(s.caller.call(1, 'apify_linkedin', server.fn))).value).toBe('ok#2');
+  });
+
   it("stops the backoff wait at once when the caller's signal fires, with no verdict on the vendor", async () => {
     const s = system();
     const controller = new AbortController();

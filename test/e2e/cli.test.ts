@@ -4,9 +4,9 @@
  * gets its configuration only through its environment. Waits are event-driven: the child's stderr,
  * its exit, or a condition polled in the database.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli, spawnCli } from './support/cli.js';
 import { countRows, inputIds, resultRows, runsOf, waitFor } from './support/queries.js';
@@ -347,6 +347,23 @@ describe('lead-enrich demo (npm start)', () => {
       expect(r.stdout).toContain(join(dir, 'data'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it.runIf(process.getuid?.() === 0)('as root from a directory the postgres user cannot enter (mktemp -d, /root), runs on the embedded PostgreSQL and exits 0', async () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'lead-enrich-demo-closed-')); // 0700, left as it is
+    let relocated: string | null = null;
+    try {
+      const r = await runCli(['demo', '--companies', '3'], { LEAD_ENRICH_DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'silent' });
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      relocated = readlinkSync(join(dir, 'data', 'pg'));
+      expect(r.stderr).not.toMatch(/EACCES|\n\s+at /);
+      expect(r.stdout).toContain('Where the data is');
+      expect(relocated).toMatch(/^\/var\/tmp\/lead-enrich-postgres\/[0-9a-f]{16}\/pg$/);
+    } finally {
+      relocated ??= lstatSync(join(dir, 'data', 'pg'), { throwIfNoEntry: false })?.isSymbolicLink() ? readlinkSync(join(dir, 'data', 'pg')) : null;
+      rmSync(dir, { recursive: true, force: true });
+      if (relocated) rmSync(dirname(relocated), { recursive: true, force: true });
     }
   }, 120_000);
 });

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configFrom } from '../../src/config/index.js';
 import { startFakeOdoo, type FakeOdoo } from '../../src/sim/fakeOdoo.js';
+import { exportRequestFor } from '../../src/streams/odoo/request.js';
 import type { Disabled } from '../../src/streams/odoo/session.js';
 import { companies, exportTenantAll, fireTimeoutsOnEveryCall, harness, request } from './support/harness.js';
 import { closedPortUrl } from './support/transport.js';
@@ -129,6 +131,27 @@ describe('Odoo export disabled for the rest of the run', () => {
     const incomplete = await exportTenantAll(h.deps, { ...request(fake, 1, 'x', KEY), resolution: { kind: 'incomplete', source: 'env', missing: ['ODOO_DB'] } }, companies(1));
     expect(incomplete.summary.disabled).toEqual({ reason: 'settings_incomplete', detail: 'missing ODOO_DB' });
     expect(fake.calls.length).toBe(0);
+  });
+});
+
+describe('a tenant row naming a secret that is not a tenant key', () => {
+  it('disables that tenant with settings_incomplete before any call: the secret never reaches the Odoo the row chose, the run goes on', async () => {
+    // The row's Odoo would accept whatever it is sent: it belongs to whoever wrote the row.
+    fake.addDatabase('acme', { login: 'bot', apiKey: 'aws-secret-9' });
+    const config = configFrom({ AWS_SECRET_ACCESS_KEY: 'aws-secret-9', ODOO_KEY_ACME: KEY });
+    const row = { odooUrl: fake.url, odooDb: 'acme', odooLogin: 'bot', odooKeyEnv: 'AWS_SECRET_ACCESS_KEY' };
+    const decisions: Disabled[] = [];
+    const h = harness();
+    const { outcomes, summary } = await exportTenantAll(h.deps, { ...exportRequestFor(config, 1, row), onDisabled: (d) => decisions.push(d) }, companies(2));
+    expect(outcomes.map((o) => o.exportStatus)).toEqual(['disabled', 'disabled']);
+    expect(decisions).toEqual([{ reason: 'settings_incomplete', detail: 'missing tenants.odoo_key_env (names a variable that does not start with ODOO_KEY_, the ODOO_KEY_ENV_PREFIX)' }]);
+    expect(summary).toMatchObject({ odooExportDisabled: true, counts: { disabled: 2 } });
+    expect(fake.calls).toEqual([]);
+    expect(JSON.stringify({ outcomes, summary })).not.toContain('aws-secret-9');
+    // The same row naming a tenant key exports.
+    fake.addDatabase('acme2', { login: 'bot', apiKey: KEY });
+    const ok = await exportTenantAll(h.deps, exportRequestFor(config, 1, { ...row, odooDb: 'acme2', odooKeyEnv: 'ODOO_KEY_ACME' }), companies(1));
+    expect(ok.outcomes.map((o) => o.exportStatus)).toEqual(['exported']);
   });
 });
 

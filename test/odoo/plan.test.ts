@@ -63,17 +63,17 @@ describe('export planning', () => {
 });
 
 describe('Odoo target resolution', () => {
-  const config = configFrom({ ODOO_URL: 'https://env.example/', ODOO_DB: 'envdb', ODOO_USERNAME: 'u', ODOO_PASSWORD: 'p', TENANT_7_ODOO_KEY: 'k7' });
+  const config = configFrom({ ODOO_URL: 'https://env.example/', ODOO_DB: 'envdb', ODOO_USERNAME: 'u', ODOO_PASSWORD: 'p', ODOO_KEY_TENANT_7: 'k7' });
 
   it('a tenant row with a URL wins wholly; its key comes from the named variable', () => {
-    const r = resolveOdooTarget({ odooUrl: 'https://t7.example', odooDb: 'd7', odooLogin: 'l7', odooKeyEnv: 'TENANT_7_ODOO_KEY' }, config);
+    const r = resolveOdooTarget({ odooUrl: 'https://t7.example', odooDb: 'd7', odooLogin: 'l7', odooKeyEnv: 'ODOO_KEY_TENANT_7' }, config);
     expect(r).toEqual({ kind: 'target', source: 'tenant', target: { url: 'https://t7.example', db: 'd7', login: 'l7', apiKey: 'k7' }, targetKey: 'https://t7.example|d7' });
   });
 
   it('falls back to ODOO_*; no URL anywhere is none; missing parts are named, never valued', () => {
     expect(resolveOdooTarget({ odooUrl: null, odooDb: null, odooLogin: null, odooKeyEnv: null }, config)).toMatchObject({ kind: 'target', source: 'env', targetKey: 'https://env.example|envdb' });
     expect(resolveOdooTarget(null, configFrom({}))).toEqual({ kind: 'none' });
-    expect(resolveOdooTarget({ odooUrl: 'https://t.example', odooDb: 'd', odooLogin: 'l', odooKeyEnv: 'UNSET_VAR' }, config)).toEqual({ kind: 'incomplete', source: 'tenant', missing: ['tenants.odoo_key_env (names a variable that is not set)'] });
+    expect(resolveOdooTarget({ odooUrl: 'https://t.example', odooDb: 'd', odooLogin: 'l', odooKeyEnv: 'ODOO_KEY_UNSET' }, config)).toEqual({ kind: 'incomplete', source: 'tenant', missing: ['tenants.odoo_key_env (names a variable that is not set)'] });
     // A 40-hex Odoo key pasted into the column looks like a variable name: it is never echoed.
     const pasted = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4';
     expect(JSON.stringify(resolveOdooTarget({ odooUrl: 'https://t.example', odooDb: 'd', odooLogin: 'l', odooKeyEnv: pasted }, config))).not.toContain(pasted);
@@ -93,11 +93,29 @@ describe('Odoo target resolution', () => {
     expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'OPENAI_API_KEY' }, leaky)).toMatchObject({ kind: 'incomplete' });
   });
 
+  it('refuses a tenant key variable without ODOO_KEY_ENV_PREFIX: incomplete, the name not echoed, the secret never read', () => {
+    const env = { AWS_SECRET_ACCESS_KEY: 'aws-secret-1', PGPASSWORD: 'pg-secret-2', ODOO_KEY_ACME: 'acme-key', ACME_ODOO_KEY: 'acme-old' };
+    const tenant = { odooUrl: 'https://chosen-by-the-row.example', odooDb: 'd', odooLogin: 'l' };
+    for (const name of ['AWS_SECRET_ACCESS_KEY', 'PGPASSWORD', 'ACME_ODOO_KEY', 'odoo_key_acme']) {
+      const r = resolveOdooTarget({ ...tenant, odooKeyEnv: name }, configFrom(env));
+      expect(r).toEqual({ kind: 'incomplete', source: 'tenant', missing: ['tenants.odoo_key_env (names a variable that does not start with ODOO_KEY_, the ODOO_KEY_ENV_PREFIX)'] });
+      expect(JSON.stringify(r)).not.toMatch(new RegExp(`${name}|secret-1|secret-2|acme-old`));
+    }
+    expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'ODOO_KEY_ACME' }, configFrom(env))).toMatchObject({ kind: 'target', target: { apiKey: 'acme-key' } });
+    // Another prefix, another allowed set.
+    const legacy = configFrom({ ...env, ODOO_KEY_ENV_PREFIX: 'ACME_' });
+    expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'ACME_ODOO_KEY' }, legacy)).toMatchObject({ kind: 'target', target: { apiKey: 'acme-old' } });
+    expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'ODOO_KEY_ACME' }, legacy)).toMatchObject({ kind: 'incomplete', missing: [expect.stringContaining('does not start with ACME_')] });
+    // Even a config that would hand any secret out is not asked.
+    const leaky = { odoo: configFrom(env).odoo, secret: () => 'aws-secret-1' };
+    expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'AWS_SECRET_ACCESS_KEY' }, leaky)).toMatchObject({ kind: 'incomplete' });
+  });
+
   it('does not echo an odoo_key_env that is not a variable name', () => {
     const r = resolveOdooTarget({ odooUrl: 'https://t.example', odooDb: 'd', odooLogin: 'l', odooKeyEnv: 'odoo-key-4f9a77c2e1 pasted here' }, config);
     expect(r).toEqual({ kind: 'incomplete', source: 'tenant', missing: ['tenants.odoo_key_env (not a variable name)'] });
     expect(JSON.stringify(r)).not.toContain('4f9a77c2e1');
-    expect(resolveOdooTarget({ odooUrl: 'https://t7.example', odooDb: 'd7', odooLogin: 'l7', odooKeyEnv: ' TENANT_7_ODOO_KEY ' }, config)).toMatchObject({ kind: 'target', target: { apiKey: 'k7' } });
+    expect(resolveOdooTarget({ odooUrl: 'https://t7.example', odooDb: 'd7', odooLogin: 'l7', odooKeyEnv: ' ODOO_KEY_TENANT_7 ' }, config)).toMatchObject({ kind: 'target', target: { apiKey: 'k7' } });
   });
 
   it('target keys carry no credentials', () => {

@@ -132,6 +132,24 @@ function describeUnknown(error: unknown): string {
 }
 
 /**
+ * Transport failures that leave no doubt the request never reached the server: the connection
+ * was refused, the name did not resolve, the network was unreachable, or connecting timed out.
+ */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CONNECT']);
+
+/**
+ * Whether a `network` or `timeout` failure may have reached the vendor, which may then be acting
+ * on the request (a reset, a closed socket or a timeout after the connection was made): false
+ * only for the failures of {@link NEVER_SENT_CODES}, and for a caller's abort. For requests that
+ * are not safe to repeat. Other kinds: false (the vendor answered, or the request was not sent).
+ */
+export function mayHaveReachedVendor(error: VendorError): boolean {
+  if (error.kind !== 'network' && error.kind !== 'timeout') return false;
+  if (error.detail === 'aborted') return false;
+  return !codesOf(error.cause).some((code) => NEVER_SENT_CODES.has(code));
+}
+
+/**
  * Classifies what a request threw: a VendorError passes through; `TimeoutError` (from
  * `AbortSignal.timeout`) and undici timeouts become `timeout`; resets, refusals and DNS failures
  * become `network`; a request that could not be built (undici's UND_ERR_INVALID_ARG, Node's

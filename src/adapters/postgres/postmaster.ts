@@ -65,27 +65,34 @@ function isPostmasterOf(pid: number, clusterDir: string): boolean {
 }
 
 /**
- * Polls until the server at `url` answers a query, the child exits, or `timeoutMs` passes.
- * Resolves true when it accepts connections.
+ * Polls until the server at `url` answers a query, the child exits (or could not be started at
+ * all: its 'error' event), or `timeoutMs` passes.
  */
-export async function waitUntilAccepting(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  let exited = child.exitCode !== null;
-  child.once('exit', () => {
+export async function waitUntilAccepting(url: string, child: ChildProcess, timeoutMs: number): Promise<'accepting' | 'exited' | 'timed_out'> {
+  let exited = child.exitCode !== null || child.signalCode !== null;
+  const onEnd = (): void => {
     exited = true;
-  });
+  };
+  child.once('exit', onEnd);
+  child.once('error', onEnd);
   const deadline = Date.now() + timeoutMs;
-  while (!exited && Date.now() < deadline) {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      await client.end();
-      return true;
-    } catch {
-      await client.end().catch(() => undefined);
-      await sleep(25);
+  try {
+    while (!exited && Date.now() < deadline) {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+        await client.end();
+        return 'accepting';
+      } catch {
+        await client.end().catch(() => undefined);
+        await sleep(25);
+      }
     }
+    return exited ? 'exited' : 'timed_out';
+  } finally {
+    child.off('exit', onEnd);
+    child.off('error', onEnd);
   }
-  return false;
 }

@@ -54,7 +54,7 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
       const { sim, odoo } = await startDemoSimulators();
       let runtime: Runtime | null = null;
       try {
-        const config = loadConfigWith({ ...DEMO_SETTINGS, ...sim.overrides, LEAD_ENRICH_DEMO_ODOO_KEY: 'demo-odoo-key' });
+        const config = loadConfigWith({ ...DEMO_SETTINGS, ...sim.overrides, ODOO_KEY_DEMO: 'demo-odoo-key' });
         const { logger, logFile } = cliLogger(config);
         const dir = resolve(config.database.dataDir, 'demo');
         mkdirSync(dir, { recursive: true });
@@ -62,8 +62,8 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
         process.stderr.write(`demo: simulators on ${sim.baseUrl}, fake Odoo on ${odoo.url}\n`);
         process.stderr.write(`demo: starting PostgreSQL (${config.database.url ? maskUrl(config.database.url) : `embedded, under ${resolve(config.database.dataDir, 'pg')}`})\n`);
         runtime = await createRuntime(config, { logger });
-        await runtime.runs.upsertTenant({ tenantId: 1, name: 'Acme Holdings (demo)', odooUrl: odoo.url, odooDb: 'acme', odooLogin: 'demo@acme.example', odooKeyEnv: 'LEAD_ENRICH_DEMO_ODOO_KEY' });
-        await runtime.runs.upsertTenant({ tenantId: 2, name: 'Globex Group (demo)', odooUrl: odoo.url, odooDb: 'globex', odooLogin: 'demo@globex.example', odooKeyEnv: 'LEAD_ENRICH_DEMO_ODOO_KEY' });
+        await runtime.runs.upsertTenant({ tenantId: 1, name: 'Acme Holdings (demo)', odooUrl: odoo.url, odooDb: 'acme', odooLogin: 'demo@acme.example', odooKeyEnv: 'ODOO_KEY_DEMO' });
+        await runtime.runs.upsertTenant({ tenantId: 2, name: 'Globex Group (demo)', odooUrl: odoo.url, odooDb: 'globex', odooLogin: 'demo@globex.example', odooKeyEnv: 'ODOO_KEY_DEMO' });
         const runIds: number[] = [];
         let worst = 0;
         for (const tenantId of [1, 2]) {

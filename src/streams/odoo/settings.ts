@@ -44,23 +44,26 @@ const blank = (value: string | null | undefined): value is null | undefined | ''
  * unusable value is not repeated, as the reason reaches logs and
  * `enrichment_runs.odoo_export_disabled_reason`.
  */
-function keyEnvOf(keyEnv: string | null): { name: string } | { problem: string } {
+function keyEnvOf(keyEnv: string | null, prefix: string): { name: string } | { problem: string } {
   if (blank(keyEnv)) return { problem: 'tenants.odoo_key_env' };
   const name = keyEnv.trim();
   if (!ENV_NAME.test(name)) return { problem: 'tenants.odoo_key_env (not a variable name)' };
   if (isConfigVariable(name)) return { problem: `tenants.odoo_key_env (${name} is a configuration variable, never a tenant key)` };
+  if (!name.startsWith(prefix)) return { problem: `tenants.odoo_key_env (names a variable that does not start with ${prefix}, the ODOO_KEY_ENV_PREFIX)` };
   return { name };
 }
 
 /**
  * The tenant's Odoo target: `none` when no URL is set anywhere (the export is skipped),
  * `incomplete` when a URL is set but the database, login or key is missing (listed by variable or
- * column name, never by value) — or when `odoo_key_env` is not a variable name or names one of the
- * configuration's own variables (a tenant must not receive OPENAI_API_KEY or DATABASE_URL).
+ * column name, never by value) — or when `odoo_key_env` is not a variable name, names one of the
+ * configuration's own variables (a tenant must not receive OPENAI_API_KEY or DATABASE_URL) or a
+ * variable without ODOO_KEY_ENV_PREFIX (nor AWS_SECRET_ACCESS_KEY or PGPASSWORD). The export is
+ * then disabled with reason `settings_incomplete` and the run goes on.
  */
 export function resolveOdooTarget(tenant: TenantOdooSettings | null, config: Pick<Config, 'odoo' | 'secret'>): OdooTargetResolution {
   if (tenant && !blank(tenant.odooUrl)) {
-    const keyEnv = keyEnvOf(tenant.odooKeyEnv);
+    const keyEnv = keyEnvOf(tenant.odooKeyEnv, config.odoo.keyEnvPrefix);
     const apiKey = 'name' in keyEnv ? config.secret(keyEnv.name) : null;
     const missing = [
       ...(blank(tenant.odooDb) ? ['tenants.odoo_db'] : []),
