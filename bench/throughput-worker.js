@@ -1,6 +1,7 @@
 // One measured pipeline of the throughput benchmark, in its own process so that its RSS and heap
 // are its own. Started by bench/throughput.js with `node --expose-gc`; talks to it over IPC:
-//   in:  argv[2] = JSON {pipeline: 'ours'|'guarded'|'bare', companies, warmup, concurrency, tenantId, env}
+//   in:  argv[2] = JSON {pipeline: 'ours'|'guarded'|'bare', companies, warmup, concurrency, tenantId, env,
+//        heapSnapshotDir?, trace?}
 //   out: {op: 'sim', cmd: 'reset'|'counts'} (answered with {op: 'sim', counts}), then {op: 'result', ...}
 // `env` holds the simulator overrides (one origin per vendor), DATABASE_URL and LOG_LEVEL.
 import { once, setMaxListeners } from 'node:events';
@@ -101,8 +102,10 @@ const machineBusyMs = () => {
 const heapNow = () => {
   const t0 = performance.now();
   globalThis.gc();
-  return { heap: process.memoryUsage().heapUsed, pauseMs: performance.now() - t0 };
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, arrayBuffers: m.arrayBuffers, pauseMs: performance.now() - t0 };
 };
+const mb = (b) => (b / 1048576).toFixed(1);
 
 async function main() {
   const config = configFrom({ ...job.env, ODOO_URL: '' });
@@ -136,22 +139,46 @@ async function main() {
   done = 0;
 
   // Sampling: RSS every 50 ms; the live heap (after a full GC) at 30, 50 and 70 % of the run, while
-  // every lane is busy (steady state). Each forced GC pauses the run; the pauses are reported.
+  // every lane is busy (steady state), with the companies done at each. Each forced GC pauses the
+  // run; the pauses are reported. What a run keeps per company done is the live heap's slope
+  // between the first and the last sample.
   let peakRss = process.memoryUsage().rss;
+  const rssSamples = [];
   const heapSamples = [];
+  const arrayBufferSamples = [];
+  const doneSamples = [];
   const pendingSamples = [];
   let gcPauseMs = 0;
-  const marks = [0.3, 0.5, 0.7].map((f) => Math.floor(job.companies * f));
+  const percents = [30, 50, 70];
+  const marks = percents.map((p) => Math.floor((job.companies * p) / 100));
+  // BENCH_TRACE=1: the memory after a full GC every 10 % of the run, on stderr.
+  const traceMarks = job.trace ? Array.from({ length: 9 }, (_, i) => Math.floor((job.companies * (i + 1)) / 10)) : [];
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const rss = process.memoryUsage().rss;
+    rssSamples.push(rss);
+    peakRss = Math.max(peakRss, rss);
+    if (traceMarks.length > 0 && done >= traceMarks[0]) {
+      traceMarks.shift();
+      const t0 = performance.now();
+      globalThis.gc();
+      gcPauseMs += performance.now() - t0;
+      const m = process.memoryUsage();
+      console.error(`  trace ${job.pipeline} ${job.companies}: done ${done}, rss ${mb(rss)} MB (peak ${mb(peakRss)}), after GC heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB, array buffers ${mb(m.arrayBuffers)} MB, sink pending ${sinkPending()}`);
+    }
     if (marks.length > 0 && done >= marks[0]) {
       marks.shift();
       pendingSamples.push(sinkPending());
+      doneSamples.push(done);
       const s = heapNow();
       heapSamples.push(s.heap - base.heap);
+      arrayBufferSamples.push(s.arrayBuffers - base.arrayBuffers);
       gcPauseMs += s.pauseMs;
-      // Diagnosis: BENCH_HEAP_SNAPSHOT=<dir> writes one heap snapshot at the middle sample.
-      if (job.heapSnapshotDir && heapSamples.length === 2) writeHeapSnapshot(join(job.heapSnapshotDir, `${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}${job.round ? `-r${job.round + 1}` : ''}.heapsnapshot`));
+      // Diagnosis: BENCH_HEAP_SNAPSHOT=<dir> writes a heap snapshot at every sample; diff the first
+      // and the last with bench/heap-diff.js to see what the run keeps per company done.
+      if (job.heapSnapshotDir) {
+        const round = job.round ? `-r${job.round + 1}` : '';
+        writeHeapSnapshot(join(job.heapSnapshotDir, `${job.pipeline}-${job.companies}-${job.latencyMs}ms-c${job.concurrency}${round}-${percents[heapSamples.length - 1]}pc.heapsnapshot`));
+      }
     }
   }, 50);
 
@@ -167,16 +194,24 @@ async function main() {
   const counts = await sim('counts');
   await close();
   destination.flushSync();
-  const median = [...heapSamples].sort((x, y) => x - y)[Math.floor(heapSamples.length / 2)] ?? null;
+  const medianOf = (list) => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)] ?? null;
+  const median = medianOf(heapSamples);
+  const last = heapSamples.length - 1;
   process.send({
     op: 'result',
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
     machineCpuMs: busy0 === null || busy1 === null ? null : busy1 - busy0,
     peakRssBytes: peakRss,
+    medianRssBytes: medianOf(rssSamples),
     baselineHeapBytes: base.heap,
     liveHeapBytes: median,
     heapSamples,
+    arrayBufferSamples,
+    doneSamples,
+    // Live heap gained per company done between the first and the last sample. (ArrayBuffers are
+    // reported beside it, not in it: sockets' buffers alone swing them by megabytes between samples.)
+    keptPerCompanyBytes: last > 0 ? (heapSamples[last] - heapSamples[0]) / (doneSamples[last] - doneSamples[0]) : null,
     sinkPendingSamples: pendingSamples,
     logBytes: statSync(logFile).size,
     gcPauseMs,

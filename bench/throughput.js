@@ -6,7 +6,10 @@
 // (64,256), BENCH_ROUNDS (1; more alternate the pipelines and report medians), BENCH_LOG_LEVEL (info),
 // BENCH_GUARDED (1; 0 leaves out the guarded pipeline), BENCH_NODE_FLAGS
 // (node flags for every worker, space-separated), SINK_* (passed to the runs), BENCH_CPU_PROF (a directory: --cpu-prof of every worker),
-// BENCH_HEAP_SNAPSHOT (a directory: a heap snapshot of every worker mid-run), DATABASE_URL (a server: a fresh database is created and dropped;
+// BENCH_HEAP_SNAPSHOT (a directory: a heap snapshot of every worker at 30, 50 and 70 % of its run; compare two
+// with bench/heap-diff.js), BENCH_SIZES (run sizes measured one after the other, e.g. 10000,100000: the
+// memory table sets them side by side; default BENCH_COMPANIES alone), BENCH_TRACE (1: each worker prints its
+// memory after a full GC every 10 % of its run), DATABASE_URL (a server: a fresh database is created and dropped;
 // unset: the embedded PostgreSQL in a temporary directory).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,8 +25,8 @@ import { startSimulator, SIM_VENDORS } from '../dist/sim/index.js';
 
 const env = process.env;
 const list = (value, fallback) => (value ? value.split(',').map(Number) : fallback);
-const COMPANIES = Number(env.BENCH_COMPANIES ?? 10_000);
-const WARMUP = Number(env.BENCH_WARMUP ?? Math.min(500, COMPANIES));
+const SIZES = list(env.BENCH_SIZES, [Number(env.BENCH_COMPANIES ?? 10_000)]);
+const WARMUP = Number(env.BENCH_WARMUP ?? Math.min(500, ...SIZES));
 const LATENCIES = list(env.BENCH_LATENCIES, [0, 50]);
 const CONCURRENCIES = list(env.BENCH_CONCURRENCIES, [64, 256]);
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info';
@@ -110,28 +113,28 @@ async function main() {
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     await migrate(pool);
     await pool.end();
-    console.log(`throughput: ${COMPANIES} companies per run (+${WARMUP} warm-up), node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${db.where}, LOG_LEVEL=${LOG_LEVEL}`);
+    console.log(`throughput: ${SIZES.join(', ')} companies per run (+${WARMUP} warm-up), node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${db.where}, LOG_LEVEL=${LOG_LEVEL}`);
     let tenantId = 100;
     for (const latencyMs of LATENCIES) {
       const sims = await startSimulators(latencyMs);
       try {
-        for (const concurrency of CONCURRENCIES) {
+        for (const concurrency of CONCURRENCIES) for (const companies of SIZES) {
           // Rounds alternate the pipelines; each pipeline's median round (by wall time) is reported.
           const runs = Object.fromEntries(PIPELINES.map((p) => [p, []]));
           for (let round = 0; round < ROUNDS; round++) {
-            const one = { latencyMs, concurrency };
+            const one = { latencyMs, concurrency, companies };
             for (const pipeline of PIPELINES) {
               sims.reset();
               // SINK_* variables pass through, to try other batch sizes without editing anything.
               const sinkEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SINK_')));
               const jobEnv = { ...sims.overrides, ...sinkEnv, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
-              one[pipeline] = await measure({ pipeline, round, companies: COMPANIES, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT }, sims);
+              one[pipeline] = await measure({ pipeline, round, companies, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT, trace: env.BENCH_TRACE === '1' }, sims);
               runs[pipeline].push(one[pipeline]);
             }
             report([one], false);
           }
           const median = (list) => [...list].sort((a, b) => a.wallMs - b.wallMs)[Math.floor((list.length - 1) / 2)];
-          const row = { latencyMs, concurrency, ...Object.fromEntries(PIPELINES.map((p) => [p, median(runs[p])])) };
+          const row = { latencyMs, concurrency, companies, ...Object.fromEntries(PIPELINES.map((p) => [p, median(runs[p])])) };
           if (ROUNDS > 1) row.ratios = runs.ours.map((o, i) => runs.bare[i].wallMs / o.wallMs);
           rows.push(row);
         }
@@ -150,10 +153,10 @@ async function main() {
 function derive(r) {
   const { bare, ours } = r;
   for (const p of [bare, ours, r.guarded].filter(Boolean)) {
-    p.callsPerCompany = Object.values(p.counts).reduce((a, b) => a + b, 0) / COMPANIES;
-    p.rate = COMPANIES / (p.wallMs / 1000);
+    p.callsPerCompany = Object.values(p.counts).reduce((a, b) => a + b, 0) / r.companies;
+    p.rate = r.companies / (p.wallMs / 1000);
   }
-  const floorS = r.latencyMs > 0 ? (COMPANIES / r.concurrency) * ours.callsPerCompany * (r.latencyMs / 1000) : null;
+  const floorS = r.latencyMs > 0 ? (r.companies / r.concurrency) * ours.callsPerCompany * (r.latencyMs / 1000) : null;
   return {
     same: JSON.stringify(bare.counts) === JSON.stringify(ours.counts),
     ratio: ours.rate / bare.rate,
@@ -165,7 +168,10 @@ function derive(r) {
   };
 }
 
-const machineCpu = (p) => (p.machineCpuMs === null ? '–' : (p.machineCpuMs / COMPANIES).toFixed(2));
+const machineCpu = (p, n) => (p.machineCpuMs === null ? '–' : (p.machineCpuMs / n).toFixed(2));
+// The run size as the first cell of a row, when several sizes are measured.
+const sizeCell = (r) => (SIZES.length > 1 ? `${r.companies} | ` : '');
+const sizeHead = SIZES.length > 1 ? ['| companies ', '|---:'] : ['', ''];
 
 function report(rows, final) {
   const ok = (b) => (b ? 'met' : 'MISSED');
@@ -173,45 +179,45 @@ function report(rows, final) {
     for (const r of rows) {
       const d = derive(r);
       const { bare, ours } = r;
-      console.log(`  ${r.latencyMs} ms, concurrency ${r.concurrency}: bare ${bare.rate.toFixed(0)} c/s,${r.guarded ? ` guarded ${r.guarded.rate.toFixed(0)} c/s,` : ''} ours ${ours.rate.toFixed(0)} c/s, sink pending at the heap samples ${ours.sinkPendingSamples.join('/')}, log ${kb(ours.logBytes)} KB, calls ${JSON.stringify(ours.counts)}${d.same ? '' : ` (bare ${JSON.stringify(bare.counts)}: CALL COUNTS DIFFER)`}`);
+      console.log(`  ${r.companies} companies, ${r.latencyMs} ms, concurrency ${r.concurrency}: bare ${bare.rate.toFixed(0)} c/s,${r.guarded ? ` guarded ${r.guarded.rate.toFixed(0)} c/s,` : ''} ours ${ours.rate.toFixed(0)} c/s, sink pending at the heap samples ${ours.sinkPendingSamples.join('/')}, log ${kb(ours.logBytes)} KB, calls ${JSON.stringify(ours.counts)}${d.same ? '' : ` (bare ${JSON.stringify(bare.counts)}: CALL COUNTS DIFFER)`}`);
     }
     return;
   }
   console.log('');
-  console.log('| latency | concurrency | bare c/s | ours c/s | ours/bare (≥ 0.8) | calls/company | floor s | bare s (× floor) | ours s (× floor, ≤ 1.15) | peak RSS MB bare/ours | heap KB per in-flight bare/ours (≤ 20) | CPU ms/company bare/ours | machine CPU ms/company bare/ours |');
-  console.log('|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|---:|---:|');
+  console.log(sizeHead[0] + '| latency | concurrency | bare c/s | ours c/s | ours/bare (≥ 0.8) | calls/company | floor s | bare s (× floor) | ours s (× floor, ≤ 1.15) | peak RSS MB bare/ours | heap KB per in-flight bare/ours (≤ 20) | CPU ms/company bare/ours | machine CPU ms/company bare/ours |');
+  console.log(sizeHead[1] + '|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|---:|---:|');
   for (const r of rows) {
     const { bare, ours } = r;
     const d = derive(r);
     console.log(
-      `| ${r.latencyMs} ms | ${r.concurrency} | ${bare.rate.toFixed(0)} | ${ours.rate.toFixed(0)} | ${d.ratio.toFixed(2)} ${ok(d.ratio >= TARGET.ratio)} | ${ours.callsPerCompany.toFixed(2)}${d.same ? '' : ' (DIFFER)'} | ` +
+      `| ${sizeCell(r)}${r.latencyMs} ms | ${r.concurrency} | ${bare.rate.toFixed(0)} | ${ours.rate.toFixed(0)} | ${d.ratio.toFixed(2)} ${ok(d.ratio >= TARGET.ratio)} | ${ours.callsPerCompany.toFixed(2)}${d.same ? '' : ' (DIFFER)'} | ` +
         `${d.floorS ? d.floorS.toFixed(1) : '–'} | ${(bare.wallMs / 1000).toFixed(1)}${d.bareVsFloor ? ` (${d.bareVsFloor.toFixed(2)})` : ''} | ` +
         `${(ours.wallMs / 1000).toFixed(1)}${d.vsFloor ? ` (${d.vsFloor.toFixed(2)}) ${ok(d.vsFloor <= TARGET.floorSlack)}` : ''} | ${mb(bare.peakRssBytes)}/${mb(ours.peakRssBytes)} | ` +
-        `${kb(d.heapBare)}/${kb(d.heapOurs)} ${ok(d.heapOurs <= TARGET.heapPerCompany)} | ${(bare.cpuMs / COMPANIES).toFixed(2)}/${(ours.cpuMs / COMPANIES).toFixed(2)} | ${machineCpu(bare)}/${machineCpu(ours)} |`,
+        `${kb(d.heapBare)}/${kb(d.heapOurs)} ${ok(d.heapOurs <= TARGET.heapPerCompany)} | ${(bare.cpuMs / r.companies).toFixed(2)}/${(ours.cpuMs / r.companies).toFixed(2)} | ${machineCpu(bare, r.companies)}/${machineCpu(ours, r.companies)} |`,
     );
   }
   // Marginal heap: the slope between the lowest and highest concurrency at one latency, which leaves
   // out what does not grow with the number of companies in flight (code, caches, the sink's buffer).
-  for (const latencyMs of LATENCIES) {
-    const at = rows.filter((r) => r.latencyMs === latencyMs).sort((a, b) => a.concurrency - b.concurrency);
+  for (const latencyMs of LATENCIES) for (const companies of SIZES) {
+    const at = rows.filter((r) => r.latencyMs === latencyMs && r.companies === companies).sort((a, b) => a.concurrency - b.concurrency);
     if (at.length < 2) continue;
     const [lo, hi] = [at[0], at[at.length - 1]];
     const slope = (p) => (hi[p].liveHeapBytes - lo[p].liveHeapBytes) / (hi.concurrency - lo.concurrency);
-    console.log(`marginal heap per in-flight company at ${latencyMs} ms (concurrency ${lo.concurrency} → ${hi.concurrency}): bare ${kb(slope('bare'))} KB, ours ${kb(slope('ours'))} KB ${ok(slope('ours') <= TARGET.heapPerCompany)}`);
+    console.log(`marginal heap per in-flight company at ${latencyMs} ms, ${companies} companies (concurrency ${lo.concurrency} → ${hi.concurrency}): bare ${kb(slope('bare'))} KB, ours ${kb(slope('ours'))} KB ${ok(slope('ours') <= TARGET.heapPerCompany)}`);
   }
   if (rows.some((r) => r.guarded)) {
     // Where ours' extra cost goes: the guarded caller alone (breakers, retries, timeouts) against the
     // rest of ours (the enrichment machine, usage accounting, persistence, the run's bookkeeping).
     console.log('');
-    console.log('| latency | concurrency | bare c/s | guarded c/s | guarded/bare | ours c/s | ours/guarded | CPU ms/company bare/guarded/ours | heap KB per in-flight bare/guarded/ours |');
-    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log(sizeHead[0] + '| latency | concurrency | bare c/s | guarded c/s | guarded/bare | ours c/s | ours/guarded | CPU ms/company bare/guarded/ours | heap KB per in-flight bare/guarded/ours |');
+    console.log(sizeHead[1] + '|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows.filter((x) => x.guarded)) {
       const { bare, guarded, ours } = r;
       derive(r);
-      const cpu = (p) => (p.cpuMs / COMPANIES).toFixed(2);
+      const cpu = (p) => (p.cpuMs / r.companies).toFixed(2);
       const heap = (p) => kb(p.liveHeapBytes / r.concurrency);
       console.log(
-        `| ${r.latencyMs} ms | ${r.concurrency} | ${bare.rate.toFixed(0)} | ${guarded.rate.toFixed(0)}${JSON.stringify(guarded.counts) === JSON.stringify(bare.counts) ? '' : ' (CALL COUNTS DIFFER)'} | ${(guarded.rate / bare.rate).toFixed(2)} | ${ours.rate.toFixed(0)} | ${(ours.rate / guarded.rate).toFixed(2)} | ` +
+        `| ${sizeCell(r)}${r.latencyMs} ms | ${r.concurrency} | ${bare.rate.toFixed(0)} | ${guarded.rate.toFixed(0)}${JSON.stringify(guarded.counts) === JSON.stringify(bare.counts) ? '' : ' (CALL COUNTS DIFFER)'} | ${(guarded.rate / bare.rate).toFixed(2)} | ${ours.rate.toFixed(0)} | ${(ours.rate / guarded.rate).toFixed(2)} | ` +
           `${cpu(bare)}/${cpu(guarded)}/${cpu(ours)} | ${heap(bare)}/${heap(guarded)}/${heap(ours)} |`,
       );
     }
@@ -221,7 +227,31 @@ function report(rows, final) {
     console.log(`ours/bare in each of the ${ROUNDS} rounds (the table shows each pipeline's median round): ` +
       spread.map((r) => `${r.latencyMs} ms/${r.concurrency}: ${r.ratios.map((x) => x.toFixed(2)).join(', ')}`).join('; '));
   }
-  console.log('sink events pending at the heap samples (ours): ' + rows.map((r) => `${r.latencyMs} ms/${r.concurrency}: ${r.ours.sinkPendingSamples.join('/')}`).join('; '));
+  console.log('sink events pending at the heap samples (ours): ' + rows.map((r) => `${r.companies}/${r.latencyMs} ms/${r.concurrency}: ${r.ours.sinkPendingSamples.join('/')}`).join('; '));
+  memoryReport(rows);
+}
+
+/**
+ * Memory by run size: a run must hold what a shorter one holds. Peak RSS is the largest of the
+ * 50 ms samples, so it drifts up with the run's length by chance alone (GC timing); the median
+ * RSS and the live heap after a full GC do not. "Kept per company done" is the live heap gained
+ * per company between the 30 % and 70 % samples: a run that keeps something per company shows it
+ * there whatever its size, a bounded one hovers around zero (± the sink's backlog at each sample,
+ * a few hundred events of ~1.5 KB, over 40 % of the run's companies).
+ */
+function memoryReport(rows) {
+  const pipelines = PIPELINES.filter((p) => rows.every((r) => r[p]));
+  const pair = (r, f) => pipelines.map((p) => f(r[p])).join('/');
+  console.log('');
+  console.log(`memory by run size (${pipelines.join('/')}):`);
+  console.log(`| latency | concurrency | companies | peak RSS MB | median RSS MB | live heap MB at 30/50/70 % | ArrayBuffers MB at 50 % | heap KB per in-flight | kept per company done, B |`);
+  console.log('|---:|---:|---:|---:|---:|---|---:|---:|---:|');
+  const sorted = [...rows].sort((a, b) => a.latencyMs - b.latencyMs || a.concurrency - b.concurrency || a.companies - b.companies);
+  for (const r of sorted) {
+    const heaps = pipelines.map((p) => r[p].heapSamples.map((h) => (h / 1024 / 1024).toFixed(1)).join('/')).join(' · ');
+    const kept = (p) => (p.keptPerCompanyBytes === null ? '–' : p.keptPerCompanyBytes.toFixed(0));
+    console.log(`| ${r.latencyMs} ms | ${r.concurrency} | ${r.companies} | ${pair(r, (p) => mb(p.peakRssBytes))} | ${pair(r, (p) => mb(p.medianRssBytes))} | ${heaps} | ${pair(r, (p) => ((p.arrayBufferSamples[1] ?? 0) / 1024 / 1024).toFixed(1))} | ${pair(r, (p) => kb(p.liveHeapBytes / r.concurrency))} | ${pair(r, kept)} |`);
+  }
 }
 
 main().catch((error) => {
