@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
 import type { ExportStatus } from '../../domain/index.js';
 import { exportPendingPages, type ExportItem } from '../../adapters/postgres/runQueues.js';
@@ -20,6 +21,8 @@ export interface ExportPhaseDeps {
   obs: Observability;
   runs: RunsRepository;
   odoo: OdooExportDeps;
+  /** The run's logger (the export lock's lost connections). */
+  logger?: Logger;
 }
 
 /** A guard that counts every call into whatever tally `current()` is at the time of the call. */
@@ -72,6 +75,7 @@ export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOpt
   if (request.resolution.kind === 'target' && !options.dryRun) {
     lock = await waitForAdvisoryLock(deps.pool, `lead-enrich:odoo:${tenantId}:${request.resolution.targetKey}`, {
       signal: options.stopIntake ? AbortSignal.any([options.signal, options.stopIntake]) : options.signal,
+      ...(deps.logger ? { logger: deps.logger } : {}),
       onWait: () => deps.odoo.logger?.info({ tenantId, runId }, 'another run is exporting this tenant to the same Odoo; waiting for it'),
     });
   }
