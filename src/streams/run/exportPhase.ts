@@ -1,9 +1,9 @@
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
 import type { ExportStatus } from '../../domain/index.js';
 import { exportPendingPages, type ExportItem } from '../../adapters/postgres/runQueues.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
+import type { Queryable } from '../../adapters/postgres/reconnect.js';
 import type { RunsRepository } from '../../adapters/postgres/runs.js';
 import { waitForAdvisoryLock, type RunLock } from '../../adapters/postgres/runLock.js';
 import { exportTenant, type ExportSummary, type OdooExportDeps, type OdooExportRequest } from '../odoo/odooExport.js';
@@ -16,7 +16,7 @@ import { CompanyUsage } from './usage.js';
 /** What the export phase of a run needs. */
 export interface ExportPhaseDeps {
   config: Config;
-  pool: pg.Pool;
+  pool: Queryable;
   sink: Sink;
   obs: Observability;
   runs: RunsRepository;

@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { createActor, fromCallback, fromPromise, type InspectionEvent } from 'xstate';
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
 import type { Clock, Company, ExportStatus } from '../../domain/index.js';
 import { childLogger } from '../../adapters/logger.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
+import type { Queryable } from '../../adapters/postgres/reconnect.js';
 import type { RunParams, RunsRepository } from '../../adapters/postgres/runs.js';
 import { tryRunLock, type RunLock } from '../../adapters/postgres/runLock.js';
 import { runMachine, type PhaseCommand, type PhaseInput, type RunMachineOutput } from '../../machines/run.machine.js';
@@ -21,7 +21,8 @@ import { exportPhase } from './exportPhase.js';
 export interface RunJobDeps {
   config: Config;
   clock: Clock;
-  pool: pg.Pool;
+  /** The run's queries and locks: a `reconnecting` pool, so that a lost connection is ridden out. */
+  pool: Queryable;
   sink: Sink;
   obs: Observability;
   runs: RunsRepository;
