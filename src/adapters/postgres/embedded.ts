@@ -27,6 +27,11 @@ export interface EmbeddedOptions {
   logger?: Logger;
   /** Longest wait for the server to accept connections, in milliseconds. Default 30000. */
   startTimeoutMs?: number;
+  /**
+   * Listen on this port (say, to start a stopped server again where its clients expect it).
+   * Default: a free loopback port, another one tried when the server cannot start on it.
+   */
+  port?: number;
 }
 
 const EXIT_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
@@ -111,8 +116,9 @@ async function initialiseIfNeeded(clusterDir: string, passwordFile: string, logg
  * Starts the embedded PostgreSQL of DESIGN.md under `<dataDir>/pg`: initialises the cluster on first
  * use (as the `postgres` system user when running as root, created if missing), clears a stale
  * postmaster left by a crashed process, and starts the server detached (its own process group, so a
- * terminal's Ctrl-C reaches only this program, which then stops it in order) on a free loopback port,
- * listening on 127.0.0.1 only, without a Unix socket. Server output goes to `<dataDir>/pg.log`.
+ * terminal's Ctrl-C reaches only this program, which then stops it in order) on a free loopback port
+ * (or `options.port`), listening on 127.0.0.1 only, without a Unix socket. Server output goes to
+ * `<dataDir>/pg.log`.
  *
  * @throws Error when initdb fails, the data directory is not reachable by the postgres user, or the
  *   server does not accept connections within `startTimeoutMs`
@@ -133,7 +139,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   let port: number;
   let child;
   for (let attempt = 1; ; attempt += 1) {
-    port = await freeLoopbackPort();
+    port = options.port ?? (await freeLoopbackPort());
     child = spawn(postgres, ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', '', '-c', 'max_connections=200'], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
@@ -143,7 +149,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
     const ok = await waitUntilAccepting(url, child, options.startTimeoutMs ?? 30_000);
     if (ok) break;
-    if (attempt >= 3) {
+    if (attempt >= 3 || options.port !== undefined) {
       closeSync(logFd);
       throw new Error(`embedded PostgreSQL did not start (see ${path.join(dataDir, 'pg.log')})`);
     }
