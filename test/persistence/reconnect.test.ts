@@ -1,10 +1,14 @@
 /**
  * The one retry policy for a lost database connection (issue 11): which errors it retries, how
  * long, and the reconnecting pool's statements and transactions — on fakes with virtual time, and
- * a transaction whose backend is terminated mid-way on a real PostgreSQL.
+ * a transaction whose backend is terminated mid-way on a real PostgreSQL; and the database's pool,
+ * whose clients never throw a lost connection at the process.
  */
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { createLogger } from '../../src/adapters/logger.js';
+import { openDatabase } from '../../src/adapters/postgres/database.js';
 import { isConnectionError, reconnecting, retryOnDisconnect, transaction } from '../../src/adapters/postgres/reconnect.js';
 
 const coded = (code: string, message = code): Error => Object.assign(new Error(message), { code });
@@ -130,5 +134,29 @@ describe('the reconnecting pool on a real PostgreSQL', () => {
       }),
     ).rejects.toMatchObject({ code: '57P01' });
     expect((await pool.query('SELECT count(*)::int AS n FROM reconnect_test WHERE id = 2')).rows[0]?.n).toBe(0);
+  });
+});
+
+describe("the database's pool", () => {
+  it('a client checked out by anyone whose backend is terminated is logged, not thrown at the process', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const db = await openDatabase({ database: { url: inject('databaseUrl'), dataDir: '.' } }, { migrate: false, logger: createLogger({ destination }) });
+    try {
+      const client = await db.pool.connect(); // held, idle, with no listener of its own (a library user's)
+      const ended = new Promise((resolve) => client.once('end', resolve));
+      await db.pool.query('SELECT pg_terminate_backend($1)', [(client as unknown as { processID: number }).processID]);
+      await ended;
+      client.release(true);
+      expect(lines.some((l) => l.includes('database connection lost') && l.includes('57P01'))).toBe(true);
+      expect((await db.pool.query<{ ok: number }>('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await db.close();
+    }
   });
 });
