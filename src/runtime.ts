@@ -12,6 +12,7 @@ import { createPgPartnerMap } from './adapters/odoo/partnerMapPg.js';
 import { lastOpenBreakerTransitions } from './adapters/postgres/breakers.js';
 import { openDatabase, type Database } from './adapters/postgres/database.js';
 import { createObservability, type Observability } from './adapters/postgres/observability.js';
+import { reconnecting } from './adapters/postgres/reconnect.js';
 import { runReport, type RunReport } from './adapters/postgres/report.js';
 import { createRunsRepository, type RunsRepository } from './adapters/postgres/runs.js';
 import { createVendorAdapters } from './adapters/vendors.js';
@@ -186,9 +187,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const database = options.database ?? (await openDatabase(config, { logger }));
   const events = new Subject<RunEvent>();
   const closing = new Subject<void>();
+  // The sink retries its own batches; the runs' other queries and locks ride out a lost
+  // connection through this one pool (docs/decisions/database-blips.md).
   const sink = observedSink(createSink({ pool: database.pool, config: config.sink, logger }), events);
-  const obs = createObservability({ sink, pool: database.pool, clock, logger });
-  const runs = createRunsRepository(database.pool);
+  const db = reconnecting(database.pool, { logger });
+  const obs = createObservability({ sink, pool: db, clock, logger });
+  const runs = createRunsRepository(db);
   const breakers = createBreakerRegistry({
     breaker: config.breaker,
     clock,
@@ -244,7 +248,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         {
           config,
           clock,
-          pool: database.pool,
+          pool: db,
           sink,
           obs,
           runs,

@@ -11,6 +11,8 @@ export interface CuttingProxy {
   cutAll(): number;
   /** Arms a cut of every connection right after the next COMMIT is forwarded. Resolves with the count cut. */
   cutAfterNextCommit(): Promise<number>;
+  /** While on, every new connection is closed at once (the database looks down); open ones are left as they are. */
+  refuse(on: boolean): void;
   connections(): number;
   close(): Promise<void>;
 }
@@ -18,6 +20,7 @@ export interface CuttingProxy {
 export async function startCuttingProxy(target: { host: string; port: number }): Promise<CuttingProxy> {
   const pairs = new Set<{ client: net.Socket; server: net.Socket }>();
   let armed: ((n: number) => void) | null = null;
+  let refusing = false;
   const cutAll = (): number => {
     const n = pairs.size;
     for (const p of pairs) {
@@ -28,6 +31,10 @@ export async function startCuttingProxy(target: { host: string; port: number }):
     return n;
   };
   const proxy = net.createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const server = net.connect(target.port, target.host);
     const pair = { client, server };
     pairs.add(pair);
@@ -63,6 +70,7 @@ export async function startCuttingProxy(target: { host: string; port: number }):
     port: address.port,
     cutAll,
     cutAfterNextCommit: () => new Promise<number>((resolve) => (armed = resolve)),
+    refuse: (on) => void (refusing = on),
     connections: () => pairs.size,
     close: () =>
       new Promise<void>((resolve) => {

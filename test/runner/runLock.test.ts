@@ -6,6 +6,7 @@ import { createRuntime } from '../../src/runtime.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import type { Company } from '../../src/domain/index.js';
 import { createTestDatabase } from '../support/database.js';
+import { startCuttingProxy } from '../persistence/proxy.js';
 
 describe('one process per run', () => {
   let sim: Simulator;
@@ -88,6 +89,56 @@ describe('one process per run', () => {
       expect(resumed.status).toBe('completed');
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  }, 60_000);
+
+  it('a run whose lock another process takes while its connection is down stops at once, interrupted, its row left to that process; a resume completes it', async () => {
+    const runtime0 = await createRuntime(config); // applies the migrations
+    await runtime0.close();
+    const url = new URL(db.url);
+    const proxy = await startCuttingProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const runtime = await createRuntime(configFrom({ ...sim.overrides, DATABASE_URL: url.toString(), LOG_LEVEL: 'silent', RUN_CONCURRENCY: '1' }));
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    const poll = async (probe: () => Promise<boolean> | boolean): Promise<void> => {
+      for (let i = 0; i < 3000 && !(await probe()); i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    try {
+      const companies: Company[] = Array.from({ length: 20 }, (_, i) => ({ tenantId: 6, companyId: i + 1, name: `Taken ${i}`, domain: `rich-taken-${i}.example` }));
+      const handle = runtime.run({ tenantId: 6, companies });
+      await poll(() => handle.progress.done >= 2);
+      const runId = handle.progress.runId as number;
+
+      // The database goes away for this process (every connection cut, new ones refused) ...
+      proxy.refuse(true);
+      proxy.cutAll();
+      // ... and meanwhile another process takes the run (as `run --resume` would).
+      const takeOver = async (): Promise<boolean> =>
+        (await other.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [`lead-enrich:run:${runId}`])).rows[0]?.ok === true;
+      let taken = false;
+      await poll(async () => (taken = await takeOver()));
+      expect(taken).toBe(true);
+      proxy.refuse(false);
+
+      const result = await handle.done;
+      expect(result).toMatchObject({ runId, status: 'interrupted' });
+      const row = await pool.query<{ status: string; finished: boolean }>('SELECT status, finished_at IS NOT NULL AS finished FROM enrichment_runs WHERE run_id = $1', [runId]);
+      expect(row.rows).toEqual([{ status: 'running', finished: false }]); // the holder's to finalise, not this process's
+      const done = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM company_enrichment_runs WHERE run_id = $1', [runId]);
+      expect(done.rows[0]?.n).toBeLessThan(companies.length);
+
+      // The other process lets go: the run resumes and completes, every company with exactly one row.
+      await other.query('SELECT pg_advisory_unlock_all()');
+      const resumed = await runtime.run({ tenantId: 6, resumeRunId: runId }).done;
+      expect(resumed.status).toBe('completed');
+      const rows = await pool.query<{ company_id: string }>('SELECT company_id FROM company_enrichment_runs WHERE run_id = $1 ORDER BY company_id', [runId]);
+      expect(rows.rows.map((r) => Number(r.company_id))).toEqual(companies.map((c) => c.companyId));
+    } finally {
+      await runtime.close();
+      await other.end();
+      await proxy.close();
     }
   }, 60_000);
 });

@@ -39,7 +39,7 @@ const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 /**
  * Opens the database of `config.database`: the server at DATABASE_URL, or, when it is null, the
  * embedded PostgreSQL under LEAD_ENRICH_DATA_DIR (see startEmbeddedPostgres). Connection errors of
- * idle clients are logged, never thrown at the process.
+ * every client, idle or checked out, are logged, never thrown at the process.
  *
  * @throws Error when the server cannot be reached, the embedded one cannot start, or a migration fails
  *   (the embedded server is stopped again before the error is thrown)
@@ -53,7 +53,11 @@ export async function openDatabase(config: Pick<Config, 'database'>, options: Op
     url = server.url;
   }
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 10_000 });
-  pool.on('error', (error) => logger?.warn({ err: error }, 'idle database connection failed'));
+  // A connection lost (a restart, a failover, a terminated backend) emits 'error' on its client,
+  // checked out or not; without a listener that event would end the process. Every client gets one
+  // for its whole life, so no holder can forget it; whatever was under way on it fails on its own.
+  pool.on('connect', (client) => client.on('error', (error) => logger?.warn({ err: error }, 'database connection lost')));
+  pool.on('error', () => undefined); // an idle client's error, already logged by its own listener
 
   const detach = server && options.handleProcessExit !== false ? attachExitHandlers(server, logger) : () => undefined;
   let closing: Promise<void> | null = null;

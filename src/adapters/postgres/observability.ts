@@ -1,7 +1,7 @@
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { BreakerTransition, Clock, RunEvent, TenantId } from '../../domain/index.js';
 import type { Sink } from '../../streams/sink.js';
+import { transaction, type Queryable } from './reconnect.js';
 
 /** Optional details of one stage event (DESIGN.md "Observability"). */
 export interface LogEventDetails {
@@ -57,7 +57,7 @@ export interface ObservabilityGroup {
  * Builds the hooks over a sink and the pool it writes to. `clock` stamps stage events (epoch ms);
  * `logger`, when given, also receives every stage event at debug level (errors at warn).
  */
-export function createObservability(deps: { sink: Sink; pool: pg.Pool; clock: Clock; logger?: Logger }): Observability {
+export function createObservability(deps: { sink: Sink; pool: Queryable; clock: Clock; logger?: Logger }): Observability {
   const { sink, pool, clock, logger } = deps;
   const hooksOver = (push: (event: RunEvent) => Promise<void>): Pick<Observability, 'logEvent' | 'bumpVendor'> => ({
     logEvent(runId, tenantId, stage, event, status, details = {}) {
@@ -123,12 +123,10 @@ export interface StageStats {
  * durations of its run_event_logs rows, per stage, plus stage `company` over each company's
  * finished_at − started_at. Replaces earlier stats of the run, so it can be run again.
  */
-export async function aggregatePercentiles(pool: pg.Pool, runId: number): Promise<StageStats[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+export async function aggregatePercentiles(pool: Queryable, runId: number): Promise<StageStats[]> {
+  const rows = await transaction(pool, async (client) => {
     await client.query('DELETE FROM run_stage_stats WHERE run_id = $1', [runId]);
-    const { rows } = await client.query<{ stage: string; n: number; p50: number; p90: number; p95: number; p99: number; max_ms: number }>(
+    const result = await client.query<{ stage: string; n: number; p50: number; p90: number; p95: number; p99: number; max_ms: number }>(
       `INSERT INTO run_stage_stats (run_id, tenant_id, stage, n, p50, p90, p95, p99, max_ms)
        SELECT run_id, tenant_id, stage, count(*),
          percentile_cont(0.50) WITHIN GROUP (ORDER BY d), percentile_cont(0.90) WITHIN GROUP (ORDER BY d),
@@ -143,16 +141,11 @@ export async function aggregatePercentiles(pool: pg.Pool, runId: number): Promis
        RETURNING stage, n, p50, p90, p95, p99, max_ms`,
       [runId],
     );
-    await client.query('COMMIT');
-    return rows
-      .map((r) => ({ stage: r.stage, n: Number(r.n), p50: r.p50, p90: r.p90, p95: r.p95, p99: r.p99, maxMs: r.max_ms }))
-      .sort((a, b) => a.stage.localeCompare(b.stage));
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+    return result.rows;
+  });
+  return rows
+    .map((r) => ({ stage: r.stage, n: Number(r.n), p50: r.p50, p90: r.p90, p95: r.p95, p99: r.p99, maxMs: r.max_ms }))
+    .sort((a, b) => a.stage.localeCompare(b.stage));
 }
 
 /** Final status of a run. */
@@ -166,7 +159,7 @@ export type FinalRunStatus = 'completed' | 'interrupted' | 'failed';
  * @returns the run's counts as stored
  * @throws Error when the run does not exist
  */
-export async function finaliseRun(pool: pg.Pool, runId: number, status: FinalRunStatus = 'completed'): Promise<RunCounts> {
+export async function finaliseRun(pool: Queryable, runId: number, status: FinalRunStatus = 'completed'): Promise<RunCounts> {
   await aggregatePercentiles(pool, runId);
   const { rows } = await pool.query<RunCountsRow>(
     `UPDATE enrichment_runs r SET status = $2, finished_at = coalesce(r.finished_at, now()),
@@ -201,7 +194,7 @@ export const SINK_LEDGER_RETENTION_DAYS = 7;
  * days old guards nothing, and without pruning the table grows by one row per batch forever.
  * Run by {@link finaliseRun}, once per run.
  */
-export async function pruneSinkLedger(pool: pg.Pool, retentionDays = SINK_LEDGER_RETENTION_DAYS): Promise<number> {
+export async function pruneSinkLedger(pool: Queryable, retentionDays = SINK_LEDGER_RETENTION_DAYS): Promise<number> {
   const { rowCount } = await pool.query(`DELETE FROM sink_batches WHERE applied_at < now() - make_interval(days => $1)`, [retentionDays]);
   return rowCount ?? 0;
 }

@@ -1,36 +1,102 @@
 import type pg from 'pg';
+import type { Logger } from 'pino';
+import { retryOnDisconnect, type Queryable, type ReconnectOptions } from './reconnect.js';
 
 /** A held advisory lock; `release()` is idempotent. */
 export interface RunLock {
   release(): Promise<void>;
+  /**
+   * Aborts when the lock is lost for good: its connection dropped and, by the time a new one could
+   * take the lock again, another session held it. Whoever holds the lock must then stop at once.
+   */
+  readonly lost: AbortSignal;
+}
+
+/** Options of {@link tryAdvisoryLock}. */
+export interface AdvisoryLockOptions {
+  /** A lost connection and the lock taken again are logged (info), a lock lost for good at error. */
+  logger?: Logger;
+  /** Retry policy of the first take (default that of retryOnDisconnect) and of the re-take (delays only: it goes on until released). */
+  reconnect?: Omit<ReconnectOptions, 'signal' | 'logger'>;
+}
+
+/** A client holding the lock, or null when another session holds it. The client reports its errors to `onError` from the start. */
+async function takeOn(pool: Pick<Queryable, 'connect'>, key: string, onError: (client: pg.PoolClient, error: Error) => void): Promise<pg.PoolClient | null> {
+  const client = await pool.connect();
+  const listener = (error: Error): void => onError(client, error);
+  client.on('error', listener);
+  try {
+    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok`, [key]);
+    if (rows[0]?.ok === true) return client;
+    client.off('error', listener);
+    client.release();
+    return null;
+  } catch (error) {
+    client.release(true);
+    throw error;
+  }
 }
 
 /**
  * Takes the session advisory lock named `key` (hashed with `hashtextextended`) on a dedicated
- * connection. The lock lives as long as that connection: a killed process leaves none behind.
+ * connection. The lock lives as long as that connection: a killed process leaves none behind. A
+ * lost connection (a restart, a failover, a terminated backend) is replaced and the lock taken
+ * again on the new one, trying until released; when another session took it meanwhile, `lost`
+ * aborts. The first take rides out a lost connection too (`options.reconnect`).
  *
  * @returns the lock, or null when another session holds it
- * @throws the driver's error when the database cannot be reached
+ * @throws the driver's error when the database cannot be reached within the retry policy
  */
-export async function tryAdvisoryLock(pool: pg.Pool, key: string): Promise<RunLock | null> {
-  const client = await pool.connect();
-  let held = false;
-  try {
-    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok`, [key]);
-    held = rows[0]?.ok === true;
-  } finally {
-    if (!held) client.release();
+export async function tryAdvisoryLock(pool: Pick<Queryable, 'connect'>, key: string, options: AdvisoryLockOptions = {}): Promise<RunLock | null> {
+  const { logger } = options;
+  const lost = new AbortController();
+  const released = new AbortController();
+  let client: pg.PoolClient | null = null;
+  let retaking: Promise<void> = Promise.resolve();
+
+  const retake = async (): Promise<void> => {
+    try {
+      const again = await retryOnDisconnect(() => takeOn(pool, key, onError), { ...options.reconnect, giveUpAfterMs: Number.POSITIVE_INFINITY, signal: released.signal });
+      if (again) {
+        client = again;
+        logger?.info({ lock: key }, 'advisory lock taken again');
+      } else {
+        logger?.error({ lock: key }, 'advisory lock lost: another session took it while its connection was down');
+        lost.abort(new Error(`lock ${key} was taken by another session`));
+      }
+    } catch (error) {
+      if (released.signal.aborted) return;
+      logger?.error({ err: error, lock: key }, 'advisory lock lost: it could not be taken again');
+      lost.abort(error);
+    }
+  };
+  // Only the connection holding the lock matters; a replaced one's later errors are ignored.
+  function onError(from: pg.PoolClient, error: Error): void {
+    if (from !== client) return;
+    client = null;
+    from.release(true);
+    if (released.signal.aborted) return;
+    logger?.info({ err: error, lock: key }, 'advisory lock connection lost; taking the lock again');
+    retaking = retake();
   }
-  if (!held) return null;
-  let released: Promise<void> | null = null;
+
+  client = await retryOnDisconnect(() => takeOn(pool, key, onError), options.reconnect);
+  if (!client) return null;
+  let releasing: Promise<void> | null = null;
   return {
+    lost: lost.signal,
     release: () =>
-      (released ??= (async () => {
+      (releasing ??= (async () => {
+        released.abort();
+        await retaking;
+        const held = client;
+        client = null;
+        if (!held) return;
         try {
-          await client.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]);
-          client.release();
+          await held.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]);
+          held.release();
         } catch (error) {
-          client.release(error instanceof Error ? error : true);
+          held.release(error instanceof Error ? error : true);
         }
       })()),
   };
@@ -40,8 +106,8 @@ export async function tryAdvisoryLock(pool: pg.Pool, key: string): Promise<RunLo
  * The lock of one run, so that two processes never work on the same run at once (say, a
  * `run --resume` started while the run is still going).
  */
-export function tryRunLock(pool: pg.Pool, runId: number): Promise<RunLock | null> {
-  return tryAdvisoryLock(pool, `lead-enrich:run:${runId}`);
+export function tryRunLock(pool: Pick<Queryable, 'connect'>, runId: number, options: AdvisoryLockOptions = {}): Promise<RunLock | null> {
+  return tryAdvisoryLock(pool, `lead-enrich:run:${runId}`, options);
 }
 
 /**
@@ -51,15 +117,15 @@ export function tryRunLock(pool: pg.Pool, runId: number): Promise<RunLock | null
  * @returns the lock, or null when `signal` aborted first
  */
 export async function waitForAdvisoryLock(
-  pool: pg.Pool,
+  pool: Pick<Queryable, 'connect'>,
   key: string,
-  options: { signal?: AbortSignal; pollMs?: number; onWait?: () => void } = {},
+  options: AdvisoryLockOptions & { signal?: AbortSignal; pollMs?: number; onWait?: () => void } = {},
 ): Promise<RunLock | null> {
   const pollMs = options.pollMs ?? 250;
   let told = false;
   for (;;) {
     if (options.signal?.aborted) return null;
-    const lock = await tryAdvisoryLock(pool, key);
+    const lock = await tryAdvisoryLock(pool, key, options);
     if (lock) return lock;
     if (!told) options.onWait?.();
     told = true;

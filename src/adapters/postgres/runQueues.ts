@@ -1,9 +1,11 @@
-import type pg from 'pg';
 import type { Company, CompanyFacts, Contact, SourceName } from '../../domain/index.js';
+import type { Queryable } from './reconnect.js';
 
 /**
  * The run's work queues, read page by page (keyset pagination) so that memory stays flat however
  * many companies a run has. Both are safe to read while the sink writes: a page only moves forward.
+ * Over a `reconnecting` pool a page's query lost with its connection is read again (the same window
+ * or keyset page, so nothing is yielded twice).
  */
 
 /**
@@ -15,7 +17,7 @@ import type { Company, CompanyFacts, Contact, SourceName } from '../../domain/in
  * with `LIMIT` let a planner that believed the new run tiny read every remaining row per page, which
  * made a run quadratic in its size. A window with nothing pending yields nothing and the next follows.
  */
-export async function* pendingCompanyPages(pool: pg.Pool, runId: number, pageSize = 500): AsyncGenerator<Company> {
+export async function* pendingCompanyPages(pool: Queryable, runId: number, pageSize = 500): AsyncGenerator<Company> {
   const { rows: bounds } = await pool.query<{ last: number | null }>('SELECT max(position) AS last FROM run_companies WHERE run_id = $1', [runId]);
   const last = bounds[0]?.last ?? -1;
   for (let from = 0; from <= last; from += pageSize) {
@@ -46,7 +48,7 @@ type StoredContact = { contact: Contact; lastSeenRunId: number | null };
  * a site's mailto: address has none), oldest first, and every address (people's and the site's),
  * lower-case.
  */
-async function storedContacts(pool: pg.Pool, tenantId: number, companyIds: readonly string[]): Promise<Map<string, { people: StoredContact[]; emails: string[] }>> {
+async function storedContacts(pool: Queryable, tenantId: number, companyIds: readonly string[]): Promise<Map<string, { people: StoredContact[]; emails: string[] }>> {
   const { rows } = await pool.query<{ company_id: string; full_name: string | null; title: string | null; email: string | null; linkedin_url: string | null; source: string; last_seen_run_id: string | null }>(
     `SELECT company_id, full_name, title, email, linkedin_url, source, last_seen_run_id FROM contacts
       WHERE tenant_id = $1 AND company_id = ANY($2::bigint[])
@@ -82,7 +84,7 @@ export interface ExportItem {
  * people seen in this run (or, when the run found none, those stored for the company). Ordered by company id; each page reads `pageSize` entries of the partial
  * index `company_enrichment_runs_unexported_idx` (migrations/003_queues.sql).
  */
-export async function* exportPendingPages(pool: pg.Pool, runId: number, pageSize = 200): AsyncGenerator<ExportItem> {
+export async function* exportPendingPages(pool: Queryable, runId: number, pageSize = 200): AsyncGenerator<ExportItem> {
   let after = -1;
   for (;;) {
     const { rows } = await pool.query<{ company_id: string; tenant_id: number; name: string | null; domain: string | null; facts: CompanyFacts }>(

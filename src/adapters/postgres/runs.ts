@@ -1,6 +1,6 @@
-import type pg from 'pg';
 import type { Company, TenantId } from '../../domain/index.js';
 import { pgJson, pgText } from './pgJson.js';
+import { transaction, type Queryable } from './reconnect.js';
 
 /** A tenant row: its Odoo settings and the NAME of the variable holding its Odoo key. */
 export interface Tenant {
@@ -84,17 +84,21 @@ interface CompanyRow {
 
 const toCompany = (r: CompanyRow): Company => ({ tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain });
 
-/** The runs repository over a pool. All methods throw the driver's error on failure. */
-export function createRunsRepository(pool: pg.Pool): RunsRepository {
+/**
+ * The runs repository over a pool. All methods throw the driver's error on failure; over a
+ * `reconnecting` pool (reconnect.ts) they first ride out a lost connection. Every statement here is
+ * a read, an upsert or a keyed update, safe to repeat — but for a lost acknowledgement of
+ * `createRun` (a second, empty run row) or `addMalformedRows` (counted twice).
+ */
+export function createRunsRepository(pool: Queryable): RunsRepository {
   const ensureTenant = async (tenantId: TenantId): Promise<void> => {
     await pool.query(`INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [tenantId, `tenant ${tenantId}`]);
   };
 
   const writeInputs = async (runId: number, tenantId: TenantId, batch: { c: Company; position: number }[]): Promise<number> => {
     const rows = pgJson(batch.map(({ c, position }) => ({ company_id: c.companyId, name: c.name, domain: c.domain, position })));
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    // Both inserts are upserts: a transaction cut by a lost connection is safe to run again.
+    return transaction(pool, async (client) => {
       await client.query(
         `INSERT INTO companies (tenant_id, company_id, name, domain)
          SELECT DISTINCT ON (r.company_id) $2::int, r.company_id, r.name, r.domain
@@ -112,14 +116,8 @@ export function createRunsRepository(pool: pg.Pool): RunsRepository {
          ON CONFLICT DO NOTHING`,
         [rows, runId, tenantId],
       );
-      await client.query('COMMIT');
       return result.rowCount ?? 0;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   };
 
   const repo: RunsRepository = {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type pg from 'pg';
 import type { Config } from '../../config/config.js';
 import type { Clock, Company, EnrichmentOutput } from '../../domain/index.js';
 import { childLogger } from '../../adapters/logger.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
+import type { Queryable } from '../../adapters/postgres/reconnect.js';
 import { pendingCompanyPages } from '../../adapters/postgres/runQueues.js';
 import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts, type EnrichmentStageEvent } from '../enrichCompany.js';
 import type { GuardedCaller } from '../guard.types.js';
@@ -15,7 +15,7 @@ import { CompanyUsage } from './usage.js';
 export interface EnrichPhaseDeps {
   config: Config;
   clock: Clock;
-  pool: pg.Pool;
+  pool: Queryable;
   sink: Sink;
   obs: Observability;
   guard: GuardedCaller;

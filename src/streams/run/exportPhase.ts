@@ -1,8 +1,9 @@
-import type pg from 'pg';
+import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
 import type { ExportStatus } from '../../domain/index.js';
 import { exportPendingPages, type ExportItem } from '../../adapters/postgres/runQueues.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
+import type { Queryable } from '../../adapters/postgres/reconnect.js';
 import type { RunsRepository } from '../../adapters/postgres/runs.js';
 import { waitForAdvisoryLock, type RunLock } from '../../adapters/postgres/runLock.js';
 import { exportTenant, type ExportSummary, type OdooExportDeps, type OdooExportRequest } from '../odoo/odooExport.js';
@@ -16,11 +17,13 @@ import { CompanyUsage } from './usage.js';
 /** What the export phase of a run needs. */
 export interface ExportPhaseDeps {
   config: Config;
-  pool: pg.Pool;
+  pool: Queryable;
   sink: Sink;
   obs: Observability;
   runs: RunsRepository;
   odoo: OdooExportDeps;
+  /** The run's logger (the export lock's lost connections). */
+  logger?: Logger;
 }
 
 /** A guard that counts every call into whatever tally `current()` is at the time of the call. */
@@ -73,6 +76,7 @@ export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOpt
   if (request.resolution.kind === 'target' && !options.dryRun) {
     lock = await waitForAdvisoryLock(deps.pool, `lead-enrich:odoo:${tenantId}:${request.resolution.targetKey}`, {
       signal: options.stopIntake ? AbortSignal.any([options.signal, options.stopIntake]) : options.signal,
+      ...(deps.logger ? { logger: deps.logger } : {}),
       onWait: () => deps.odoo.logger?.info({ tenantId, runId }, 'another run is exporting this tenant to the same Odoo; waiting for it'),
     });
   }

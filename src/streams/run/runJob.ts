@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { createActor, fromCallback, fromPromise, type InspectionEvent } from 'xstate';
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
 import type { Clock, Company, ExportStatus } from '../../domain/index.js';
 import { childLogger } from '../../adapters/logger.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
+import type { Queryable } from '../../adapters/postgres/reconnect.js';
 import type { RunParams, RunsRepository } from '../../adapters/postgres/runs.js';
 import { tryRunLock, type RunLock } from '../../adapters/postgres/runLock.js';
 import { runMachine, type PhaseCommand, type PhaseInput, type RunMachineOutput } from '../../machines/run.machine.js';
@@ -21,7 +21,8 @@ import { exportPhase } from './exportPhase.js';
 export interface RunJobDeps {
   config: Config;
   clock: Clock;
-  pool: pg.Pool;
+  /** The run's queries and locks: a `reconnecting` pool, so that a lost connection is ridden out. */
+  pool: Queryable;
   sink: Sink;
   obs: Observability;
   runs: RunsRepository;
@@ -83,10 +84,20 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   let lock: RunLock | null = null;
   // An interrupt stops the input's recording too (a large input would otherwise be read to its end first).
   const intake = new AbortController();
+  // Fires when the run lock is lost to another process: the phases abort their work at once.
+  const lockLost = new AbortController();
   let leaveRun: (() => void) | null = null;
   const lockRun = async (runId: number): Promise<void> => {
-    lock = await tryRunLock(deps.pool, runId);
+    lock = await tryRunLock(deps.pool, runId, { logger: childLogger(deps.logger, { runId, tenantId }) });
     if (!lock) throw new Error(`run ${runId} is being processed by another process; nothing was changed`);
+    lock.lost.addEventListener('abort', () => {
+      // Its connection dropped and another process took the run meanwhile (a `run --resume`): the
+      // run is that process's now. Stop at once — companies in flight get no row, so it does them.
+      runLogger.error({ runId }, 'the run lock was lost to another process; stopping this one at once');
+      intake.abort();
+      actor.send({ type: 'run.interrupt.requested' });
+      lockLost.abort();
+    }, { once: true });
   };
 
   const machine = runMachine.provide({
@@ -135,6 +146,8 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         // Every company in flight listens to it: not a leak, so no MaxListenersExceededWarning above 10.
         setMaxListeners(0, abort.signal);
         receive((command) => (command.type === 'run.drain' ? stopIntake.abort() : abort.abort(new Error('run aborted'))));
+        const onLockLost = (): void => abort.abort(new Error('run lock lost'));
+        lockLost.signal.addEventListener('abort', onLockLost, { once: true });
         progress.phase = 'enriching';
         changed();
         runLogger.info({ concurrency: request.concurrency }, 'enriching');
@@ -152,18 +165,23 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
           (processed) => sendBack({ type: 'run.enrich.completed', processed }),
           (error: unknown) => sendBack({ type: 'run.fatal', error: error instanceof Error ? error.message : String(error) }),
         );
-        return () => abort.abort(new Error('run phase stopped'));
+        return () => {
+          lockLost.signal.removeEventListener('abort', onLockLost);
+          abort.abort(new Error('run phase stopped'));
+        };
       }),
       export: fromCallback<PhaseCommand, PhaseInput>(({ input, sendBack, receive }) => {
         const stop = new AbortController();
         const drain = new AbortController();
         // Drain: the company in flight finishes and is recorded; abort (after the grace): its calls are cancelled.
         receive((command) => (command.type === 'run.drain' ? drain.abort() : stop.abort()));
+        const onLockLost = (): void => stop.abort();
+        lockLost.signal.addEventListener('abort', onLockLost, { once: true });
         progress.phase = 'exporting';
         changed();
         runLogger.info({ dryRun: request.dryRun }, 'exporting to Odoo');
         exportPhase(
-          { config: deps.config, pool: deps.pool, sink: deps.sink, obs: deps.obs, runs: deps.runs, odoo: { ...deps.odoo, guard: deps.guard, logger: runLogger } },
+          { config: deps.config, pool: deps.pool, sink: deps.sink, obs: deps.obs, runs: deps.runs, logger: runLogger, odoo: { ...deps.odoo, guard: deps.guard, logger: runLogger } },
           {
             runId: input.runId,
             tenantId: input.tenantId,
@@ -179,12 +197,20 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
           () => sendBack({ type: 'run.export.completed' }),
           (error: unknown) => sendBack({ type: 'run.fatal', error: error instanceof Error ? error.message : String(error) }),
         );
-        return () => stop.abort();
+        return () => {
+          lockLost.signal.removeEventListener('abort', onLockLost);
+          stop.abort();
+        };
       }),
       finalise: fromPromise<void, { runId: number; status: 'completed' | 'interrupted' | 'failed'; error: string | null }>(async ({ input }) => {
         progress.phase = 'finalising';
         changed();
         await deps.sink.flush();
+        if (lockLost.signal.aborted) {
+          // The results committed so far stay; the run's row is the other process's to finalise.
+          runLogger.warn({ status: input.status }, 'run stopped: its row is left to the process that holds it now');
+          return;
+        }
         await deps.obs.aggregatePercentiles(input.runId);
         const counts = await deps.obs.finaliseRun(input.runId, input.status);
         runLogger.info({ status: input.status, error: input.error, counts }, 'run finalised');
