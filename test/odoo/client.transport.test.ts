@@ -123,6 +123,27 @@ describe('Odoo client transport', () => {
     }
   });
 
+  it('an XML bomb (nested entities) is not expanded: the answer is refused or read as it stands, in bounded memory', async () => {
+    const entities = ['<!ENTITY a0 "ha">', ...Array.from({ length: 9 }, (_, i) => `<!ENTITY a${i + 1} "${`&a${i};`.repeat(10)}">`)].join('');
+    const bomb = `<?xml version="1.0"?><!DOCTYPE methodResponse [${entities}]><methodResponse><params><param><value><string>&a9;</string></value></param></params></methodResponse>`;
+    const { url, server } = await rawServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/xml' }).end(bomb));
+    try {
+      const heapBefore = process.memoryUsage().heapUsed;
+      const outcome = await createOdooClient({ ...target, url })
+        .version()
+        .then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+      // 10^9 "ha"s expanded would be gigabytes; whatever the parser makes of the entity, it is not that.
+      if ('value' in outcome) expect(JSON.stringify(outcome.value).length).toBeLessThan(10_000);
+      else expect(isVendorError(outcome.error) && outcome.error.kind).toBe('bad_response');
+      expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      server.close();
+    }
+  });
+
   describe('a hostile Odoo on loopback answering a huge body (ODOO_MAX_RESPONSE_BYTES)', () => {
     const MiB = 1024 * 1024;
     /** A timeout that never fires on its own: the cap must end the call, not the clock. */
