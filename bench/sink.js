@@ -5,7 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { migrate } from '../dist/adapters/postgres/migrate.js';
-import { createRunsRepository } from '../dist/adapters/postgres/runs.js';
+import { createRunStore } from '../dist/adapters/postgres/runs.js';
+import { createPgBatchWriter } from '../dist/adapters/postgres/writer.js';
 import { createSink } from '../dist/streams/sink.js';
 const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const name = `lead_enrich_sinkbench_${process.pid}`;
@@ -13,8 +14,8 @@ const admin = new pg.Client({ connectionString: server }); await admin.connect()
 const pool = new pg.Pool({ connectionString: Object.assign(new URL(server), { pathname: `/${name}` }).toString(), max: 4 });
 try {
   await migrate(pool);
-  const runId = await createRunsRepository(pool).createRun(1, {});
-  const sink = createSink({ pool, config: { batchSize: Number(process.env.SINK_BATCH_SIZE ?? 200), flushMs: 250, maxBuffer: 10000 } });
+  const runId = await createRunStore(pool).createRun(1, {});
+  const sink = createSink({ writer: createPgBatchWriter(pool), config: { batchSize: Number(process.env.SINK_BATCH_SIZE ?? 200), flushMs: 250, maxBuffer: 10000 } });
   const N = Number(process.env.BENCH_SINK_COMPANIES ?? 3000);
   const t0 = performance.now(); const c0 = process.cpuUsage();
   for (let i = 1; i <= N; i++) {

@@ -20,24 +20,26 @@
 
 // The runtime: composition root of the CLI and of this API.
 export { createRuntime } from './runtime.js';
-export type { Runtime, RuntimeOptions, StartRunRequest } from './runtime.js';
+export type { Runtime, RuntimeOptions } from './runtime.js';
 
 // Configuration: one loader, validated once.
 export { loadConfig, loadConfigWith, configFrom, describeConfig, ConfigError, isConfigError, maskSecret, maskUrl } from './config/index.js';
 export type { Config, ConfigProblem, RetryConfig, BreakerConfig, VendorEndpoint } from './config/index.js';
 
 // Runs: request, live progress, handle, outcome, report.
-export type { RunRequest, RunProgress, RunHandle } from './streams/run/runJob.js';
-export type { RunMachineOutput as RunResult, RunOutcome } from './machines/run.machine.js';
+export type { RunRequest, RunProgress, RunHandle, RunResult, VerifyDeferredResult } from './runtime.js';
+export { RunRequestError, isRunRequestError, InputError, isInputError } from './domain/input.js';
+export type { InputFormat, MalformedRow } from './domain/input.js';
+export type { RunOutcome } from './machines/run.machine.js';
 export type { RunReport } from './adapters/postgres/report.js';
-export type { Tenant, RunParams, RunRow } from './adapters/postgres/runs.js';
+export type { Tenant, RunParams, RunRow } from './domain/store.js';
 
 // What a company's enrichment produces and says about itself.
 export type { Company, Contact, EmailRecord, EmailStatus, CompanyFacts, SourceName } from './domain/company.js';
 export type { EnrichmentOutput, StageTiming, CompanyRunStatus, ExportStatus, RunEvent, BreakerTransition, BreakerStateName } from './domain/events.js';
 export type { ReasonCode, StepName } from './domain/reasons.js';
 export type { ProvenanceEntry } from './domain/provenance.js';
-export type { EnrichmentStageEvent } from './streams/enrichCompany.js';
+export type { EnrichmentStageEvent } from './runtime.js';
 
 // Vendors, the error taxonomy and its guards.
 export { BREAKER_VENDORS, isBreakerVendor } from './domain/vendor.js';
@@ -46,7 +48,7 @@ export { VendorError, isVendorError, CircuitOpenError, isCircuitOpenError, ERROR
 export type { ErrorKind, VendorErrorInit } from './domain/errors.js';
 
 // Breakers as listed by the runtime; injectable time.
-export type { BreakerInfo } from './streams/guard.types.js';
+export type { BreakerInfo } from './runtime.js';
 export type { Clock } from './domain/clock.js';
 
 // Watching the machines: the Stately inspector (what `run --inspect` uses).

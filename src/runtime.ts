@@ -1,33 +1,56 @@
 import { Subject, takeUntil, type Observable } from 'rxjs';
-import type { Logger } from 'pino';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Config } from './config/index.js';
-import type { BreakerTransition, Clock, Company, EnrichmentOutput, RunEvent } from './domain/index.js';
-import { VendorError } from './domain/errors.js';
-import type { ContactSourcePort, EmailVerifierPort, ExtractorPort, SearchPort } from './domain/ports.js';
+import {
+  RunRequestError,
+  VendorError,
+  type BreakerTransition,
+  type Clock,
+  type Company,
+  type ContactSourcePort,
+  type EmailVerifierPort,
+  type EnrichmentOutput,
+  type ExtractorPort,
+  type Logger,
+  type RunEvent,
+  type SearchPort,
+  type Tenant,
+  type TenantId,
+} from './domain/index.js';
 import { systemClock } from './adapters/clock.js';
+import { createInputOpener } from './adapters/input.js';
 import { createLogger } from './adapters/logger.js';
 import { createOdooClient } from './adapters/odoo/client.js';
 import { createPgPartnerMap } from './adapters/odoo/partnerMapPg.js';
 import { lastOpenBreakerTransitions } from './adapters/postgres/breakers.js';
+import { createDeferredContactsStore } from './adapters/postgres/contacts.js';
 import { openDatabase, type Database } from './adapters/postgres/database.js';
-import { createObservability, type Observability } from './adapters/postgres/observability.js';
 import { reconnecting } from './adapters/postgres/reconnect.js';
 import { runReport, type RunReport } from './adapters/postgres/report.js';
-import { createRunsRepository, type RunsRepository } from './adapters/postgres/runs.js';
+import { createLocks } from './adapters/postgres/runLock.js';
+import { createRunQueue } from './adapters/postgres/runQueues.js';
+import { createRunStore } from './adapters/postgres/runs.js';
+import { createPgBatchWriter } from './adapters/postgres/writer.js';
 import { createVendorAdapters } from './adapters/vendors.js';
 import { OPENING_REASONS } from './machines/breaker.machine.js';
 import { createBreakerRegistry, type BreakerRegistry } from './streams/breakerRegistry.js';
 import { enrichCompany, type EnrichmentPorts, type EnrichmentStageEvent } from './streams/enrichCompany.js';
 import { createGuardedCaller, probeTimeoutMsOf } from './streams/guardedCall.js';
-import type { BreakerInfo, GuardedCaller } from './streams/guard.types.js';
+import type { BreakerInfo } from './streams/guard.types.js';
+import { createObservability } from './streams/observability.js';
 import { startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
 import { createSink, type Sink } from './streams/sink.js';
 import { recordTransitions } from './streams/transitionRecorder.js';
+import { verifyDeferred, type VerifyDeferredResult } from './streams/verifyDeferred.js';
+
+export type { RunHandle, RunProgress, RunRequest, RunResult } from './streams/run/runJob.js';
+export type { VerifyDeferredResult } from './streams/verifyDeferred.js';
+export type { BreakerInfo } from './streams/guard.types.js';
+export type { EnrichmentStageEvent } from './streams/enrichCompany.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
-  /** Logger; default a pino logger at LOG_LEVEL on stderr-compatible stdout. */
+  /** Logger; default a pino logger at LOG_LEVEL on stdout. */
   logger?: Logger;
   /** Time source; default the system clock. */
   clock?: Clock;
@@ -37,34 +60,21 @@ export interface RuntimeOptions {
   database?: Database;
 }
 
-/**
- * What {@link Runtime.run} takes: a {@link RunRequest} whose `concurrency` (default
- * RUN_CONCURRENCY), `dryRun` (default false) and `params` (default `{}`) may be left out.
- */
-export type StartRunRequest = Omit<RunRequest, 'concurrency' | 'dryRun' | 'params'> & Partial<Pick<RunRequest, 'concurrency' | 'dryRun' | 'params'>>;
-
-/** The running system a runner process or the CLI holds: database, sink, breakers, adapters. */
+/** The running system a runner process or the CLI holds: runs, one-off enrichment, breakers, reports. */
 export interface Runtime {
   /** The validated configuration the runtime was built from. */
   readonly config: Config;
-  /** The runtime's pino logger (the one given in {@link RuntimeOptions}, or its own). */
-  readonly logger: Logger;
-  /** The open, migrated database (`database.pool` for your own queries). */
-  readonly database: Database;
-  /** The persistence sink every run event goes through (batched, backpressured). */
-  readonly sink: Sink;
-  /** The observability hooks (stage events, vendor usage, transitions, percentiles) over the sink. */
-  readonly obs: Observability;
-  /** Tenants and runs: `runs.upsertTenant(...)` registers a tenant's Odoo target. */
-  readonly runs: RunsRepository;
+  /** Where the data is: the database URL with its password masked (the embedded one's, when it runs). */
+  readonly databaseUrl: string;
   /** The (tenant, vendor) breakers, shared by every run and `enrich` of this runtime. */
-  readonly breakers: BreakerRegistry;
-  /** The guarded caller every vendor call of this runtime goes through. */
-  readonly guard: GuardedCaller;
+  readonly breakers: {
+    /** Every breaker's state now. */
+    list(): BreakerInfo[];
+  };
   /**
    * Every breaker transition as it happens (hot; completes on {@link Runtime.close}). The runtime
    * itself logs and persists each one (breaker_transitions), with the run id of its tenant's run
-   * under way, or null (`enrich`, `verify-deferred`). The `restored` transitions of breakers brought
+   * under way, or null (`enrich`, `verifyDeferred`). The `restored` transitions of breakers brought
    * back at start-up happen before `createRuntime` resolves: recorded and logged, not seen here.
    */
   readonly transitions$: Observable<BreakerTransition>;
@@ -74,8 +84,12 @@ export interface Runtime {
    * Hot (no replay); completes on {@link Runtime.close}. Slow subscribers slow the run down.
    */
   readonly events$: Observable<RunEvent>;
-  /** Every breaker's state now. */
-  listBreakers(): BreakerInfo[];
+  /**
+   * Starts a run (or resumes one) and returns at once; await `handle.done`. Persists the input,
+   * one row per company, the events, usage and transitions, and exports to the tenant's Odoo.
+   * @throws RangeError for a bad `concurrency`; TypeError for a request without a tenant or a run to resume
+   */
+  run(request: RunRequest): RunHandle;
   /**
    * Enriches one company without a run: its result is not persisted and none of its stage events
    * reaches `events$` (pass `onStageEvent` to see its stages); only breaker transitions it causes are
@@ -84,15 +98,18 @@ export interface Runtime {
    */
   enrich(company: Company, options?: { signal?: AbortSignal; onStageEvent?: (event: EnrichmentStageEvent) => void }): Promise<EnrichmentOutput>;
   /**
-   * Starts a run (or resumes one) and returns at once; await `handle.done`. Persists the input,
-   * one row per company, the events, usage and transitions, and exports to the tenant's Odoo.
+   * Verifies again the tenant's addresses whose verification was deferred (ZEROBOUNCE_DEFER),
+   * through the runtime's ZeroBounce breaker.
+   * @throws RunRequestError when ZeroBounce is off (no key)
    */
-  run(request: StartRunRequest): RunHandle;
-  /** What `report --run` shows. */
+  verifyDeferred(tenantId: TenantId): Promise<VerifyDeferredResult>;
+  /** What `report --run` shows; null when the run does not exist. */
   report(runId: number): Promise<RunReport | null>;
+  /** Registers a tenant, or updates it: its name and its Odoo target (the NAME of its key's variable, never the key). */
+  upsertTenant(tenant: Tenant): Promise<void>;
   /**
-   * Stops recording breaker transitions once those seen are handed to the sink, flushes the sink and
-   * closes the database (and stops an embedded server). Idempotent.
+   * Interrupts the runs still going, stops recording breaker transitions once those seen are handed
+   * to the sink, flushes the sink and closes the database (and stops an embedded server). Idempotent.
    */
   close(): Promise<void>;
 }
@@ -157,8 +174,7 @@ async function restoreBreakers(breakers: BreakerRegistry, database: Database, co
 }
 
 /** The ports of the chain; a vendor without its key gets a port that is never called (its step is skipped). */
-export function enrichmentPorts(config: Config): EnrichmentPorts {
-  const a = createVendorAdapters(config);
+export function enrichmentPorts(a: ReturnType<typeof createVendorAdapters>): EnrichmentPorts {
   return {
     crawler: a.crawler,
     search: a.tavily ?? ({ search: () => offPort('tavily') } satisfies SearchPort),
@@ -171,8 +187,9 @@ export function enrichmentPorts(config: Config): EnrichmentPorts {
 
 /**
  * Builds the runtime from a validated configuration: opens (or starts the embedded) PostgreSQL and
- * applies migrations, creates the sink, the Feature 8 hooks, the breaker registry, the guarded
- * caller and the vendor adapters. The composition root of the CLI and of the library API.
+ * applies migrations, and wires the adapters (vendors, Odoo, the run store, queue, locks, the sink's
+ * writer, the input reader) into the streams (the sink, the Feature 8 hooks, the breaker registry,
+ * the guarded caller, the run job). The one composition root, of the CLI and of the library API.
  *
  * @throws Error when the database cannot be opened or migrated
  */
@@ -189,10 +206,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const closing = new Subject<void>();
   // The sink retries its own batches; the runs' other queries and locks ride out a lost
   // connection through this one pool (docs/decisions/database-blips.md).
-  const sink = observedSink(createSink({ pool: database.pool, config: config.sink, logger }), events);
+  const sink = observedSink(createSink({ writer: createPgBatchWriter(database.pool, logger), config: config.sink, logger }), events);
   const db = reconnecting(database.pool, { logger });
-  const obs = createObservability({ sink, pool: db, clock, logger });
-  const runs = createRunsRepository(db);
+  const store = createRunStore(db);
+  const obs = createObservability({ sink, store, clock, logger });
   const breakers = createBreakerRegistry({
     breaker: config.breaker,
     clock,
@@ -204,27 +221,41 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const transitions = recordTransitions({
     transitions$: breakers.transitions$,
     record: (t, runId) => obs.recordTransition(t, runId),
-    ensureTenant: (tenantId) => runs.ensureTenant(tenantId),
+    ensureTenant: (tenantId) => store.ensureTenant(tenantId),
     logger,
   });
   await restoreBreakers(breakers, database, config, logger);
-  const ports = enrichmentPorts(config);
-  const partnerMap = createPgPartnerMap(database.pool);
+  const adapters = createVendorAdapters(config);
+  const ports = enrichmentPorts(adapters);
+  const runDeps = {
+    config,
+    clock,
+    sink,
+    obs,
+    store,
+    queue: createRunQueue(db),
+    locks: createLocks(db, { logger }),
+    inputs: createInputOpener(),
+    guard,
+    ports,
+    logger,
+    transitions,
+    odoo: {
+      partnerMap: createPgPartnerMap(database.pool),
+      createClient: (target: Parameters<typeof createOdooClient>[0]) => createOdooClient(target, { timeoutMs: config.vendorTimeoutMs, maxResponseBytes: config.odoo.maxResponseBytes }),
+      logger,
+    },
+    ...(inspect ? { inspect } : {}),
+  };
   let closed: Promise<void> | null = null;
   const active = new Set<RunHandle>();
 
   return {
     config,
-    logger,
-    database,
-    sink,
-    obs,
-    runs,
-    breakers,
-    guard,
+    databaseUrl: database.url,
+    breakers: { list: () => breakers.list() },
     transitions$: breakers.transitions$.pipe(takeUntil(closing)),
     events$: events.asObservable(),
-    listBreakers: () => breakers.list(),
     enrich: (company, opts = {}) =>
       enrichCompany(company, {
         config,
@@ -237,35 +268,26 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       }),
     run: (request) => {
       if (closed) throw new Error('runtime is closed: create a new one to start a run');
-      const concurrency = request.concurrency ?? config.runConcurrency;
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4096) {
-        throw new RangeError(`run: concurrency must be an integer from 1 to 4096, got ${String(request.concurrency)}`);
+      const { concurrency } = request;
+      if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4096)) {
+        throw new RangeError(`run: concurrency must be an integer from 1 to 4096, got ${String(concurrency)}`);
       }
-      if (request.companies === undefined && request.resumeRunId === undefined) {
-        throw new TypeError('run: give companies (a new run) or resumeRunId (resume one)');
+      const sources = [request.companies, request.input, request.stored].filter((s) => s !== undefined).length;
+      if (request.resumeRunId === undefined && (request.tenantId === undefined || sources === 0)) {
+        throw new TypeError('run: give tenantId with companies (or input, or stored) for a new run, or resumeRunId to resume one');
       }
-      const handle = startRun(
-        {
-          config,
-          clock,
-          pool: db,
-          sink,
-          obs,
-          runs,
-          guard,
-          ports,
-          logger,
-          transitions,
-          odoo: { partnerMap, createClient: (target) => createOdooClient(target, { timeoutMs: config.vendorTimeoutMs, maxResponseBytes: config.odoo.maxResponseBytes }), logger },
-          ...(inspect ? { inspect } : {}),
-        },
-        { dryRun: false, params: {}, ...request, concurrency },
-      );
+      if (sources > 1 || (request.resumeRunId !== undefined && request.stored !== undefined)) throw new TypeError('run: give one of companies, input and stored');
+      const handle = startRun(runDeps, request);
       active.add(handle);
       void handle.done.catch(() => undefined).finally(() => active.delete(handle));
       return handle;
     },
-    report: (runId) => runReport(database.pool, runId),
+    verifyDeferred: (tenantId) => {
+      if (!adapters.zerobounce) return Promise.reject(new RunRequestError('ZEROBOUNCE_API_KEY is empty: ZeroBounce is off, nothing can be verified'));
+      return verifyDeferred({ store: createDeferredContactsStore(db), guard, verifier: adapters.zerobounce }, tenantId);
+    },
+    report: (runId) => runReport(db, runId),
+    upsertTenant: (tenant) => store.upsertTenant(tenant),
     close: () =>
       (closed ??= (async () => {
         try {

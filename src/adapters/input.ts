@@ -92,3 +92,4 @@ async function* records(chunks: AsyncIterable<string>, format: InputFormat, tena
     close();
   }
 }
+export { createInputOpener } from './input/opener.js';

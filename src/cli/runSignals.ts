@@ -3,7 +3,7 @@
  * signal works at every point (issue 11, item 3): while the database opens, while the input waits
  * for a FIFO's writer or for stdin, while it is recorded, during the run.
  */
-import type { RunHandle } from '../streams/run/runJob.js';
+import type { RunHandle } from '../runtime.js';
 
 /** Exit code of an interrupted run: the shell convention for SIGINT (128 + 2). */
 export const EXIT_INTERRUPTED = 130;
@@ -13,8 +13,6 @@ export interface SignalledRun {
   handle: RunHandle;
   /** SHUTDOWN_GRACE_MS, for the message. */
   graceMs: number;
-  /** Records the run interrupted (the second signal does it before exiting). */
-  markInterrupted(runId: number): Promise<void>;
 }
 
 /** The signal handlers of one `run` command. */
@@ -28,10 +26,11 @@ export interface RunSignals {
 }
 
 /**
- * Installs the handlers. The first signal aborts {@link RunSignals.stop} and, once a run is
- * attached, interrupts it (the run drains and ends `interrupted`). A second signal exits with 130
- * at once when no run row exists yet, else after recording the run interrupted (at most 1 s; a
- * third exits at once), so that no run is left `running`.
+ * Installs the handlers. A signal only asks the run to stop: the first aborts
+ * {@link RunSignals.stop} and, once a run is attached, interrupts it (the run drains and ends
+ * `interrupted`). A second asks it to stop now (in-flight work aborted, no grace) and exits with 130
+ * once the run has recorded itself interrupted, at most 1 s later; with no run yet, or at a third
+ * signal, it exits at once.
  */
 export function watchRunSignals(out: NodeJS.WritableStream = process.stderr, exit: (code: number) => never = (code) => process.exit(code)): RunSignals {
   const stop = new AbortController();
@@ -50,11 +49,12 @@ export function watchRunSignals(out: NodeJS.WritableStream = process.stderr, exi
     const runId = run?.handle.progress.runId ?? null;
     out.write(`lead-enrich: ${signal} again: exiting now${runId === null ? '' : `; resume with: lead-enrich run --resume ${runId}`}\n`);
     if (count > 2 || runId === null || !run) exit(EXIT_INTERRUPTED);
-    // The run is recorded interrupted rather than left `running`: what the sink still held is lost,
-    // and a resume redoes those companies.
+    // The run is asked to stop at once; it records itself interrupted rather than being left
+    // `running`. What the sink still held may be lost: a resume redoes those companies.
     const leave = (): never => exit(EXIT_INTERRUPTED);
     setTimeout(leave, 1000).unref();
-    void run.markInterrupted(runId).then(leave, leave);
+    run.handle.interrupt({ now: true });
+    void run.handle.done.then(leave, leave);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -1,6 +1,6 @@
 import type { BreakerTransition, ExportStatus, RunEvent } from '../domain/events.js';
 import type { TenantId } from '../domain/vendor.js';
-import { explainDisabledReason } from '../streams/odoo/session.js';
+import { explainDisabledReason } from '../domain/index.js';
 
 /** Usage of one vendor during the run (from run_vendor_usage): the sums of its `vendor.usage` events. */
 export type VendorUsageSummary = Pick<Extract<RunEvent, { type: 'vendor.usage' }>, 'vendor' | 'calls' | 'errors' | 'retries' | 'tokens' | 'costUsd'>;

@@ -99,4 +99,10 @@ export interface Config {
    * out by name.
    */
   secret(name: string): string | null;
+  /**
+   * Why `name` may not name a tenant's key variable (not a variable name, one of the
+   * configuration's own variables, or without `odoo.keyEnvPrefix`), or null when it may. The
+   * reason never repeats the name unless it is one of the configuration's own (a harmless word).
+   */
+  keyVariableProblem(name: string): string | null;
 }

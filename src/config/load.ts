@@ -148,13 +148,21 @@ export function loadConfig(env: Env = process.env): Config {
     sink: { batchSize: v('SINK_BATCH_SIZE'), flushMs: v('SINK_FLUSH_MS'), maxBuffer: v('SINK_MAX_BUFFER') },
     logLevel: v('LOG_LEVEL'),
     secret: () => null,
+    keyVariableProblem: () => null,
   };
+  // Only a tenant key's own variable: never one of the table's (keys, DATABASE_URL…), nor any
+  // other of the process's secrets (AWS_*, PG*…): only names with the configured prefix.
+  const keyVariableProblem = (name: string): string | null => {
+    if (!ENV_NAME.test(name)) return 'not a variable name';
+    if (isConfigVariable(name)) return `${name} is a configuration variable, never a tenant key`;
+    if (!name.startsWith(config.odoo.keyEnvPrefix)) return `names a variable that does not start with ${config.odoo.keyEnvPrefix}, the ODOO_KEY_ENV_PREFIX`;
+    return null;
+  };
+  Object.defineProperty(config, 'keyVariableProblem', { enumerable: false, value: keyVariableProblem });
   Object.defineProperty(config, 'secret', {
     enumerable: false,
     value: (name: string): string | null => {
-      // Only a tenant key's own variable: never one of the table's (keys, DATABASE_URL…), nor
-      // any other of the process's secrets (AWS_*, PG*…): only names with the configured prefix.
-      if (!ENV_NAME.test(name) || isConfigVariable(name) || !name.startsWith(config.odoo.keyEnvPrefix)) return null;
+      if (keyVariableProblem(name) !== null) return null;
       // Trimmed like the key variables of the table: a CRLF .env would otherwise send `key\r`.
       const value = snapshot[name]?.trim();
       return value === undefined || value === '' ? null : value;

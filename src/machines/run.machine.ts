@@ -13,7 +13,8 @@ export type RunOutcome = 'completed' | 'interrupted' | 'failed';
 
 /** What the runner passes in. */
 export interface RunMachineInput {
-  tenantId: TenantId;
+  /** The run's tenant when known before it starts (a resume learns it from `startRun`). */
+  tenantId: TenantId | null;
   /** Resume this run instead of starting a new one. Default null. */
   resumeRunId?: number | null;
   /** Time a draining phase gets before it is told to abort in-flight work, in milliseconds. */
@@ -35,7 +36,7 @@ export function runIdOf(error: unknown): number | null {
 }
 
 export interface RunContext {
-  tenantId: TenantId;
+  tenantId: TenantId | null;
   resumeRunId: number | null;
   drainGraceMs: number;
   runId: number | null;
@@ -50,6 +51,8 @@ export interface RunContext {
 /** Events the machine accepts: from the runner, and from the phase actors (sendBack). */
 export type RunEvent =
   | { type: 'run.interrupt.requested' }
+  /** A second request to stop: in-flight work is aborted at once, without the grace. */
+  | { type: 'run.abort.requested' }
   | { type: 'run.enrich.completed'; processed: number }
   | { type: 'run.export.completed' }
   | { type: 'run.fatal'; error: string };
@@ -83,8 +86,11 @@ export const runMachine = setup({
     output: {} as RunMachineOutput,
   },
   actors: {
-    /** Creates (or reopens, when resuming) the enrichment_runs row; resolves to its id. */
-    startRun: fromPromise<{ runId: number }, { tenantId: TenantId; resumeRunId: number | null }>(notProvided('startRun')),
+    /**
+     * Creates (or reopens, when resuming) the enrichment_runs row; resolves to its id and tenant, or
+     * to a null id when stopped before anything was created.
+     */
+    startRun: fromPromise<{ runId: number | null; tenantId: TenantId | null }, { tenantId: TenantId | null; resumeRunId: number | null }>(notProvided('startRun')),
     /** Streams the companies through enrichment; reports `run.enrich.completed` or `run.fatal`. */
     enrich: fromCallback<PhaseCommand, PhaseInput>(notProvided('enrich')),
     /** Exports the run's companies to Odoo; reports `run.export.completed` or `run.fatal`. */
@@ -94,6 +100,7 @@ export const runMachine = setup({
   },
   actions: {
     markInterrupted: assign({ interrupted: true }),
+    recordStarted: assign(({ context }, params: { runId: number | null; tenantId: TenantId | null }) => ({ runId: params.runId, tenantId: params.tenantId ?? context.tenantId })),
     recordFatal: assign(({ event }) => ({ error: event.type === 'run.fatal' ? event.error : 'fatal error', outcome: 'failed' as const })),
     settleOutcome: assign(({ context }) => ({ outcome: context.outcome ?? (context.interrupted ? 'interrupted' : 'completed') })),
     drainEnrich: sendTo('enrich', { type: 'run.drain' } satisfies PhaseCommand),
@@ -103,6 +110,8 @@ export const runMachine = setup({
   },
   guards: {
     interrupted: ({ context }) => context.interrupted,
+    /** `startRun` was stopped before it created anything (no row to finalise). */
+    nothingStarted: (_, params: { runId: number | null }) => params.runId === null,
     outcomeIs: ({ context }, params: { outcome: RunOutcome }) => context.outcome === params.outcome,
   },
   delays: {
@@ -131,8 +140,9 @@ export const runMachine = setup({
         src: 'startRun',
         input: ({ context }) => ({ tenantId: context.tenantId, resumeRunId: context.resumeRunId }),
         onDone: [
-          { guard: 'interrupted', target: 'finalising', actions: assign({ runId: ({ event }) => event.output.runId }) },
-          { target: 'enriching', actions: assign({ runId: ({ event }) => event.output.runId }) },
+          { guard: { type: 'nothingStarted', params: ({ event }) => ({ runId: event.output.runId }) }, target: 'interrupted', actions: ['markInterrupted', 'settleOutcome'] },
+          { guard: 'interrupted', target: 'finalising', actions: { type: 'recordStarted', params: ({ event }) => event.output } },
+          { target: 'enriching', actions: { type: 'recordStarted', params: ({ event }) => event.output } },
         ],
         onError: {
           target: 'failed',
@@ -144,20 +154,24 @@ export const runMachine = setup({
           }),
         },
       },
-      on: { 'run.interrupt.requested': { actions: 'markInterrupted' } },
+      on: { 'run.interrupt.requested': { actions: 'markInterrupted' }, 'run.abort.requested': { actions: 'markInterrupted' } },
     },
     enriching: {
       description: 'Companies stream from the input through one enrichment actor each, at RUN_CONCURRENCY, into the sink.',
-      invoke: { id: 'enrich', src: 'enrich', input: ({ context }) => ({ runId: context.runId as number, tenantId: context.tenantId }) },
+      invoke: { id: 'enrich', src: 'enrich', input: ({ context }) => ({ runId: context.runId as number, tenantId: context.tenantId as TenantId }) },
       initial: 'running',
       states: {
         running: {
           description: 'Taking new companies from the input.',
-          on: { 'run.interrupt.requested': { target: 'draining', actions: ['markInterrupted', 'drainEnrich'] } },
+          on: {
+            'run.interrupt.requested': { target: 'draining', actions: ['markInterrupted', 'drainEnrich'] },
+            'run.abort.requested': { target: 'draining', actions: ['markInterrupted', 'drainEnrich', 'abortEnrich'] },
+          },
         },
         draining: {
-          description: 'Interrupted: intake stopped, in-flight companies finish; after the grace they are told to end with what they have.',
+          description: 'Interrupted: intake stopped, in-flight companies finish; after the grace (or at a second request) they are told to end with what they have.',
           after: { drainGrace: { actions: 'abortEnrich' } },
+          on: { 'run.abort.requested': { actions: 'abortEnrich' } },
         },
       },
       on: {
@@ -170,16 +184,20 @@ export const runMachine = setup({
     },
     exporting: {
       description: "Exporting the run's companies to each tenant's Odoo; Odoo failures never fail the run.",
-      invoke: { id: 'export', src: 'export', input: ({ context }) => ({ runId: context.runId as number, tenantId: context.tenantId }) },
+      invoke: { id: 'export', src: 'export', input: ({ context }) => ({ runId: context.runId as number, tenantId: context.tenantId as TenantId }) },
       initial: 'running',
       states: {
         running: {
           description: 'Writing partners to Odoo.',
-          on: { 'run.interrupt.requested': { target: 'draining', actions: ['markInterrupted', 'drainExport'] } },
+          on: {
+            'run.interrupt.requested': { target: 'draining', actions: ['markInterrupted', 'drainExport'] },
+            'run.abort.requested': { target: 'draining', actions: ['markInterrupted', 'drainExport', 'abortExport'] },
+          },
         },
         draining: {
-          description: 'Interrupted: no new writes start, writes in flight finish; after the grace they are aborted.',
+          description: 'Interrupted: no new writes start, writes in flight finish; after the grace (or at a second request) they are aborted.',
           after: { drainGrace: { actions: 'abortExport' } },
+          on: { 'run.abort.requested': { actions: 'abortExport' } },
         },
       },
       on: {

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
-import type { Logger } from 'pino';
 import { asyncScheduler, bufferTime, concatMap, defer, filter, from, Subject, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import { retry } from 'rxjs/operators';
 import type { Config } from '../config/index.js';
-import type { RunEvent } from '../domain/index.js';
-import { createPgBatchWriter, type BatchOutcome, type BatchWriter } from '../adapters/postgres/writer.js';
+import type { BatchOutcome, BatchWriter, Logger, RunEvent } from '../domain/index.js';
 
 /** The persistence sink: the one way run events reach PostgreSQL. */
 export interface Sink {
@@ -42,15 +39,13 @@ export interface Sink {
 
 /** Options of {@link createSink}. */
 export interface SinkOptions {
-  /** Required unless `writer` is given. */
-  pool?: pg.Pool;
   /** SINK_BATCH_SIZE, SINK_FLUSH_MS, SINK_MAX_BUFFER. */
   config: Config['sink'];
   logger?: Logger;
   /** Scheduler of the batching window and retry delays; defaults to asyncScheduler. */
   scheduler?: SchedulerLike;
-  /** Replaces the PostgreSQL writer (tests). */
-  writer?: BatchWriter;
+  /** Writes one batch in one transaction (the PostgreSQL writer, `createPgBatchWriter`, in production). */
+  writer: BatchWriter;
   /** Backoff of a failing batch: first and largest delay, in milliseconds. Defaults 100 and 5000. */
   retry?: { baseDelayMs?: number; maxDelayMs?: number };
   /** Randomness for the backoff jitter, in [0, 1). Defaults to Math.random. */
@@ -88,7 +83,7 @@ export const COALESCE_BATCHES = 5;
 export function createSink(options: SinkOptions): Sink {
   const { config, logger } = options;
   const scheduler = options.scheduler ?? asyncScheduler;
-  const writer = options.writer ?? createPgBatchWriter(requirePool(options.pool), logger);
+  const { writer } = options;
   const baseDelay = options.retry?.baseDelayMs ?? 100;
   const maxDelay = options.retry?.maxDelayMs ?? 5000;
   const random = options.random ?? Math.random;
@@ -256,9 +251,4 @@ export function createSink(options: SinkOptions): Sink {
       if (fatal) throw new SinkClosedError(admitted + waiters.length);
     },
   };
-}
-
-function requirePool(pool: pg.Pool | undefined): pg.Pool {
-  if (!pool) throw new Error('createSink needs a pool or a writer');
-  return pool;
 }

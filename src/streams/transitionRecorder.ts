@@ -1,5 +1,5 @@
 import { concatMap, from, map, Subject, takeUntil, type Observable } from 'rxjs';
-import type { Logger } from 'pino';
+import type { Logger } from '../domain/index.js';
 import type { BreakerTransition, TenantId } from '../domain/index.js';
 
 /** What {@link recordTransitions} records with. */

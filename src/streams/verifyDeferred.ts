@@ -1,4 +1,4 @@
-import type { EmailVerifierPort, TenantId } from '../domain/index.js';
+import type { DeferredContactsStore, EmailVerifierPort, TenantId } from '../domain/index.js';
 import { isCircuitOpenError, isVendorError } from '../domain/errors.js';
 import type { GuardedCaller } from './guard.types.js';
 
@@ -11,14 +11,6 @@ export interface VerifyDeferredResult {
   stillDeferred: number;
   /** The ZeroBounce breaker refused a call; the remaining addresses were left for later. */
   circuitOpen: boolean;
-}
-
-/** Where the deferred addresses are read and their verdicts stored (the PostgreSQL adapter: `createDeferredContactsStore`). */
-export interface DeferredContactsStore {
-  /** The tenant's addresses whose verification was deferred, oldest contact first. */
-  deferred(tenantId: TenantId): Promise<{ contactId: string; email: string }[]>;
-  /** Stores the verdict of one address (and when it was reached). */
-  recordVerdict(contactId: string, verdict: { status: string; subStatus: string | null }): Promise<void>;
 }
 
 /**

@@ -51,7 +51,7 @@ describe('inspection of every machine kind through the runtime', () => {
       expect(byMachine('enrichment').map((e) => (e.actorRef.getSnapshot() as { context: { company: Company } }).context.company.companyId).sort())
         .toEqual(companies.map((c) => c.companyId));
       // One breaker actor per (tenant, vendor) the chain called, and no other.
-      const breakers = runtime.listBreakers();
+      const breakers = runtime.breakers.list();
       expect(breakers.length).toBeGreaterThan(0);
       expect(byMachine('breaker')).toHaveLength(breakers.length);
       expect(breakers.every((b) => b.tenantId === 61)).toBe(true);

@@ -11,6 +11,7 @@ import { systemClock } from '../../src/adapters/clock.js';
 import { configFrom } from '../../src/config/index.js';
 import type { BreakerTransition, Company, EnrichmentOutput } from '../../src/domain/index.js';
 import { enrichmentPorts } from '../../src/runtime.js';
+import { createVendorAdapters } from '../../src/adapters/vendors.js';
 import { startSimulator, type ProfileInput } from '../../src/sim/index.js';
 import { createBreakerRegistry } from '../../src/streams/breakerRegistry.js';
 import { enrichCompany } from '../../src/streams/enrichCompany.js';
@@ -47,7 +48,7 @@ async function outage(lusha: ProfileInput, env: Record<string, string> = {}) {
     });
     const registry = createBreakerRegistry({ breaker: config.breaker, clock: systemClock, probeTimeoutMs: config.vendorTimeoutMs });
     const guard = createGuardedCaller({ config, clock: systemClock, registry });
-    const ports = enrichmentPorts(config);
+    const ports = enrichmentPorts(createVendorAdapters(config));
     const transitions: BreakerTransition[] = [];
     const subscription = registry.transitions$.subscribe((t) => transitions.push(t));
     const apifyOpen = (): boolean => transitions.some((t) => t.vendor === 'apify_linkedin' && t.to === 'open');

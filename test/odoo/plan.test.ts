@@ -89,7 +89,7 @@ describe('Odoo target resolution', () => {
       expect(JSON.stringify(r)).not.toMatch(/sk-live-abc|hunter2|env-pw/);
     }
     // Even a config that would hand the secret out is not asked.
-    const leaky = { odoo: secrets.odoo, secret: () => 'sk-live-abc' };
+    const leaky = { odoo: secrets.odoo, secret: () => 'sk-live-abc', keyVariableProblem: secrets.keyVariableProblem };
     expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'OPENAI_API_KEY' }, leaky)).toMatchObject({ kind: 'incomplete' });
   });
 
@@ -107,7 +107,7 @@ describe('Odoo target resolution', () => {
     expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'ACME_ODOO_KEY' }, legacy)).toMatchObject({ kind: 'target', target: { apiKey: 'acme-old' } });
     expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'ODOO_KEY_ACME' }, legacy)).toMatchObject({ kind: 'incomplete', missing: [expect.stringContaining('does not start with ACME_')] });
     // Even a config that would hand any secret out is not asked.
-    const leaky = { odoo: configFrom(env).odoo, secret: () => 'aws-secret-1' };
+    const leaky = { odoo: configFrom(env).odoo, secret: () => 'aws-secret-1', keyVariableProblem: configFrom(env).keyVariableProblem };
     expect(resolveOdooTarget({ ...tenant, odooKeyEnv: 'AWS_SECRET_ACCESS_KEY' }, leaky)).toMatchObject({ kind: 'incomplete' });
   });
 

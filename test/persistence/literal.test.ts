@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
+import { createRunStore } from '../../src/adapters/postgres/runs.js';
 import { createPgBatchWriter } from '../../src/adapters/postgres/writer.js';
 import type { RunEvent } from '../../src/domain/index.js';
 import { companyFinished } from './events.js';
@@ -17,7 +17,7 @@ describe('the batch writer keeps every character of the values it inlines (real 
   afterAll(() => pool.end());
 
   it('writes names, facts and stage extras with quotes, backslashes, $ patterns and unicode exactly', async () => {
-    const runId = await createRunsRepository(pool).createRun(5101, {});
+    const runId = await createRunStore(pool).createRun(5101, {});
     const events: RunEvent[] = NASTY.flatMap((text, i): RunEvent[] => {
       const finished = companyFinished(runId, 5101, i + 1);
       if (finished.type !== 'company.finished') return [];

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pgJson, pgText } from '../../src/adapters/postgres/pgJson.js';
-import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
+import { createRunStore } from '../../src/adapters/postgres/runs.js';
 import { createPgBatchWriter } from '../../src/adapters/postgres/writer.js';
 import type { RunEvent } from '../../src/domain/index.js';
 import { companyFinished } from './events.js';
@@ -25,7 +25,7 @@ describe('NUL characters on the way into PostgreSQL', () => {
   afterAll(() => pool.end());
 
   it('writes a batch whose names, facts and stage extras hold NUL, without them, once', async () => {
-    const runId = await createRunsRepository(pool).createRun(5201, {});
+    const runId = await createRunStore(pool).createRun(5201, {});
     const finished = companyFinished(runId, 5201, 1);
     if (finished.type !== 'company.finished') throw new Error('fixture');
     finished.output.facts = { ...finished.output.facts, name: 'Nul\u0000 Co', description: 'a\u0000b' };
@@ -42,7 +42,7 @@ describe('NUL characters on the way into PostgreSQL', () => {
   });
 
   it('records a run input whose name holds NUL, and an export-disabled reason with one', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const runId = await runs.createRun(5202, { note: 'p\u0000' });
     await runs.recordRunInputs(runId, [{ tenantId: 5202, companyId: 7, name: 'In\u0000put', domain: 'input.example' }]);
     await runs.disableOdooExport(runId, 'fault: bad\u0000 text');

@@ -1,7 +1,6 @@
-import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createObservability } from '../../src/adapters/postgres/observability.js';
-import type { RunEvent } from '../../src/domain/index.js';
+import { createObservability } from '../../src/streams/observability.js';
+import type { RunEvent, RunStore } from '../../src/domain/index.js';
 import type { Sink } from '../../src/streams/sink.js';
 import { companyFinished } from './events.js';
 
@@ -27,7 +26,7 @@ function recordingSink() {
 describe('Observability.group', () => {
   it('collects logEvent and bumpVendor calls and hands them, then the last events, to the sink as one group on commit', async () => {
     const { sink, arrivals } = recordingSink();
-    const obs = createObservability({ sink, pool: {} as pg.Pool, clock: { now: () => 1000 } });
+    const obs = createObservability({ sink, store: {} as RunStore, clock: { now: () => 1000 } });
     const group = obs.group();
     await group.logEvent(7, 3, 'crawl', 'finished', 'ok', { companyId: 11, durationMs: 5, extra: { fallback_taken: null } });
     await group.bumpVendor(7, 3, 'tavily', { calls: 2, errors: 1 });

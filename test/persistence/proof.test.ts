@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
+import { createRunStore } from '../../src/adapters/postgres/runs.js';
 import { createPgBatchWriter, type BatchWriter } from '../../src/adapters/postgres/writer.js';
 import type { ReasonCode } from '../../src/domain/index.js';
 import { createSink } from '../../src/streams/sink.js';
@@ -31,7 +31,7 @@ describe('the sink loses nothing when every connection is cut twice (TCP proxy)'
   });
 
   it('writes 1,000 companies, their contacts, usage and stage events exactly once', async () => {
-    const runs = createRunsRepository(direct);
+    const runs = createRunStore(direct);
     const runId = await runs.createRun(TENANT, { inputPath: 'proof.csv', concurrency: 16, dryRun: false });
     const inner = createPgBatchWriter(viaProxy);
     let failures = 0;

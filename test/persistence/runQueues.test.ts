@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exportPendingPages, pendingCompanyPages } from '../../src/adapters/postgres/runQueues.js';
-import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
+import { createRunStore } from '../../src/adapters/postgres/runs.js';
 import type { Company } from '../../src/domain/index.js';
 import { companyFinished } from './events.js';
 import { sinkOnTestDatabase } from './sinkFixture.js';
@@ -15,7 +15,7 @@ describe('run queues: pending companies and the export queue, page by page (real
   const { pool, sink } = sinkOnTestDatabase();
 
   it('yields exactly the companies without a result, in input order, across gaps and windows with nothing pending', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const tenantId = 6001;
     const runId = await runs.createRun(tenantId, {});
     const ids = Array.from({ length: 23 }, (_, i) => 500 + i);
@@ -38,7 +38,7 @@ describe('run queues: pending companies and the export queue, page by page (real
   });
 
   it('an empty or fully done run yields nothing', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const empty = await runs.createRun(6002, {});
     expect(await collect(pendingCompanyPages(pool, empty, 2))).toEqual([]);
     const full = await runs.createRun(6002, {});
@@ -49,7 +49,7 @@ describe('run queues: pending companies and the export queue, page by page (real
   });
 
   it('the export queue yields the unexported results in company id order, with the contacts seen in the run', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const tenantId = 6003;
     const runId = await runs.createRun(tenantId, {});
     const ids = [9, 3, 7, 1, 5, 11, 13];
@@ -69,7 +69,7 @@ describe('run queues: pending companies and the export queue, page by page (real
   });
 
   it('hands a company the people stored for it as knownContacts, and exports them when the run found none', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const tenantId = 6004;
     const earlier = await runs.createRun(tenantId, {});
     await sink.push(companyFinished(earlier, tenantId, 1, [], Date.now())); // Ada 1, Bob 1 and info@ (no name)

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/adapters/logger.js';
-import { createObservability, pruneSinkLedger } from '../../src/adapters/postgres/observability.js';
+import { createObservability } from '../../src/streams/observability.js';
+import { pruneSinkLedger } from '../../src/adapters/postgres/finalise.js';
+import { createRunQueue } from '../../src/adapters/postgres/runQueues.js';
 import { runReport } from '../../src/adapters/postgres/report.js';
-import { createRunsRepository } from '../../src/adapters/postgres/runs.js';
+import { createRunStore } from '../../src/adapters/postgres/runs.js';
 import { createPgBatchWriter } from '../../src/adapters/postgres/writer.js';
 import type { Company, RunEvent } from '../../src/domain/index.js';
 import { companyFinished, usage } from './events.js';
@@ -14,7 +16,7 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
   const q = async <T extends object>(sql: string, params: unknown[] = []): Promise<T[]> => (await pool.query(sql, params)).rows as T[];
 
   it('writes a finished company, its facts and contacts, and then its export outcome', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const runId = await runs.createRun(5001, { dryRun: false });
     await sink.push(companyFinished(runId, 5001, 1, ['CRAWL_THIN', 'TAVILY_FAIL']));
     await sink.push({ type: 'export.outcome', runId, tenantId: 5001, companyId: 1, exportStatus: 'exported_stripped', partnerId: 77, detail: 'stripped website' });
@@ -33,7 +35,7 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
   });
 
   it("keeps a contact's verdict when a later run could only defer it, and takes a new verdict", async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const first = await runs.createRun(5008, {});
     await sink.push(companyFinished(first, 5008, 1)); // ada: valid
     await sink.flush();
@@ -53,7 +55,7 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
   });
 
   it('is idempotent on replay: the same events again, or the same batch again, change nothing', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const runId = await runs.createRun(5002, {});
     const events: RunEvent[] = [companyFinished(runId, 5002, 1), companyFinished(runId, 5002, 2, ['OPENAI_FAIL']), usage(runId, 5002, 'openai', 3, 1, 500, 0.25)];
     const writer = createPgBatchWriter(pool);
@@ -67,7 +69,7 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
   });
 
   it('keeps an event the database refuses in sink_rejected_events and writes the rest of its batch', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const runId = await runs.createRun(5003, {});
     const writer = createPgBatchWriter(pool);
     const bad = companyFinished(999_999_999, 5003, 1); // no such run: a foreign-key violation
@@ -78,8 +80,8 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
   });
 
   it('finalises a run: degraded exactly when a company has a reason, counts, percentiles in SQL', async () => {
-    const runs = createRunsRepository(pool);
-    const obs = createObservability({ sink, pool, clock });
+    const runs = createRunStore(pool);
+    const obs = createObservability({ sink, store: createRunStore(pool), clock });
     const clean = await runs.createRun(5004, {});
     const dirty = await runs.createRun(5004, {});
     for (let i = 1; i <= 4; i += 1) await sink.push(companyFinished(clean, 5004, i));
@@ -111,7 +113,7 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
   });
 
   it('reports the counts of a run that was never finalised (still going, or killed) from its rows', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const runId = await runs.createRun(5009, {});
     await runs.recordRunInputs(runId, [1, 2, 3, 4, 5].map((id) => ({ tenantId: 5009, companyId: id, name: `R${id}`, domain: null })));
     await sink.push(companyFinished(runId, 5009, 1));
@@ -125,12 +127,12 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
   });
 
   it('logEvent logs a stage error at warn and other stage events at debug, with their fields', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const runId = await runs.createRun(5007, {});
     for (const level of ['info', 'debug'] as const) {
       const lines: Record<string, unknown>[] = [];
       const logger = createLogger({ level, destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
-      const obs = createObservability({ sink, pool, clock, logger });
+      const obs = createObservability({ sink, store: createRunStore(pool), clock, logger });
       await obs.logEvent(runId, 5007, 'crawl', 'finish', 'degraded', { companyId: 1, errorCode: 'CRAWL_THIN', durationMs: 12, extra: { vendor: 'crawler' } });
       await obs.logEvent(runId, 5007, 'extract', 'finish', 'ok', { companyId: 1, durationMs: 30, extra: { vendor: 'openai' } });
       expect(lines.map((l) => [l.level, l.msg]), level).toEqual(level === 'info' ? [[40, 'crawl finish']] : [[40, 'crawl finish'], [20, 'extract finish']]);
@@ -141,8 +143,8 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
   });
 
   it('finaliseRun prunes sink ledger rows older than the retention, and only those', async () => {
-    const runs = createRunsRepository(pool);
-    const obs = createObservability({ sink, pool, clock });
+    const runs = createRunStore(pool);
+    const obs = createObservability({ sink, store: createRunStore(pool), clock });
     const runId = await runs.createRun(5006, {});
     await q(`INSERT INTO sink_batches (batch_id, events, applied_at) VALUES ('old-ledger-row', 1, now() - interval '8 days'),
       ('recent-ledger-row', 1, now() - interval '6 days'), ('new-ledger-row', 1, now())`);
@@ -154,7 +156,7 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
   });
 
   it('records a run input in order and knows what remains for --resume', async () => {
-    const runs = createRunsRepository(pool);
+    const runs = createRunStore(pool);
     const runId = await runs.createRun(5005, { inputPath: 'in.csv' });
     async function* input(): AsyncGenerator<Company> {
       for (let i = 1; i <= 7; i += 1) yield { companyId: 100 + i, tenantId: 5005, name: `C${i}`, domain: i === 4 ? null : `c${i}.test` };
@@ -163,8 +165,10 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
     expect(await runs.recordRunInputs(runId, input(), { batchSize: 3 })).toBe(7);
     for (const id of [101, 103, 106]) await sink.push(companyFinished(runId, 5005, id, [], Date.now()));
     await sink.flush();
-    expect((await runs.pendingCompanies(runId)).map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
-    expect((await runs.pendingCompanies(runId))[1]).toEqual({ tenantId: 5005, companyId: 104, name: 'C4', domain: null });
+    const pending: Company[] = [];
+    for await (const c of createRunQueue(pool).pending(runId)) pending.push(c);
+    expect(pending.map((c) => c.companyId)).toEqual([102, 104, 105, 107]);
+    expect(pending[1]).toEqual({ tenantId: 5005, companyId: 104, name: 'C4', domain: null });
     const ids = async (options?: { staleDays?: number; pageSize?: number }): Promise<number[]> => {
       const out: number[] = [];
       for await (const c of runs.tenantCompanies(5005, options)) out.push(c.companyId);

@@ -13,10 +13,12 @@ const input = { tenantId: 4, drainGraceMs: GRACE };
  */
 const EVENTS = [
   { type: 'run.interrupt.requested' },
+  { type: 'run.abort.requested' },
   { type: 'run.enrich.completed', processed: 3 },
   { type: 'run.export.completed' },
   { type: 'run.fatal', error: 'database gone' },
-  { type: 'xstate.done.actor.startRun', output: { runId: 42 } },
+  { type: 'xstate.done.actor.startRun', output: { runId: 42, tenantId: 4 } },
+  { type: 'xstate.done.actor.startRun', output: { runId: null, tenantId: 4 } },
   { type: 'xstate.error.actor.startRun', error: new Error('cannot create run') },
   { type: 'xstate.done.actor.finalise', output: undefined },
   { type: 'xstate.error.actor.finalise', error: new Error('cannot finalise') },
@@ -30,18 +32,21 @@ interface Ref {
 }
 const toFinalise = (r: Ref, outcome?: RunOutcome): Ref => ({ ...r, at: 'finalising', outcome: outcome ?? r.outcome ?? (r.interrupted ? 'interrupted' : 'completed') });
 
-function reference(r: Ref, type: string): Ref {
+function reference(r: Ref, event: AnyEventObject): Ref {
+  const { type } = event;
   const phase = r.at.split('.')[0];
   if (type.startsWith('xstate.after.')) return r;
   switch (r.at) {
     case 'starting':
-      if (type === 'run.interrupt.requested') return { ...r, interrupted: true };
+      if (type === 'run.interrupt.requested' || type === 'run.abort.requested') return { ...r, interrupted: true };
+      // Stopped before anything was created: nothing to finalise.
+      if (type === 'xstate.done.actor.startRun' && (event.output as { runId: number | null }).runId === null) return { ...r, at: 'interrupted', interrupted: true, outcome: 'interrupted' };
       if (type === 'xstate.done.actor.startRun') return r.interrupted ? toFinalise(r) : { ...r, at: 'enriching.running' };
       if (type === 'xstate.error.actor.startRun') return { ...r, at: 'failed', outcome: 'failed' };
       return r;
     case 'enriching.running':
     case 'exporting.running':
-      if (type === 'run.interrupt.requested') return { ...r, at: `${phase}.draining`, interrupted: true };
+      if (type === 'run.interrupt.requested' || type === 'run.abort.requested') return { ...r, at: `${phase}.draining`, interrupted: true };
       break;
     case 'finalising':
       if (type === 'xstate.done.actor.finalise') return { ...r, at: r.outcome as string };
@@ -69,7 +74,7 @@ function flat(value: StateValue): string {
 function harness() {
   const log: string[] = [];
   const ctl: {
-    startRun?: { resolve: (v: { runId: number }) => void; reject: (e: unknown) => void };
+    startRun?: { resolve: (v: { runId: number | null; tenantId: number | null }) => void; reject: (e: unknown) => void };
     finalise?: { resolve: () => void; reject: (e: unknown) => void; input: FinaliseInput };
     phases: Record<string, { sendBack: (e: AnyEventObject) => void; commands: PhaseCommand['type'][]; stopped: boolean }>;
   } = { phases: {} };
@@ -85,7 +90,7 @@ function harness() {
     });
   const machine = runMachine.provide({
     actors: {
-      startRun: fromPromise(() => new Promise<{ runId: number }>((resolve, reject) => (ctl.startRun = { resolve, reject }))),
+      startRun: fromPromise(() => new Promise<{ runId: number | null; tenantId: number | null }>((resolve, reject) => (ctl.startRun = { resolve, reject }))),
       enrich: phase('enrich'),
       export: phase('export'),
       finalise: fromPromise<void, FinaliseInput>(
@@ -102,7 +107,7 @@ async function drive(h: ReturnType<typeof harness>, event: AnyEventObject, at: s
   const current = ctl.phases[actorOf(at)];
   switch (event.type) {
     case 'xstate.done.actor.startRun':
-      ctl.startRun?.resolve(event.output as { runId: number });
+      ctl.startRun?.resolve({ tenantId: 4, ...(event.output as { runId: number | null }) });
       break;
     case 'xstate.error.actor.startRun':
       ctl.startRun?.reject(event.error);
@@ -133,7 +138,7 @@ async function checkPath(path: Path): Promise<void> {
   let ref: Ref = { at: 'starting', interrupted: false, outcome: null };
   for (const step of path.steps.slice(1)) {
     const before = ref;
-    ref = reference(ref, step.event.type);
+    ref = reference(ref, step.event);
     await drive(h, step.event, before.at);
     const snap = h.actor.getSnapshot();
     expect(flat(snap.value), `${before.at} --${step.event.type}-->`).toBe(ref.at);
@@ -141,7 +146,7 @@ async function checkPath(path: Path): Promise<void> {
     const sub = ref.at.split('.')[1];
     const phaseCtl = h.ctl.phases[actorOf(ref.at)];
     if (sub === 'draining') expect(phaseCtl?.commands[0]).toBe('run.drain');
-    if (sub === 'draining' && step.event.type.startsWith('xstate.after.')) expect(phaseCtl?.commands).toContain('run.abort');
+    if (sub === 'draining' && (step.event.type.startsWith('xstate.after.') || step.event.type === 'run.abort.requested')) expect(phaseCtl?.commands).toContain('run.abort');
     if (before.at !== ref.at && before.at.includes('.') && !ref.at.startsWith(before.at.split('.')[0] as string)) {
       expect(h.ctl.phases[actorOf(before.at)]?.stopped, 'a phase left is stopped').toBe(true);
     }
@@ -189,7 +194,7 @@ describe('run machine (property)', () => {
         const finalisations = new Set<unknown>();
         for (const event of sequence) {
           const before = ref;
-          ref = reference(ref, event.type);
+          ref = reference(ref, event);
           await drive(h, event, before.at);
           const snap = h.actor.getSnapshot();
           expect(flat(snap.value), `${before.at} --${event.type}-->`).toBe(ref.at);

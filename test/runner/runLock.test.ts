@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configFrom, type Config } from '../../src/config/index.js';
 import { tryAdvisoryLock, tryRunLock, waitForAdvisoryLock } from '../../src/adapters/postgres/runLock.js';
 import { createRuntime } from '../../src/runtime.js';
+import { createRunStore } from '../../src/adapters/postgres/runs.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import type { Company } from '../../src/domain/index.js';
 import { createTestDatabase } from '../support/database.js';
@@ -82,7 +83,7 @@ describe('one process per run', () => {
       expect(result.status).toBe('completed');
       const rows = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM company_enrichment_runs WHERE run_id = $1', [runId]);
       expect(rows.rows[0]?.n).toBe(companies.length);
-      expect((await a.runs.getRun(runId as unknown as number))?.status).toBe('completed');
+      expect((await createRunStore(pool).getRun(runId as unknown as number))?.status).toBe('completed');
 
       // Once the first process let go, a resume is allowed (and finds nothing left to do).
       const resumed = await b.run({ tenantId: 3, resumeRunId: runId as unknown as number }).done;

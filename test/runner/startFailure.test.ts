@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configFrom, type Config } from '../../src/config/index.js';
 import type { Company } from '../../src/domain/index.js';
 import { createRuntime } from '../../src/runtime.js';
+import { createRunStore } from '../../src/adapters/postgres/runs.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { createTestDatabase } from '../support/database.js';
 
@@ -58,7 +59,7 @@ describe('a run whose input fails or is interrupted while it is recorded', () =>
       const result = await handle.done;
       expect(result.status).toBe('interrupted');
       expect(pulled).toBeLessThan(1300);
-      const run = await runtime.runs.getRun(result.runId as number);
+      const run = await createRunStore(pool).getRun(result.runId as number);
       expect(run?.status).toBe('interrupted');
       expect(run?.params.inputRecorded).not.toBe(true);
       const rows = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM company_enrichment_runs WHERE run_id = $1', [result.runId]);
@@ -66,7 +67,7 @@ describe('a run whose input fails or is interrupted while it is recorded', () =>
       // A resume without the companies would drop what was not recorded: refused, the run untouched.
       const refused = await runtime.run({ tenantId: 5, resumeRunId: result.runId as number }).done;
       expect([refused.status, refused.error]).toEqual(['failed', expect.stringContaining('resume it with its companies again')]);
-      expect((await runtime.runs.getRun(result.runId as number))?.status).toBe('interrupted');
+      expect((await createRunStore(pool).getRun(result.runId as number))?.status).toBe('interrupted');
     } finally {
       await runtime.close();
     }

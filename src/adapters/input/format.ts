@@ -7,8 +7,9 @@
 import { basename, extname } from 'node:path';
 import { InputError } from './error.js';
 
-/** Input formats. */
-export type InputFormat = 'csv' | 'json' | 'jsonl';
+import type { InputFormat } from '../../domain/input.js';
+
+export type { InputFormat };
 
 /** The formats `--format` accepts. */
 export const INPUT_FORMATS: readonly InputFormat[] = ['csv', 'json', 'jsonl'];

@@ -1,13 +1,9 @@
 import { badByteReason, firstBadByte, visible } from './decode.js';
 import type { RowFields } from './row.js';
 
-/** A row that was reported and skipped: its 1-based starting line, why, and (shortened) what it said. */
-export interface MalformedRow {
-  line: number;
-  reason: string;
-  /** The row's text, cut to 200 characters; absent when the row could not be delimited. */
-  raw?: string;
-}
+import type { MalformedRow } from '../../domain/input.js';
+
+export type { MalformedRow };
 
 /** A record parsed into fields (not yet validated), or refused. */
 export type ParsedRow = { line: number; fields: RowFields; raw: string } | { malformed: MalformedRow };

@@ -11,8 +11,9 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { InputError } from './error.js';
 
-/** What the input is: a regular file can be read again, a FIFO or standard input cannot. */
-export type InputKind = 'file' | 'fifo' | 'stdin';
+import type { InputKind } from '../../domain/input.js';
+
+export type { InputKind };
 
 /** An opened input: its kind, its absolute path (`-` for standard input) and its bytes, read once. */
 export interface ByteSource {

@@ -1,11 +1,11 @@
-import type pg from 'pg';
-import type { DeferredContactsStore } from '../../streams/verifyDeferred.js';
+import type { Queryable } from './reconnect.js';
+import type { DeferredContactsStore } from '../../domain/index.js';
 
 /**
  * The contacts queries of `verify-deferred`: a tenant's addresses whose verification was deferred
  * (`email_status = 'unknown'`), and the verdict stored for one of them.
  */
-export function createDeferredContactsStore(pool: pg.Pool): DeferredContactsStore {
+export function createDeferredContactsStore(pool: Pick<Queryable, 'query'>): DeferredContactsStore {
   return {
     async deferred(tenantId) {
       const { rows } = await pool.query<{ contact_id: string; email: string }>(

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/index.js';
 import { maskUrl } from '../../config/index.js';
 import type { Config } from '../../config/index.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
@@ -87,7 +87,7 @@ function attachExitHandlers(server: EmbeddedPostgres, logger?: Logger): () => vo
     void server.stop();
   };
   const onCrash = (error: Error): void => {
-    logger?.fatal({ err: error }, 'uncaught exception; stopping the embedded PostgreSQL');
+    logger?.error({ err: error }, 'uncaught exception; stopping the embedded PostgreSQL');
     void server.stop();
   };
   const onSignal = (signal: keyof typeof SIGNALS): void => {

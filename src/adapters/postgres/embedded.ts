@@ -5,7 +5,7 @@ import { chmod, mkdir, open, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/index.js';
 import { EmbeddedPostgresError, codeOf, oneLine } from './embeddedError.js';
 import { placeBinaries, placeCluster } from './embeddedPlace.js';
 import { initialiseCluster } from './initdb.js';

@@ -3,7 +3,7 @@ import { constants, existsSync } from 'node:fs';
 import { chmod, chown, copyFile, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/index.js';
 import { EmbeddedPostgresError, codeOf } from './embeddedError.js';
 import { closedOnTheWay, permits, type SystemUser } from './serverUser.js';
 

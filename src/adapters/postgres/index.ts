@@ -3,11 +3,8 @@ export { openDatabase, type Database, type OpenDatabaseOptions } from './databas
 export { migrate, loadMigrations, MIGRATIONS_DIR, type Migration, type MigrationResult } from './migrate.js';
 export { startEmbeddedPostgres, freeLoopbackPort, type EmbeddedPostgres, type EmbeddedOptions } from './embedded.js';
 export { createPgBatchWriter, isContentError, type BatchWriter, type BatchOutcome } from './writer.js';
-export { createRunsRepository, type RunsRepository, type RunRow, type RunParams, type Tenant } from './runs.js';
+export { createRunStore } from './runs.js';
+export { aggregatePercentiles, finaliseRun, pruneSinkLedger, SINK_LEDGER_RETENTION_DAYS } from './finalise.js';
 export { runReport, type RunReport } from './report.js';
 export { lastOpenBreakerTransitions } from './breakers.js';
 export { createDeferredContactsStore } from './contacts.js';
-export {
-  createObservability, aggregatePercentiles, finaliseRun,
-  type Observability, type LogEventDetails, type VendorUsageIncrement, type StageStats, type RunCounts, type FinalRunStatus,
-} from './observability.js';

@@ -2,7 +2,7 @@ import { spawn as nodeSpawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/index.js';
 import { EmbeddedPostgresError, codeOf, oneLine } from './embeddedError.js';
 import type { SystemUser } from './serverUser.js';
 
@@ -61,7 +61,7 @@ function run(options: InitdbOptions, args: string[]): Promise<void> {
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
     });
     let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => logger?.trace({ message: chunk.toString('utf8') }, 'initdb'));
+    child.stdout?.on('data', (chunk: Buffer) => logger?.debug({ message: chunk.toString('utf8') }, 'initdb'));
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-16_384);
     });

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/index.js';
 
 /**
  * The migrations folder shipped with the package: `migrations/` at the package root, reached from

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/index.js';
 
 /** Whether a process with this pid exists (signal 0 probes without sending anything). */
 export function isAlive(pid: number): boolean {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Logger } from 'pino';
+import type { Logger } from '../../domain/index.js';
 
 /**
  * Riding out a lost database connection (a restart, a failover, a network blip, a terminated

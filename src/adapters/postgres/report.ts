@@ -1,5 +1,5 @@
-import type pg from 'pg';
-import type { RunRow } from './runs.js';
+import type { Queryable } from './reconnect.js';
+import type { RunRow } from '../../domain/index.js';
 
 /** What `lead-enrich report --run <id>` prints. */
 export interface RunReport {
@@ -20,7 +20,7 @@ export interface RunReport {
  *
  * @returns null when the run does not exist
  */
-export async function runReport(pool: pg.Pool, runId: number): Promise<RunReport | null> {
+export async function runReport(pool: Pick<Queryable, 'query'>, runId: number): Promise<RunReport | null> {
   const runs = await pool.query('SELECT * FROM enrichment_runs WHERE run_id = $1', [runId]);
   const r = runs.rows[0];
   if (!r) return null;

@@ -1,16 +1,9 @@
 import type pg from 'pg';
-import type { Logger } from 'pino';
+import type { HeldLock, Locks, Logger } from '../../domain/index.js';
 import { retryOnDisconnect, type Queryable, type ReconnectOptions } from './reconnect.js';
 
-/** A held advisory lock; `release()` is idempotent. */
-export interface RunLock {
-  release(): Promise<void>;
-  /**
-   * Aborts when the lock is lost for good: its connection dropped and, by the time a new one could
-   * take the lock again, another session held it. Whoever holds the lock must then stop at once.
-   */
-  readonly lost: AbortSignal;
-}
+/** A held advisory lock (the {@link HeldLock} port). */
+export type RunLock = HeldLock;
 
 /** Options of {@link tryAdvisoryLock}. */
 export interface AdvisoryLockOptions {
@@ -139,4 +132,15 @@ export async function waitForAdvisoryLock(
       options.signal?.addEventListener('abort', done, { once: true });
     });
   }
+}
+
+/**
+ * The {@link Locks} port on session advisory locks: `lead-enrich:run:<id>` for a run,
+ * `lead-enrich:odoo:<tenant>:<target>` for one tenant's export to one Odoo target.
+ */
+export function createLocks(pool: Pick<Queryable, 'connect'>, options: AdvisoryLockOptions = {}): Locks {
+  return {
+    tryRun: (runId) => tryRunLock(pool, runId, options),
+    waitForExport: (tenantId, targetKey, wait) => waitForAdvisoryLock(pool, `lead-enrich:odoo:${tenantId}:${targetKey}`, { ...options, ...wait }),
+  };
 }

@@ -1,4 +1,4 @@
-import type { Company, CompanyFacts, Contact, SourceName } from '../../domain/index.js';
+import type { Company, CompanyFacts, Contact, ExportItem, RunQueue, SourceName } from '../../domain/index.js';
 import type { Queryable } from './reconnect.js';
 
 /**
@@ -70,14 +70,6 @@ async function storedContacts(pool: Queryable, tenantId: number, companyIds: rea
   return byCompany;
 }
 
-/** One enriched company waiting for its Odoo export. */
-export interface ExportItem {
-  companyId: number;
-  name: string | null;
-  domain: string | null;
-  facts: CompanyFacts;
-  contacts: Contact[];
-}
 
 /**
  * Companies of the run that have a result but no export_status yet, with their facts and the
@@ -110,4 +102,12 @@ export async function* exportPendingPages(pool: Queryable, runId: number, pageSi
     if (rows.length < pageSize) return;
     after = Number(rows[rows.length - 1]!.company_id);
   }
+}
+
+/** The {@link RunQueue} port over a pool (the `reconnecting` one in production). */
+export function createRunQueue(pool: Queryable): RunQueue {
+  return {
+    pending: (runId) => pendingCompanyPages(pool, runId),
+    unexported: (runId) => exportPendingPages(pool, runId),
+  };
 }

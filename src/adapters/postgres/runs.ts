@@ -1,79 +1,7 @@
-import type { Company, TenantId } from '../../domain/index.js';
+import type { Company, RunStore, TenantId } from '../../domain/index.js';
+import { aggregatePercentiles, finaliseRun } from './finalise.js';
 import { pgJson, pgText } from './pgJson.js';
 import { transaction, type Queryable } from './reconnect.js';
-
-/** A tenant row: its Odoo settings and the NAME of the variable holding its Odoo key. */
-export interface Tenant {
-  tenantId: TenantId;
-  name: string;
-  odooUrl: string | null;
-  odooDb: string | null;
-  odooLogin: string | null;
-  /** Name of the environment variable with the API key (read with `config.secret(name)`). */
-  odooKeyEnv: string | null;
-}
-
-/** What a run was started with; stored as enrichment_runs.params. */
-export interface RunParams {
-  inputPath?: string | null;
-  concurrency?: number;
-  dryRun?: boolean;
-  staleDays?: number | null;
-  [key: string]: unknown;
-}
-
-/** An enrichment_runs row. */
-export interface RunRow {
-  runId: number;
-  tenantId: TenantId;
-  status: 'running' | 'completed' | 'interrupted' | 'failed';
-  degraded: boolean;
-  odooExportDisabled: boolean;
-  params: RunParams;
-  startedAt: Date;
-  finishedAt: Date | null;
-}
-
-/** The queries the runner needs around a run. */
-export interface RunsRepository {
-  /** Inserts or updates a tenant. */
-  upsertTenant(tenant: Tenant): Promise<void>;
-  /** Creates the placeholder tenant `tenant <id>` when unknown; leaves a known one as it is. */
-  ensureTenant(tenantId: TenantId): Promise<void>;
-  /** The tenant, or null when unknown. */
-  getTenant(tenantId: TenantId): Promise<Tenant | null>;
-  /** Starts a run (status running); creates a placeholder tenant `tenant <id>` when unknown. Returns run_id. */
-  createRun(tenantId: TenantId, params: RunParams): Promise<number>;
-  getRun(runId: number): Promise<RunRow | null>;
-  /**
-   * Records the run's input in order (run_companies) and upserts the companies (a non-null input
-   * name or domain replaces the stored one). Consumes any (async) iterable in batches of `batchSize`
-   * (default 500). A company id seen twice keeps its first position. Returns the number recorded.
-   * Stops taking input when `signal` aborts (what was read and not yet written is dropped).
-   */
-  recordRunInputs(runId: number, companies: Iterable<Company> | AsyncIterable<Company>, options?: { batchSize?: number; signal?: AbortSignal }): Promise<number>;
-  /** The run's inputs without a company_enrichment_runs row, in input order. */
-  pendingCompanies(runId: number): Promise<Company[]>;
-  /** Sets the status; a final status sets finished_at, `running` clears it (resume). */
-  markRun(runId: number, status: RunRow['status']): Promise<void>;
-  /** Flags the run's Odoo export as disabled for the rest of the run, with why. */
-  disableOdooExport(runId: number, reason: string): Promise<void>;
-  /**
-   * The tenant's companies never enriched, plus (with `staleDays`) those last enriched more than
-   * `staleDays` days ago — what `run --tenant <id> [--stale-days N]` without --input enriches.
-   * Read in pages of `pageSize` (default 1000) by company id, so memory stays flat however many
-   * companies the tenant has; the staleness cut-off is fixed when the first page is read.
-   */
-  tenantCompanies(tenantId: TenantId, options?: { staleDays?: number | null; pageSize?: number }): AsyncIterable<Company>;
-  /** Companies of the run's input, and those of them with a result row (degraded: with a reason). */
-  countProgress(runId: number): Promise<{ total: number; done: number; degraded: number }>;
-  /** Notes in the run's params that its whole input is recorded (a resume need not record it again). */
-  markInputRecorded(runId: number): Promise<void>;
-  /** Adds `count` to the run's params.malformedRows (input rows skipped). */
-  addMalformedRows(runId: number, count: number): Promise<void>;
-  /** The tenant's newest run, or null. */
-  lastRunId(tenantId: TenantId): Promise<number | null>;
-}
 
 interface CompanyRow {
   tenant_id: number;
@@ -85,12 +13,12 @@ interface CompanyRow {
 const toCompany = (r: CompanyRow): Company => ({ tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain });
 
 /**
- * The runs repository over a pool. All methods throw the driver's error on failure; over a
+ * The run store (RunStore, src/domain/store.ts) over a pool. All methods throw the driver's error on failure; over a
  * `reconnecting` pool (reconnect.ts) they first ride out a lost connection. Every statement here is
  * a read, an upsert or a keyed update, safe to repeat — but for a lost acknowledgement of
  * `createRun` (a second, empty run row) or `addMalformedRows` (counted twice).
  */
-export function createRunsRepository(pool: Queryable): RunsRepository {
+export function createRunStore(pool: Queryable): RunStore {
   const ensureTenant = async (tenantId: TenantId): Promise<void> => {
     await pool.query(`INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [tenantId, `tenant ${tenantId}`]);
   };
@@ -120,7 +48,7 @@ export function createRunsRepository(pool: Queryable): RunsRepository {
     });
   };
 
-  const repo: RunsRepository = {
+  const repo: RunStore = {
     ensureTenant,
     async upsertTenant(t) {
       await pool.query(
@@ -166,15 +94,6 @@ export function createRunsRepository(pool: Queryable): RunsRepository {
       if (batch.length > 0 && !options.signal?.aborted) recorded += await writeInputs(runId, run.tenantId, batch);
       return recorded;
     },
-    async pendingCompanies(runId) {
-      const { rows } = await pool.query<CompanyRow>(
-        `SELECT rc.tenant_id, rc.company_id, rc.name, rc.domain FROM run_companies rc
-         WHERE rc.run_id = $1 AND NOT EXISTS (SELECT 1 FROM company_enrichment_runs c WHERE c.run_id = rc.run_id AND c.company_id = rc.company_id)
-         ORDER BY rc.position`,
-        [runId],
-      );
-      return rows.map(toCompany);
-    },
     async markRun(runId, status) {
       await pool.query(
         `UPDATE enrichment_runs SET status = $2, finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE coalesce(finished_at, now()) END WHERE run_id = $1`,
@@ -219,6 +138,8 @@ export function createRunsRepository(pool: Queryable): RunsRepository {
         [runId, count],
       );
     },
+    aggregatePercentiles: (runId) => aggregatePercentiles(pool, runId),
+    finaliseRun: (runId, status) => finaliseRun(pool, runId, status),
     async lastRunId(tenantId) {
       const { rows } = await pool.query<{ run_id: string | null }>('SELECT max(run_id) AS run_id FROM enrichment_runs WHERE tenant_id = $1', [tenantId]);
       return rows[0]?.run_id ? Number(rows[0].run_id) : null;

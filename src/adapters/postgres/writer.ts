@@ -1,17 +1,10 @@
 import type pg from 'pg';
-import type { Logger } from 'pino';
-import type { RunEvent } from '../../domain/index.js';
+import type { Logger } from '../../domain/index.js';
+import type { BatchOutcome, BatchWriter, RunEvent } from '../../domain/index.js';
 import { pgJson, pgText } from './pgJson.js';
 import { companyRows, contactRows, exportRows, stageRows, transitionRows, usageRows } from './rows.js';
 
-/** What happened to one batch. */
-export type BatchOutcome = 'applied' | 'duplicate' | 'rejected';
-
-/**
- * Writes one batch of run events in one transaction; a port so the sink can be tested without a
- * database. Must be idempotent per `batchId`: a batch that was committed is never applied twice.
- */
-export type BatchWriter = (batchId: string, events: readonly RunEvent[]) => Promise<BatchOutcome>;
+export type { BatchOutcome, BatchWriter } from '../../domain/index.js';
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the content is at fault. */
 export function isContentError(error: unknown): boolean {

@@ -62,25 +62,23 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
         process.stderr.write(`demo: simulators on ${sim.baseUrl}, fake Odoo on ${odoo.url}\n`);
         process.stderr.write(`demo: starting PostgreSQL (${config.database.url ? maskUrl(config.database.url) : `embedded, under ${resolve(config.database.dataDir, 'pg')}`})\n`);
         runtime = await createRuntime(config, { logger });
-        await runtime.runs.upsertTenant({ tenantId: 1, name: 'Acme Holdings (demo)', odooUrl: odoo.url, odooDb: 'acme', odooLogin: 'demo@acme.example', odooKeyEnv: 'ODOO_KEY_DEMO' });
-        await runtime.runs.upsertTenant({ tenantId: 2, name: 'Globex Group (demo)', odooUrl: odoo.url, odooDb: 'globex', odooLogin: 'demo@globex.example', odooKeyEnv: 'ODOO_KEY_DEMO' });
+        await runtime.upsertTenant({ tenantId: 1, name: 'Acme Holdings (demo)', odooUrl: odoo.url, odooDb: 'acme', odooLogin: 'demo@acme.example', odooKeyEnv: 'ODOO_KEY_DEMO' });
+        await runtime.upsertTenant({ tenantId: 2, name: 'Globex Group (demo)', odooUrl: odoo.url, odooDb: 'globex', odooLogin: 'demo@globex.example', odooKeyEnv: 'ODOO_KEY_DEMO' });
         const runIds: number[] = [];
         let worst = 0;
         for (const tenantId of [1, 2]) {
           const input = join(dir, `tenant-${tenantId}.csv`);
           writeFileSync(input, demoCsv(tenantId, count));
           process.stderr.write(`\ndemo: tenant ${tenantId}: enriching ${input}\n`);
-          const code = await executeRun(runtime, planRun({ tenant: String(tenantId), input }));
+          const code = await executeRun(runtime, planRun({ tenant: String(tenantId), input }), { onRunId: (runId) => runIds.push(runId) });
           worst = Math.max(worst, code);
-          const last = await runtime.runs.lastRunId(tenantId);
-          if (last !== null) runIds.push(last);
           if (code === EXIT_INTERRUPTED) break; // Ctrl-C ends the demo, not just this tenant's run
         }
         process.stdout.write(
           [
             '',
             'Where the data is:',
-            `  database: ${runtime.database.url}`,
+            `  database: ${runtime.databaseUrl}`,
             `  runs: ${runIds.join(', ')}  (lead-enrich report --run <id>; the embedded server starts again on demand)`,
             `  input files: ${dir}`,
             `  fake Odoo (gone when the demo ends): database acme received ${odoo.objectCalls('acme')} object calls; globex does not exist`,

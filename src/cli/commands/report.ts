@@ -1,10 +1,6 @@
-import { createDeferredContactsStore } from '../../adapters/postgres/contacts.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
-import { openDatabase } from '../../adapters/postgres/index.js';
-import { runReport } from '../../adapters/postgres/report.js';
-import { verifyDeferred } from '../../streams/verifyDeferred.js';
-import { createZeroBounceClient } from '../../adapters/zerobounce.js';
+import { isRunRequestError } from '../../domain/index.js';
 import { createRuntime } from '../../runtime.js';
 import { summaryFromReport } from '../reportSummary.js';
 import { renderSummary, summaryToJson } from '../summary.js';
@@ -21,15 +17,15 @@ export function registerReport(program: Command, setExit: (code: number) => void
       const config = loadConfig();
       const runId = intOption('--run', options.run, 1) as number;
       const { logger } = cliLogger(config);
-      const db = await openDatabase(config, { logger });
+      const runtime = await createRuntime(config, { logger });
       try {
-        const report = await runReport(db.pool, runId);
+        const report = await runtime.report(runId);
         if (!report) throw new UsageError(`run ${runId} does not exist`);
         const summary = summaryFromReport(report);
         process.stdout.write(options.json ? `${JSON.stringify(summaryToJson(summary), null, 2)}\n` : renderSummary(summary, { colour: process.stdout.isTTY === true }));
         setExit(0);
       } finally {
-        await db.close();
+        await runtime.close();
       }
     });
 
@@ -40,12 +36,13 @@ export function registerReport(program: Command, setExit: (code: number) => void
     .action(async (options: { tenant: string }) => {
       const config = loadConfig();
       const tenantId = intOption('--tenant', options.tenant, 0, 2147483647) as number;
-      if (!config.vendors.zerobounce.apiKey) throw new UsageError('ZEROBOUNCE_API_KEY is empty: ZeroBounce is off, nothing can be verified');
       const { logger } = cliLogger(config);
       // The runtime's breakers: transitions are logged and persisted, and a breaker left open is respected.
       const runtime = await createRuntime(config, { logger });
       try {
-        const r = await verifyDeferred({ store: createDeferredContactsStore(runtime.database.pool), guard: runtime.guard, verifier: createZeroBounceClient(config) }, tenantId);
+        const r = await runtime.verifyDeferred(tenantId).catch((error: unknown) => {
+          throw isRunRequestError(error) ? new UsageError(error.message) : error;
+        });
         process.stdout.write(`tenant ${tenantId}: ${r.deferred} deferred, ${r.verified} verified, ${r.stillDeferred} still deferred${r.circuitOpen ? ' (ZeroBounce breaker open: try again after CB_COOL_OFF_S)' : ''}\n`);
         setExit(0);
       } finally {

@@ -1,17 +1,16 @@
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/index.js';
 import { systemClock } from '../../adapters/clock.js';
 import { isInputError, inputFormatOf, parseInputFormat, type InputFormat } from '../../adapters/input.js';
-import { createRuntime, type Runtime } from '../../runtime.js';
-import type { RunProgress } from '../../streams/run/runJob.js';
-import { explainDisabledReason } from '../../streams/odoo/session.js';
+import { explainDisabledReason } from '../../domain/index.js';
+import { createRuntime, type RunProgress, type RunRequest, type Runtime } from '../../runtime.js';
 import { createInspector, type InspectMode, type RunInspector } from '../../adapters/inspect.js';
 import { createProgressReporter } from '../progress.js';
 import { summaryFromReport } from '../reportSummary.js';
 import { renderSummary, summaryToJson } from '../summary.js';
 import { UsageError, cliLogger, intOption } from '../context.js';
-import { runSource } from '../runSource.js';
 import { EXIT_INTERRUPTED, watchRunSignals, type RunSignals } from '../runSignals.js';
 
 export { EXIT_INTERRUPTED } from '../runSignals.js';
@@ -110,79 +109,79 @@ function stoppedBeforeRun(): number {
   return EXIT_INTERRUPTED;
 }
 
+/** Says what a named pipe or standard input waits for, so that a silent wait is not a mystery. */
+async function tellWhatWeWaitFor(path: string): Promise<void> {
+  if (path === '-') {
+    if (process.stdin.isTTY) process.stderr.write('lead-enrich: reading companies from standard input (end with Ctrl-D)\n');
+    return;
+  }
+  const stats = await stat(path).catch(() => null);
+  if (stats?.isFIFO()) process.stderr.write(`lead-enrich: reading companies from the named pipe ${path} (waiting for a writer)\n`);
+}
+
+/** The run request of a plan: a new run of a tenant (its input, or its stored companies), or a resume. */
+export function runRequestOf(plan: RunPlan): RunRequest {
+  const input = plan.input !== null ? { input: { path: plan.input, format: plan.format } } : {};
+  const concurrency = plan.concurrency !== undefined ? { concurrency: plan.concurrency } : {};
+  if (plan.resumeRunId !== null) return { resumeRunId: plan.resumeRunId, ...input, ...concurrency };
+  return { tenantId: plan.tenantId as number, ...input, ...(plan.input === null ? { stored: { staleDays: plan.staleDays } } : {}), ...concurrency, dryRun: plan.dryRun };
+}
+
 /**
  * Executes a run against an open runtime: records and enriches the input, exports, finalises,
- * shows progress, handles SIGINT/SIGTERM (drain, flush, mark interrupted), prints the summary.
- * Resolves to the exit code.
+ * shows progress, reports malformed rows on stderr, lets SIGINT/SIGTERM ask the run to stop,
+ * prints the summary. Resolves to the exit code.
  * @param out.signals the command's signal handlers when it installed them earlier (else installed here).
+ * @param out.onRunId told the run's id once it ended (the demo lists its runs).
+ * @throws {UsageError} when the run cannot start as asked (nothing was written)
  */
-export async function executeRun(runtime: Runtime, plan: RunPlan, out: { json?: boolean; inspect?: RunInspector | null; signals?: RunSignals } = {}): Promise<number> {
+export async function executeRun(
+  runtime: Runtime,
+  plan: RunPlan,
+  out: { json?: boolean; inspect?: RunInspector | null; signals?: RunSignals; onRunId?: (runId: number) => void } = {},
+): Promise<number> {
   const signals = out.signals ?? watchRunSignals();
   try {
-    return await executeWith(runtime, plan, signals, out.json === true);
+    return await executeWith(runtime, plan, signals, out.json === true, out.onRunId);
   } finally {
     if (!out.signals) signals.dispose();
   }
 }
 
-async function executeWith(runtime: Runtime, requested: RunPlan, signals: RunSignals, json: boolean): Promise<number> {
-  const counter = { malformed: 0 };
+async function executeWith(runtime: Runtime, plan: RunPlan, signals: RunSignals, json: boolean, onRunId?: (runId: number) => void): Promise<number> {
   if (signals.stop.aborted) return stoppedBeforeRun();
-  const source = await runSource(runtime, requested, signals.stop, counter);
-  if (source === null || signals.stop.aborted) {
-    source?.input?.close();
-    return stoppedBeforeRun();
-  }
-  const { tenantId, plan, companies } = source;
-  const params: Record<string, unknown> = {
-    ...(source.input ? source.input.params : { inputPath: null }),
-    concurrency: plan.concurrency ?? runtime.config.runConcurrency,
-    dryRun: plan.dryRun,
-    staleDays: plan.staleDays,
-  };
-
-  const progressOut = process.stderr;
-  const reporter = createProgressReporter({ out: progressOut, clock: systemClock });
-  const openBreakers = (): number => runtime.listBreakers().filter((b) => b.tenantId === tenantId && b.state !== 'closed').length;
+  if (plan.input !== null) await tellWhatWeWaitFor(plan.input);
+  const reporter = createProgressReporter({ out: process.stderr, clock: systemClock });
   // The first count of the run (total known) is what earlier sessions did: the rate leaves it out.
   let doneAtStart: number | null = null;
   const onProgress = (p: RunProgress): void => {
     if (doneAtStart === null && p.total !== null) doneAtStart = p.done;
     const exported = Object.values(p.exported).reduce((a, b) => a + (b ?? 0), 0);
-    reporter.update({ done: p.done, total: p.total, degraded: p.degraded, openBreakers: openBreakers(), doneAtStart: doneAtStart ?? 0, phase: p.phase, exported });
+    const openBreakers = runtime.breakers.list().filter((b) => b.tenantId === p.tenantId && b.state !== 'closed').length;
+    reporter.update({ done: p.done, total: p.total, degraded: p.degraded, openBreakers, doneAtStart: doneAtStart ?? 0, phase: p.phase, exported });
   };
-  let handle: ReturnType<Runtime['run']>;
-  try {
-    handle = runtime.run({
-      tenantId,
-      ...(companies ? { companies } : {}),
-      ...(plan.resumeRunId !== null ? { resumeRunId: plan.resumeRunId } : {}),
-      params,
-      concurrency: plan.concurrency ?? runtime.config.runConcurrency,
-      dryRun: plan.dryRun,
-      onProgress,
-    });
-  } catch (error) {
-    source.input?.close();
-    throw error;
-  }
-  signals.attach({ handle, graceMs: runtime.config.shutdownGraceMs, markInterrupted: (runId) => runtime.runs.markRun(runId, 'interrupted') });
+  const label = plan.input === '-' ? '<stdin>' : plan.input;
+  const handle = runtime.run({
+    ...runRequestOf(plan),
+    onProgress,
+    onMalformedRow: (row, input) => process.stderr.write(`lead-enrich: ${label ?? input}:${row.line}: skipped malformed row: ${row.reason}\n`),
+  });
+  signals.attach({ handle, graceMs: runtime.config.shutdownGraceMs });
 
   try {
     const result = await handle.done;
     reporter.stop();
-    if (counter.malformed > 0 && result.runId !== null) {
-      await runtime.runs.addMalformedRows(result.runId, counter.malformed);
-    }
-    if (result.runId !== null) {
-      const report = await runtime.report(result.runId);
-      if (report) {
-        const summary = summaryFromReport(report);
-        process.stdout.write(json ? `${JSON.stringify(summaryToJson(summary), null, 2)}\n` : renderSummary(summary, { colour: process.stdout.isTTY === true }));
-        // Also on stderr, where an operator watching the run looks: the export did not happen, and why.
-        if (summary.odooExportDisabled) {
-          process.stderr.write(`lead-enrich: run ${summary.runId}: Odoo export disabled for tenant ${summary.tenantId}: ${explainDisabledReason(summary.odooExportDisabledReason)}\n`);
-        }
+    if (result.refused) throw new UsageError(result.error ?? 'the run could not start as asked');
+    if (result.runId === null) return stoppedBeforeRun();
+    onRunId?.(result.runId);
+    if (handle.progress.previousStatus === 'completed') process.stderr.write(`lead-enrich: run ${result.runId} was already completed; nothing was left to resume\n`);
+    const report = await runtime.report(result.runId);
+    if (report) {
+      const summary = summaryFromReport(report);
+      process.stdout.write(json ? `${JSON.stringify(summaryToJson(summary), null, 2)}\n` : renderSummary(summary, { colour: process.stdout.isTTY === true }));
+      // Also on stderr, where an operator watching the run looks: the export did not happen, and why.
+      if (summary.odooExportDisabled) {
+        process.stderr.write(`lead-enrich: run ${summary.runId}: Odoo export disabled for tenant ${summary.tenantId}: ${explainDisabledReason(summary.odooExportDisabledReason)}\n`);
       }
     }
     if (result.status === 'failed') {
@@ -191,7 +190,7 @@ async function executeWith(runtime: Runtime, requested: RunPlan, signals: RunSig
     }
     if (result.status === 'interrupted') {
       // Also on stderr: stdout may be a file or a pipe (--json), and the operator must learn how to go on.
-      process.stderr.write(`lead-enrich: run ${result.runId ?? '<run_id>'} interrupted; resume with: lead-enrich run --resume ${result.runId ?? '<run_id>'}\n`);
+      process.stderr.write(`lead-enrich: run ${result.runId} interrupted; resume with: lead-enrich run --resume ${result.runId}\n`);
       return EXIT_INTERRUPTED;
     }
     return 0;

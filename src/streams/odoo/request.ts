@@ -9,7 +9,7 @@ import { resolveOdooTarget, type TenantOdooSettings } from './settings.js';
  * signal and onDisabled. Production deps: `createClient: (t) => createOdooClient(t, { timeoutMs: config.vendorTimeoutMs, maxResponseBytes: config.odoo.maxResponseBytes })`.
  */
 export function exportRequestFor(
-  config: Pick<Config, 'odoo' | 'features' | 'secret'>,
+  config: Pick<Config, 'odoo' | 'features' | 'secret' | 'keyVariableProblem'>,
   tenantId: TenantId,
   tenant: TenantOdooSettings | null,
   dryRun = false,

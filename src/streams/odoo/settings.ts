@@ -1,5 +1,4 @@
 import type { Config } from '../../config/config.js';
-import { ENV_NAME, isConfigVariable } from '../../config/variables.js';
 import type { OdooTarget } from '../../domain/odoo.js';
 
 /**
@@ -44,13 +43,11 @@ const blank = (value: string | null | undefined): value is null | undefined | ''
  * unusable value is not repeated, as the reason reaches logs and
  * `enrichment_runs.odoo_export_disabled_reason`.
  */
-function keyEnvOf(keyEnv: string | null, prefix: string): { name: string } | { problem: string } {
+function keyEnvOf(keyEnv: string | null, config: Pick<Config, 'keyVariableProblem'>): { name: string } | { problem: string } {
   if (blank(keyEnv)) return { problem: 'tenants.odoo_key_env' };
   const name = keyEnv.trim();
-  if (!ENV_NAME.test(name)) return { problem: 'tenants.odoo_key_env (not a variable name)' };
-  if (isConfigVariable(name)) return { problem: `tenants.odoo_key_env (${name} is a configuration variable, never a tenant key)` };
-  if (!name.startsWith(prefix)) return { problem: `tenants.odoo_key_env (names a variable that does not start with ${prefix}, the ODOO_KEY_ENV_PREFIX)` };
-  return { name };
+  const problem = config.keyVariableProblem(name);
+  return problem === null ? { name } : { problem: `tenants.odoo_key_env (${problem})` };
 }
 
 /**
@@ -61,9 +58,9 @@ function keyEnvOf(keyEnv: string | null, prefix: string): { name: string } | { p
  * variable without ODOO_KEY_ENV_PREFIX (nor AWS_SECRET_ACCESS_KEY or PGPASSWORD). The export is
  * then disabled with reason `settings_incomplete` and the run goes on.
  */
-export function resolveOdooTarget(tenant: TenantOdooSettings | null, config: Pick<Config, 'odoo' | 'secret'>): OdooTargetResolution {
+export function resolveOdooTarget(tenant: TenantOdooSettings | null, config: Pick<Config, 'odoo' | 'secret' | 'keyVariableProblem'>): OdooTargetResolution {
   if (tenant && !blank(tenant.odooUrl)) {
-    const keyEnv = keyEnvOf(tenant.odooKeyEnv, config.odoo.keyEnvPrefix);
+    const keyEnv = keyEnvOf(tenant.odooKeyEnv, config);
     const apiKey = 'name' in keyEnv ? config.secret(keyEnv.name) : null;
     const missing = [
       ...(blank(tenant.odooDb) ? ['tenants.odoo_db'] : []),

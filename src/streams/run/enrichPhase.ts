@@ -1,22 +1,17 @@
-import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
-import type { Clock, Company, EnrichmentOutput } from '../../domain/index.js';
-import { childLogger } from '../../adapters/logger.js';
-import type { Observability } from '../../adapters/postgres/observability.js';
-import type { Queryable } from '../../adapters/postgres/reconnect.js';
-import { pendingCompanyPages } from '../../adapters/postgres/runQueues.js';
+import { logContext, type Clock, type Company, type EnrichmentOutput, type Logger, type RunQueue } from '../../domain/index.js';
+import type { Observability } from '../observability.js';
 import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts, type EnrichmentStageEvent } from '../enrichCompany.js';
 import type { GuardedCaller } from '../guard.types.js';
 import { pulledMerge } from '../pulledMerge.js';
-import type { Sink } from '../sink.js';
 import { CompanyUsage } from './usage.js';
 
 /** What the enrichment phase of a run needs. */
 export interface EnrichPhaseDeps {
   config: Config;
   clock: Clock;
-  pool: Queryable;
-  sink: Sink;
+  /** Where the run's pending companies are read from. */
+  queue: Pick<RunQueue, 'pending'>;
   obs: Observability;
   guard: GuardedCaller;
   ports: EnrichmentPorts;
@@ -87,13 +82,13 @@ export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions):
     await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
     processed += 1;
     if (deps.logger.isLevelEnabled('debug')) {
-      childLogger(deps.logger, { companyId: company.companyId }).debug({ reasons: output.degradedReasons, fallbacks: output.fallbacks }, 'company enriched');
+      deps.logger.child(logContext({ companyId: company.companyId })).debug({ reasons: output.degradedReasons, fallbacks: output.fallbacks }, 'company enriched');
     }
     options.onCompany?.({ companyId: company.companyId, degraded: output.reasons.length > 0, reasons: output.reasons });
   };
 
   return new Promise<number>((resolve, reject) => {
-    pulledMerge(pendingCompanyPages(deps.pool, runId), one, { concurrency: options.concurrency, stopIntake: options.stopIntake }).subscribe({
+    pulledMerge(deps.queue.pending(runId), one, { concurrency: options.concurrency, stopIntake: options.stopIntake }).subscribe({
       error: reject,
       complete: () => resolve(processed),
     });

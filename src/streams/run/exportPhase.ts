@@ -1,11 +1,6 @@
-import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
-import type { ExportStatus } from '../../domain/index.js';
-import { exportPendingPages, type ExportItem } from '../../adapters/postgres/runQueues.js';
-import type { Observability } from '../../adapters/postgres/observability.js';
-import type { Queryable } from '../../adapters/postgres/reconnect.js';
-import type { RunsRepository } from '../../adapters/postgres/runs.js';
-import { waitForAdvisoryLock, type RunLock } from '../../adapters/postgres/runLock.js';
+import type { ExportItem, ExportStatus, HeldLock, Locks, RunQueue, RunStore } from '../../domain/index.js';
+import type { Observability } from '../observability.js';
 import { exportTenant, type ExportSummary, type OdooExportDeps, type OdooExportRequest } from '../odoo/odooExport.js';
 import { toExportCompany } from '../odoo/plan.js';
 import { exportRequestFor } from '../odoo/request.js';
@@ -17,13 +12,12 @@ import { CompanyUsage } from './usage.js';
 /** What the export phase of a run needs. */
 export interface ExportPhaseDeps {
   config: Config;
-  pool: Queryable;
-  sink: Sink;
+  sink: Pick<Sink, 'flush'>;
   obs: Observability;
-  runs: RunsRepository;
+  store: Pick<RunStore, 'getTenant' | 'disableOdooExport'>;
+  queue: Pick<RunQueue, 'unexported'>;
+  locks: Pick<Locks, 'waitForExport'>;
   odoo: OdooExportDeps;
-  /** The run's logger (the export lock's lost connections). */
-  logger?: Logger;
 }
 
 /** A guard that counts every call into whatever tally `current()` is at the time of the call. */
@@ -61,22 +55,21 @@ export async function exportPhase(deps: ExportPhaseDeps, options: ExportPhaseOpt
   // The export reads the results from the database: the last companies' rows may still be in the
   // sink's buffer (up to SINK_FLUSH_MS), and a company not yet written would never be exported.
   await deps.sink.flush();
-  const tenant = await deps.runs.getTenant(tenantId);
+  const tenant = await deps.store.getTenant(tenantId);
   const request = {
     ...exportRequestFor(deps.config, tenantId, tenant, options.dryRun),
     signal: options.signal,
     ...(options.stopIntake ? { stopIntake: options.stopIntake } : {}),
     onDisabled: (d: Disabled) => {
-      void deps.runs.disableOdooExport(runId, disabledReasonText(d)).catch(() => undefined);
+      void deps.store.disableOdooExport(runId, disabledReasonText(d)).catch(() => undefined);
     },
   };
   // Two runs of one tenant exporting to one Odoo at once could both miss a partner's ref and both
   // create it: one export per (tenant, target) at a time, the other waits (or stops on interrupt).
-  let lock: RunLock | null = null;
+  let lock: HeldLock | null = null;
   if (request.resolution.kind === 'target' && !options.dryRun) {
-    lock = await waitForAdvisoryLock(deps.pool, `lead-enrich:odoo:${tenantId}:${request.resolution.targetKey}`, {
+    lock = await deps.locks.waitForExport(tenantId, request.resolution.targetKey, {
       signal: options.stopIntake ? AbortSignal.any([options.signal, options.stopIntake]) : options.signal,
-      ...(deps.logger ? { logger: deps.logger } : {}),
       onWait: () => deps.odoo.logger?.info({ tenantId, runId }, 'another run is exporting this tenant to the same Odoo; waiting for it'),
     });
   }
@@ -94,13 +87,13 @@ async function exportInTurn(deps: ExportPhaseDeps, options: ExportPhaseOptions, 
   // exports a company again counts only the calls it makes again.
   let usage = new CompanyUsage();
   const odoo = { ...deps.odoo, guard: countingGuard(deps.odoo.guard, () => usage) };
-  const iterator = exportTenant(odoo, request, exportCompanies(exportPendingPages(deps.pool, runId)));
+  const iterator = exportTenant(odoo, request, exportCompanies(deps.queue.unexported(runId)));
   for (;;) {
     const next = await iterator.next();
     if (next.done) {
       for (const [vendor, t] of usage.byVendor) await deps.obs.bumpVendor(runId, tenantId, vendor, t);
       if (next.value.odooExportDisabled && next.value.disabled) {
-        await deps.runs.disableOdooExport(runId, disabledReasonText(next.value.disabled));
+        await deps.store.disableOdooExport(runId, disabledReasonText(next.value.disabled));
       }
       return next.value;
     }

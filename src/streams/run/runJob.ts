@@ -1,31 +1,44 @@
 import { setMaxListeners } from 'node:events';
 import { createActor, fromCallback, fromPromise, type InspectionEvent } from 'xstate';
-import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
-import type { Clock, Company, ExportStatus } from '../../domain/index.js';
-import { childLogger } from '../../adapters/logger.js';
-import type { Observability } from '../../adapters/postgres/observability.js';
-import type { Queryable } from '../../adapters/postgres/reconnect.js';
-import type { RunParams, RunsRepository } from '../../adapters/postgres/runs.js';
-import { tryRunLock, type RunLock } from '../../adapters/postgres/runLock.js';
+import {
+  isRunRequestError,
+  logContext,
+  type Clock,
+  type Company,
+  type ExportStatus,
+  type HeldLock,
+  type InputFormat,
+  type InputOpener,
+  type Locks,
+  type Logger,
+  type MalformedRow,
+  type RunParams,
+  type RunQueue,
+  type RunRow,
+  type RunStore,
+} from '../../domain/index.js';
 import { runMachine, type PhaseCommand, type PhaseInput, type RunMachineOutput } from '../../machines/run.machine.js';
 import type { EnrichmentPorts } from '../enrichCompany.js';
 import type { GuardedCaller } from '../guard.types.js';
+import type { Observability } from '../observability.js';
 import type { OdooExportDeps } from '../odoo/odooExport.js';
 import type { Sink } from '../sink.js';
 import type { TransitionRecorder } from '../transitionRecorder.js';
 import { enrichPhase } from './enrichPhase.js';
 import { exportPhase } from './exportPhase.js';
+import { startRunRow, type RunSource, type StartedRun } from './runStart.js';
 
 /** Everything a run is composed of (built once per runtime by the composition root). */
 export interface RunJobDeps {
   config: Config;
   clock: Clock;
-  /** The run's queries and locks: a `reconnecting` pool, so that a lost connection is ridden out. */
-  pool: Queryable;
   sink: Sink;
   obs: Observability;
-  runs: RunsRepository;
+  store: RunStore;
+  queue: RunQueue;
+  locks: Locks;
+  inputs: InputOpener;
   /** The run's guarded caller (breakers shared across the runtime). */
   guard: GuardedCaller;
   ports: EnrichmentPorts;
@@ -39,36 +52,80 @@ export interface RunJobDeps {
 /** Live progress of a run. */
 export interface RunProgress {
   runId: number | null;
+  /** The run's tenant, once known (a resume learns it from the run's row). */
+  tenantId: number | null;
   phase: 'starting' | 'enriching' | 'exporting' | 'finalising' | 'done';
+  /** A resumed run's status before it was resumed (`completed`: nothing is left to do); null for a new run. */
+  previousStatus: RunRow['status'] | null;
   /** Companies in the run's input (known once the input is recorded). */
   total: number | null;
   /** Companies with a result row, this session and earlier ones (resume). */
   done: number;
   degraded: number;
   exported: Partial<Record<ExportStatus, number>>;
+  /** Input rows skipped as malformed, this session. */
+  malformed: number;
 }
 
-/** What to run. */
+/**
+ * What to run: a new run of `tenantId` — its companies given, read from an input, or the tenant's
+ * companies already stored (never enriched, or with `staleDays` not enriched for that long) — or
+ * `resumeRunId`.
+ */
 export interface RunRequest {
-  tenantId: number;
+  tenantId?: number;
   /** A new run's companies, streamed into run_companies before enrichment starts. */
   companies?: AsyncIterable<Company> | Iterable<Company>;
-  /** Resume this run instead: only companies without a row are enriched, only unexported ones exported. */
+  /** A new run's input: a file, a named pipe or `-` (standard input), opened once. */
+  input?: { path: string; format?: InputFormat | null };
+  /** A new run of the tenant's stored companies: those never enriched, plus with `staleDays` those not enriched for that many days. */
+  stored?: { staleDays?: number | null };
+  /**
+   * Resume this run: only companies without a row are enriched, only unexported ones exported; it
+   * keeps its own dry-run and concurrency. Give `companies` or `input` only for a run stopped while
+   * its input was being recorded, whose input cannot be read again.
+   */
   resumeRunId?: number;
-  params: RunParams;
-  concurrency: number;
-  dryRun: boolean;
+  /** Companies enriched at once; default the resumed run's, else RUN_CONCURRENCY. */
+  concurrency?: number;
+  /** A new run only: write nothing to Odoo, record what would be written. */
+  dryRun?: boolean;
+  /** More parameters recorded on a new run's row (enrichment_runs.params). */
+  params?: RunParams;
   /** Called whenever progress changes (cheap; throttle in the caller). */
   onProgress?: (progress: RunProgress) => void;
+  /** Every malformed input row, which is skipped (and counted in the run's params.malformedRows). */
+  onMalformedRow?: (row: MalformedRow, input: string) => void;
+}
+
+/** How a run ended. */
+export interface RunResult extends RunMachineOutput {
+  /**
+   * The run could not start as asked and nothing was written (a run to resume that does not exist,
+   * an input that cannot be read at all, a resume whose input cannot be read again): status
+   * `failed`, `error` says why. The CLI exits 2.
+   */
+  refused: boolean;
 }
 
 /** A started run. */
 export interface RunHandle {
   /** Resolves when the run machine reaches a final state. */
-  readonly done: Promise<RunMachineOutput>;
-  /** Stop intake, let in-flight companies finish within SHUTDOWN_GRACE_MS, flush, mark interrupted. */
-  interrupt(): void;
+  readonly done: Promise<RunResult>;
+  /**
+   * Stops the run: intake stops, companies in flight get SHUTDOWN_GRACE_MS to finish, everything is
+   * flushed and the run is recorded interrupted. With `now`, in-flight work is aborted at once (no
+   * grace): a second Ctrl-C.
+   */
+  interrupt(options?: { now?: boolean }): void;
   readonly progress: RunProgress;
+}
+
+function sourceOf(request: RunRequest): RunSource | undefined {
+  if (request.companies) return { kind: 'companies', companies: request.companies };
+  if (request.input) return { kind: 'input', path: request.input.path, format: request.input.format ?? null };
+  if (request.stored) return { kind: 'stored', staleDays: request.stored.staleDays ?? null };
+  return undefined;
 }
 
 /**
@@ -77,68 +134,99 @@ export interface RunHandle {
  * status). Resumable: the input is recorded before enrichment, every result is keyed by (run, company).
  */
 export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
-  const progress: RunProgress = { runId: null, phase: 'starting', total: null, done: 0, degraded: 0, exported: {} };
+  const progress: RunProgress = { runId: null, tenantId: request.tenantId ?? null, phase: 'starting', previousStatus: null, total: null, done: 0, degraded: 0, exported: {}, malformed: 0 };
   const changed = (): void => request.onProgress?.(progress);
-  const { tenantId } = request;
-  let runLogger = childLogger(deps.logger, { tenantId });
-  let lock: RunLock | null = null;
-  // An interrupt stops the input's recording too (a large input would otherwise be read to its end first).
+  let runLogger = deps.logger.child(logContext({ tenantId: request.tenantId }));
+  let lock: HeldLock | null = null;
+  let started: StartedRun | null = null;
+  let requestError: unknown = null;
+  // An interrupt stops the input's recording too (a large input, or a FIFO without a writer, would otherwise be waited for).
   const intake = new AbortController();
   // Fires when the run lock is lost to another process: the phases abort their work at once.
   const lockLost = new AbortController();
   let leaveRun: (() => void) | null = null;
+  const onMalformed = (row: MalformedRow): void => {
+    progress.malformed += 1;
+    request.onMalformedRow?.(row, request.input?.path ?? 'input');
+  };
+
   const lockRun = async (runId: number): Promise<void> => {
-    lock = await tryRunLock(deps.pool, runId, { logger: childLogger(deps.logger, { runId, tenantId }) });
+    lock = await deps.locks.tryRun(runId);
     if (!lock) throw new Error(`run ${runId} is being processed by another process; nothing was changed`);
-    lock.lost.addEventListener('abort', () => {
-      // Its connection dropped and another process took the run meanwhile (a `run --resume`): the
-      // run is that process's now. Stop at once — companies in flight get no row, so it does them.
-      runLogger.error({ runId }, 'the run lock was lost to another process; stopping this one at once');
-      intake.abort();
-      actor.send({ type: 'run.interrupt.requested' });
-      lockLost.abort();
-    }, { once: true });
+    lock.lost.addEventListener(
+      'abort',
+      () => {
+        // Its connection dropped and another process took the run meanwhile (a `run --resume`): the
+        // run is that process's now. Stop at once — companies in flight get no row, so it does them.
+        runLogger.error({ runId }, 'the run lock was lost to another process; stopping this one at once');
+        intake.abort();
+        actor.send({ type: 'run.interrupt.requested' });
+        lockLost.abort();
+      },
+      { once: true },
+    );
+  };
+
+  const recordInput = async (run: StartedRun): Promise<void> => {
+    try {
+      if (run.companies) {
+        await deps.store.recordRunInputs(run.runId, run.companies, { signal: intake.signal });
+        // Interrupted while recording: not marked, so a resume records the input again.
+        if (!intake.signal.aborted) await deps.store.markInputRecorded(run.runId);
+        if (progress.malformed > 0) await deps.store.addMalformedRows(run.runId, progress.malformed);
+      }
+      Object.assign(progress, await deps.store.countProgress(run.runId));
+    } catch (error) {
+      // The row exists: it must not stay `running` for ever. The error carries the run id so
+      // that the machine's output (and the CLI) can name the run.
+      runLogger.error({ err: error }, 'run input could not be recorded; run failed');
+      await deps.store.markRun(run.runId, 'failed').catch(() => undefined);
+      throw Object.assign(error instanceof Error ? error : new Error(String(error)), { runId: run.runId });
+    } finally {
+      run.input?.close();
+    }
   };
 
   const machine = runMachine.provide({
     actors: {
-      startRun: fromPromise<{ runId: number }, { tenantId: number; resumeRunId: number | null }>(async ({ input }) => {
-        let runId: number;
-        if (input.resumeRunId !== null) {
-          const run = await deps.runs.getRun(input.resumeRunId);
-          if (!run) throw new Error(`run ${input.resumeRunId} does not exist`);
-          if (run.params.inputRecorded !== true && !request.companies) {
-            // Stopped while its input was being recorded: what was not recorded would silently drop out.
-            throw new Error(`run ${run.runId} was stopped before its input was recorded whole: resume it with its companies again (the CLI reads its input file again)`);
-          }
-          runId = run.runId;
-          await lockRun(runId);
-          await deps.runs.markRun(runId, 'running');
-        } else {
-          runId = await deps.runs.createRun(tenantId, request.params);
-          await lockRun(runId);
-        }
-        progress.runId = runId;
-        leaveRun = deps.transitions.enterRun(tenantId, runId);
-        runLogger = childLogger(deps.logger, { runId, tenantId });
-        runLogger.info({ resumed: input.resumeRunId !== null }, input.resumeRunId !== null ? 'run resumed' : 'run started');
-        changed();
+      startRun: fromPromise<{ runId: number | null; tenantId: number | null }, { tenantId: number | null; resumeRunId: number | null }>(async () => {
+        const source = sourceOf(request);
+        let run: StartedRun | null;
         try {
-          if (request.companies) {
-            await deps.runs.recordRunInputs(runId, request.companies, { signal: intake.signal });
-            // Interrupted while recording: not marked, so a resume records the input again.
-            if (!intake.signal.aborted) await deps.runs.markInputRecorded(runId);
-          }
-          Object.assign(progress, await deps.runs.countProgress(runId));
+          run = await startRunRow(
+            { store: deps.store, inputs: deps.inputs },
+            {
+              ...(request.tenantId !== undefined ? { tenantId: request.tenantId } : {}),
+              ...(request.resumeRunId !== undefined ? { resumeRunId: request.resumeRunId } : {}),
+              ...(source ? { source } : {}),
+              dryRun: request.dryRun ?? false,
+              concurrency: request.concurrency ?? (request.resumeRunId === undefined ? deps.config.runConcurrency : undefined),
+              params: request.params ?? {},
+              onMalformed,
+            },
+            intake.signal,
+          );
         } catch (error) {
-          // The row exists: it must not stay `running` for ever. The error carries the run id so
-          // that the machine's output (and the CLI) can name the run.
-          runLogger.error({ err: error }, 'run input could not be recorded; run failed');
-          await deps.runs.markRun(runId, 'failed').catch(() => undefined);
-          throw Object.assign(error instanceof Error ? error : new Error(String(error)), { runId });
+          requestError = error;
+          throw error;
         }
+        if (run === null) return { runId: null, tenantId: request.tenantId ?? null }; // stopped before anything was created
+        started = run;
+        Object.assign(progress, { runId: run.runId, tenantId: run.tenantId, previousStatus: run.previousStatus });
+        try {
+          await lockRun(run.runId);
+        } catch (error) {
+          run.input?.close();
+          throw error;
+        }
+        if (run.previousStatus !== null) await deps.store.markRun(run.runId, 'running');
+        leaveRun = deps.transitions.enterRun(run.tenantId, run.runId);
+        runLogger = deps.logger.child(logContext({ runId: run.runId, tenantId: run.tenantId }));
+        runLogger.info({ resumed: run.previousStatus !== null }, run.previousStatus !== null ? 'run resumed' : 'run started');
         changed();
-        return { runId };
+        await recordInput(run);
+        changed();
+        return { runId: run.runId, tenantId: run.tenantId };
       }),
       enrich: fromCallback<PhaseCommand, PhaseInput>(({ input, sendBack, receive }) => {
         const stopIntake = new AbortController();
@@ -148,12 +236,13 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         receive((command) => (command.type === 'run.drain' ? stopIntake.abort() : abort.abort(new Error('run aborted'))));
         const onLockLost = (): void => abort.abort(new Error('run lock lost'));
         lockLost.signal.addEventListener('abort', onLockLost, { once: true });
+        const concurrency = (started as StartedRun | null)?.concurrency ?? deps.config.runConcurrency;
         progress.phase = 'enriching';
         changed();
-        runLogger.info({ concurrency: request.concurrency }, 'enriching');
+        runLogger.info({ concurrency }, 'enriching');
         enrichPhase({ ...deps, logger: runLogger }, {
           runId: input.runId,
-          concurrency: request.concurrency,
+          concurrency,
           stopIntake: stopIntake.signal,
           abort: abort.signal,
           onCompany: (c) => {
@@ -177,15 +266,16 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         receive((command) => (command.type === 'run.drain' ? drain.abort() : stop.abort()));
         const onLockLost = (): void => stop.abort();
         lockLost.signal.addEventListener('abort', onLockLost, { once: true });
+        const dryRun = (started as StartedRun | null)?.dryRun ?? false;
         progress.phase = 'exporting';
         changed();
-        runLogger.info({ dryRun: request.dryRun }, 'exporting to Odoo');
+        runLogger.info({ dryRun }, 'exporting to Odoo');
         exportPhase(
-          { config: deps.config, pool: deps.pool, sink: deps.sink, obs: deps.obs, runs: deps.runs, logger: runLogger, odoo: { ...deps.odoo, guard: deps.guard, logger: runLogger } },
+          { config: deps.config, sink: deps.sink, obs: deps.obs, store: deps.store, queue: deps.queue, locks: deps.locks, odoo: { ...deps.odoo, guard: deps.guard, logger: runLogger } },
           {
             runId: input.runId,
             tenantId: input.tenantId,
-            dryRun: request.dryRun,
+            dryRun,
             signal: stop.signal,
             stopIntake: drain.signal,
             onCompany: (status) => {
@@ -205,13 +295,13 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
       finalise: fromPromise<void, { runId: number; status: 'completed' | 'interrupted' | 'failed'; error: string | null }>(async ({ input }) => {
         progress.phase = 'finalising';
         changed();
-        await deps.sink.flush();
         if (lockLost.signal.aborted) {
           // The results committed so far stay; the run's row is the other process's to finalise.
+          await deps.sink.flush();
           runLogger.warn({ status: input.status }, 'run stopped: its row is left to the process that holds it now');
           return;
         }
-        await deps.obs.aggregatePercentiles(input.runId);
+        // One flush, then one finalisation in the database (percentiles, counts, degraded flag, status).
         const counts = await deps.obs.finaliseRun(input.runId, input.status);
         runLogger.info({ status: input.status, error: input.error, counts }, 'run finalised');
       }),
@@ -219,20 +309,20 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   });
 
   const actor = createActor(machine, {
-    input: { tenantId, resumeRunId: request.resumeRunId ?? null, drainGraceMs: deps.config.shutdownGraceMs },
+    input: { tenantId: request.tenantId ?? null, resumeRunId: request.resumeRunId ?? null, drainGraceMs: deps.config.shutdownGraceMs },
     ...(deps.inspect ? { inspect: deps.inspect } : {}),
   });
-  const done = new Promise<RunMachineOutput>((resolve, reject) => {
+  const done = new Promise<RunResult>((resolve, reject) => {
     actor.subscribe({
       complete: () => {
         progress.phase = 'done';
         changed();
         const output = actor.getSnapshot().output as RunMachineOutput;
         // The run is another process's to resume only once this one has let go of it.
-        void Promise.resolve((lock as RunLock | null)?.release()).finally(() => resolve(output));
+        void Promise.resolve((lock as HeldLock | null)?.release()).finally(() => resolve({ ...output, refused: isRunRequestError(requestError) }));
       },
       error: (error: unknown) => {
-        void Promise.resolve((lock as RunLock | null)?.release()).finally(() => reject(error));
+        void Promise.resolve((lock as HeldLock | null)?.release()).finally(() => reject(error));
       },
     });
   });
@@ -241,9 +331,9 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   actor.start();
   return {
     done,
-    interrupt: () => {
+    interrupt: (options = {}) => {
       intake.abort();
-      actor.send({ type: 'run.interrupt.requested' });
+      actor.send({ type: options.now ? 'run.abort.requested' : 'run.interrupt.requested' });
     },
     get progress() {
       return progress;
