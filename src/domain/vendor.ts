@@ -18,3 +18,15 @@ export type TenantId = number;
 export function isBreakerVendor(value: string): value is BreakerVendor {
   return (BREAKER_VENDORS as readonly string[]).includes(value);
 }
+
+/**
+ * Whether each vendor that needs a key is on (its key or token is set): `false` means the vendor is
+ * off and its step is skipped, not degraded. Decided once, by `vendorsOn` (src/config/vendors.ts).
+ */
+export interface EnabledVendors {
+  tavily: boolean;
+  openai: boolean;
+  zerobounce: boolean;
+  lusha: boolean;
+  apify_linkedin: boolean;
+}
