@@ -1,13 +1,12 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
 import type { ExportStatus } from '../../domain/index.js';
-import { exportPendingPages, type ExportItem } from '../../adapters/postgres/runQueues.js';
+import { exportPendingPages } from '../../adapters/postgres/runQueues.js';
 import type { Observability } from '../../adapters/postgres/observability.js';
 import type { Queryable } from '../../adapters/postgres/reconnect.js';
 import type { RunsRepository } from '../../adapters/postgres/runs.js';
 import { waitForAdvisoryLock, type RunLock } from '../../adapters/postgres/runLock.js';
 import { exportTenant, type ExportSummary, type OdooExportDeps, type OdooExportRequest } from '../odoo/odooExport.js';
-import { toExportCompany } from '../odoo/plan.js';
 import { exportRequestFor } from '../odoo/request.js';
 import { disabledReasonText, type Disabled } from '../odoo/session.js';
 import type { GuardedCaller } from '../guard.types.js';
@@ -45,10 +44,6 @@ export interface ExportPhaseOptions {
   /** Drain: the company in flight finishes and is recorded; no further one starts. The rest keep no export_status. */
   stopIntake?: AbortSignal;
   onCompany?: (status: ExportStatus) => void;
-}
-
-async function* exportCompanies(items: AsyncIterable<ExportItem>) {
-  for await (const item of items) yield toExportCompany(item, item);
 }
 
 /**
@@ -94,7 +89,7 @@ async function exportInTurn(deps: ExportPhaseDeps, options: ExportPhaseOptions, 
   // exports a company again counts only the calls it makes again.
   let usage = new CompanyUsage();
   const odoo = { ...deps.odoo, guard: countingGuard(deps.odoo.guard, () => usage) };
-  const iterator = exportTenant(odoo, request, exportCompanies(exportPendingPages(deps.pool, runId)));
+  const iterator = exportTenant(odoo, request, exportPendingPages(deps.pool, runId));
   for (;;) {
     const next = await iterator.next();
     if (next.done) {
