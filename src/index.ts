@@ -39,7 +39,7 @@ export type { Company, Contact, EmailRecord, EmailStatus, CompanyFacts, SourceNa
 export type { EnrichmentOutput, StageTiming, CompanyRunStatus, ExportStatus, RunEvent, BreakerTransition, BreakerStateName } from './domain/events.js';
 export type { ReasonCode, StepName } from './domain/reasons.js';
 export type { ProvenanceEntry } from './domain/provenance.js';
-export type { EnrichmentStageEvent } from './runtime.js';
+export type { StageEvent, StageEvent as EnrichmentStageEvent } from './domain/events.js';
 
 // Vendors, the error taxonomy and its guards.
 export { BREAKER_VENDORS, isBreakerVendor } from './domain/vendor.js';

@@ -14,6 +14,7 @@ import {
   type Logger,
   type RunEvent,
   type SearchPort,
+  type StageEvent,
   type Tenant,
   type TenantId,
 } from './domain/index.js';
@@ -34,7 +35,7 @@ import { createPgBatchWriter } from './adapters/postgres/writer.js';
 import { createVendorAdapters } from './adapters/vendors.js';
 import { OPENING_REASONS } from './machines/breaker.machine.js';
 import { createBreakerRegistry, type BreakerRegistry } from './streams/breakerRegistry.js';
-import { enrichCompany, type EnrichmentPorts, type EnrichmentStageEvent } from './streams/enrichCompany.js';
+import { enrichCompany, type EnrichmentPorts } from './streams/enrichCompany.js';
 import { createGuardedCaller, probeTimeoutMsOf } from './streams/guardedCall.js';
 import type { BreakerInfo } from './streams/guard.types.js';
 import { createObservability } from './streams/observability.js';
@@ -46,7 +47,6 @@ import { verifyDeferred, type VerifyDeferredResult } from './streams/verifyDefer
 export type { RunHandle, RunProgress, RunRequest, RunResult } from './streams/run/runJob.js';
 export type { VerifyDeferredResult } from './streams/verifyDeferred.js';
 export type { BreakerInfo } from './streams/guard.types.js';
-export type { EnrichmentStageEvent } from './streams/enrichCompany.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -96,7 +96,7 @@ export interface Runtime {
    * recorded, with no run id, since the breakers are the runtime's. Never rejects because of a vendor; rejects with
    * `signal.reason` when aborted.
    */
-  enrich(company: Company, options?: { signal?: AbortSignal; onStageEvent?: (event: EnrichmentStageEvent) => void }): Promise<EnrichmentOutput>;
+  enrich(company: Company, options?: { signal?: AbortSignal; onStageEvent?: (event: StageEvent) => void }): Promise<EnrichmentOutput>;
   /**
    * Verifies again the tenant's addresses whose verification was deferred (ZEROBOUNCE_DEFER),
    * through the runtime's ZeroBounce breaker.

@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import { vendorsOn } from '../domain/index.js';
 import type { ContactSourcePort, CrawlerPort, EmailVerifierPort, ExtractorPort, SearchPort } from '../domain/ports.js';
 import { createApifyLinkedinClient } from './apifyLinkedin.js';
 import { createCrawler, type CrawlerDeps } from './crawler.js';
@@ -8,7 +9,7 @@ import { createOpenAiClient } from './openai.js';
 import { createTavilyClient } from './tavily.js';
 import { createZeroBounceClient } from './zerobounce.js';
 
-/** Every enrichment adapter; a vendor without its key is null (off: its step is skipped). */
+/** Every enrichment adapter; a vendor that is off ({@link vendorsOn}) is null: its step is skipped. */
 export interface VendorAdapters {
   crawler: CrawlerPort;
   tavily: SearchPort | null;
@@ -20,17 +21,17 @@ export interface VendorAdapters {
 
 /**
  * Builds the adapters of the fallback chain for one configuration (composition-root helper).
- * Feature flags (ENABLE_*) are the chain's business, not this function's: only keys decide here.
+ * Which vendors are on is {@link vendorsOn}'s decision; feature flags (ENABLE_*) are the chain's.
  */
 export function createVendorAdapters(config: Config, deps: { http?: HttpAdapterDeps; crawler?: CrawlerDeps } = {}): VendorAdapters {
-  const { vendors } = config;
+  const on = vendorsOn(config);
   const http = deps.http ?? {};
   return {
     crawler: createCrawler(config, deps.crawler),
-    tavily: vendors.tavily.apiKey ? createTavilyClient(config, http) : null,
-    openai: vendors.openai.apiKey ? createOpenAiClient(config, http) : null,
-    apifyLinkedin: vendors.apify.apiKey ? createApifyLinkedinClient(config, http) : null,
-    lusha: vendors.lusha.apiKey ? createLushaClient(config, http) : null,
-    zerobounce: vendors.zerobounce.apiKey ? createZeroBounceClient(config, http) : null,
+    tavily: on.tavily ? createTavilyClient(config, http) : null,
+    openai: on.openai ? createOpenAiClient(config, http) : null,
+    apifyLinkedin: on.apify_linkedin ? createApifyLinkedinClient(config, http) : null,
+    lusha: on.lusha ? createLushaClient(config, http) : null,
+    zerobounce: on.zerobounce ? createZeroBounceClient(config, http) : null,
   };
 }

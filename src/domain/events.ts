@@ -1,4 +1,5 @@
-import type { CompanyFacts, Contact, EmailRecord } from './company.js';
+import type { CompanyFacts, Contact, EmailRecord, SourceName } from './company.js';
+import type { ErrorKind } from './errors.js';
 import type { ProvenanceEntry } from './provenance.js';
 import type { ReasonCode, StepName } from './reasons.js';
 import type { BreakerVendor, TenantId } from './vendor.js';
@@ -64,6 +65,56 @@ export interface EnrichmentOutput {
   timings: StageTiming[];
 }
 
+/**
+ * The free-form details of a stage event, stored as run_event_logs.extra. The enrichment machine's
+ * stages carry the four named here; a caller of the `logEvent` hook may add any other.
+ */
+export interface StageExtra {
+  /** The fallback this stage was (`tavily`, `deterministic_extraction`, `lusha`); for `done`, every fallback taken, comma-joined; null when none. */
+  fallback_taken?: string | null;
+  /** Who ran the step: a vendor, `crawler` or `deterministic`; null when nothing ran. */
+  vendor?: SourceName | null;
+  /** The error kind of a failure, when it was classified. */
+  error_kind?: ErrorKind | null;
+  /**
+   * For skips: `no_key`, `disabled`, `no_domain`, `known_contacts`, `no_source`; for errors: the
+   * step outcome's detail (the VendorError's, e.g. `ssrf_refused:private`), `deadline` for the deadline.
+   */
+  detail?: string | null;
+  [key: string]: unknown;
+}
+
+/**
+ * One stage finish, error or skip of one company: one run_event_logs row. The enrichment machine
+ * builds it from its step outcomes (enrichment.updates.ts), enrichCompany hands it on as it is, the
+ * run pushes it to the sink in a `stage.event` and rows.ts maps it to the row; the `logEvent` hook
+ * builds the same for its callers.
+ */
+export interface StageEvent {
+  tenantId: TenantId;
+  companyId: number | null;
+  /** The step (`crawl`, `search`, `extract`, `contacts`, `verify`) or `done` for the company's end. */
+  stage: string;
+  /** `finish`, `error` or `skip`. */
+  event: string;
+  /**
+   * `ok`; `degraded` (a thin crawl, or a company that ends with reasons); `error` (failed, the
+   * deadline included); `refused` (open breaker); `skipped` (vendor off or nothing to do, never a degradation).
+   */
+  status: string;
+  /** The reason code this stage recorded (e.g. `CRAWL_THIN`, `CIRCUIT_OPEN:tavily`), for `done` the comma-joined reasons; or null. */
+  errorCode: string | null;
+  /** Milliseconds, as measured by the step's actor (for `done`, since the company started); null when nothing was measured. */
+  durationMs: number | null;
+  extra: StageExtra;
+  /**
+   * Epoch milliseconds the stage ended: the time its actor reported, for a stage without an actor
+   * (a skip, the deterministic extraction) the latest time the machine knew, for the deadline the
+   * company's start plus its deadline; `logEvent` stamps its callers' events with its clock.
+   */
+  at: number;
+}
+
 /** Events that flow through the persistence sink. `runId` is the enrichment run's id. */
 export type RunEvent =
   | { type: 'company.finished'; runId: number; tenantId: TenantId; output: EnrichmentOutput; startedAt: number; finishedAt: number }
@@ -78,19 +129,7 @@ export type RunEvent =
       tokens: number;
       costUsd: number;
     }
-  | {
-      type: 'stage.event';
-      runId: number;
-      tenantId: TenantId;
-      companyId: number | null;
-      stage: string;
-      event: string;
-      status: string;
-      errorCode: string | null;
-      durationMs: number | null;
-      extra: Record<string, unknown>;
-      at: number;
-    }
+  | ({ type: 'stage.event'; runId: number } & StageEvent)
   | ({ type: 'breaker.transition'; runId: number | null } & BreakerTransition)
   | {
       type: 'export.outcome';

@@ -1,3 +1,4 @@
+import type { CompanyFacts, Contact } from './company.js';
 import { VendorError, type ErrorKind } from './errors.js';
 import type { TenantId } from './vendor.js';
 
@@ -74,6 +75,20 @@ export function odooFaultOf(error: unknown): OdooFault | null {
     current = (current as { cause?: unknown }).cause;
   }
   return null;
+}
+
+/**
+ * One enriched company as the Odoo export reads it: its identity from the input row, its facts and
+ * contacts from its result (the people this run found, else those stored for it). Read as is from
+ * the run's export queue (`exportPendingPages`); the export plans its partners from it (plan.ts).
+ */
+export interface ExportCompany {
+  companyId: number;
+  name: string | null;
+  /** Bare host name, e.g. `example.com`. */
+  domain: string | null;
+  facts: CompanyFacts;
+  contacts: Contact[];
 }
 
 /** Where one tenant's partners go. `apiKey` is the secret itself and is never logged or stored. */

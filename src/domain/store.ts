@@ -1,4 +1,5 @@
-import type { Company, CompanyFacts, Contact } from './company.js';
+import type { Company } from './company.js';
+import type { ExportCompany } from './odoo.js';
 import type { TenantId } from './vendor.js';
 
 /**
@@ -114,16 +115,6 @@ export interface RunStore {
   finaliseRun(runId: number, status: FinalRunStatus): Promise<RunCounts>;
 }
 
-/** One enriched company waiting for its Odoo export: what the export needs of it. */
-export interface ExportItem {
-  companyId: number;
-  name: string | null;
-  /** Bare host name, e.g. `example.com`. */
-  domain: string | null;
-  facts: CompanyFacts;
-  contacts: Contact[];
-}
-
 /**
  * A run's work, read page by page so that memory stays flat however large the run: what is left
  * to enrich, and what is left to export. Both are safe to read while the sink writes.
@@ -135,7 +126,7 @@ export interface RunQueue {
    */
   pending(runId: number): AsyncIterable<Company>;
   /** The run's companies with a result and no export outcome yet, by company id. */
-  unexported(runId: number): AsyncIterable<ExportItem>;
+  unexported(runId: number): AsyncIterable<ExportCompany>;
 }
 
 /** The addresses whose verification was deferred (`verify-deferred`). */

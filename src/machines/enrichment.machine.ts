@@ -15,6 +15,7 @@ import {
   applyCrawl,
   applyDeadline,
   applyDeterministicExtraction,
+  applyDone,
   applyExtraction,
   applyNoDomain,
   applySearch,
@@ -52,7 +53,8 @@ const skipDetail = (flag: boolean): string => (flag ? 'no_key' : 'disabled');
  * invoked promise actor named in `setup` and supplied with `.provide` (src/streams/enrichCompany.ts);
  * each resolves with a {@link StepOutcome} (a rejection is treated as an untimed failure, or a
  * refusal when it is a CircuitOpenError). The machine never throws and never reads time: reasons,
- * provenance, fallbacks and stage records are built from the outcomes by enrichment.updates.ts.
+ * provenance, fallbacks and stage events (StageEvent, src/domain/events.ts: each with the time its actor reported,
+ * the last one `done`) are built from the outcomes and the input's startedAt by enrichment.updates.ts.
  * A root `after` (input.deadlineMs) ends the company with what it has and `DEADLINE_EXCEEDED`,
  * stopping the actor in flight. Output: {@link EnrichmentOutput}.
  */
@@ -95,6 +97,7 @@ export const enrichmentMachine = setup({
     ),
     recordVerification: assign(({ context }, o: StepOutcome<EmailVerification[]>) => applyVerification(context, o)),
     recordDeadline: assign(({ context }) => applyDeadline(context)),
+    recordDone: assign(({ context }) => applyDone(context)),
   },
   delays: {
     companyDeadline: ({ context }) => context.deadlineMs,
@@ -268,8 +271,9 @@ export const enrichmentMachine = setup({
       },
     },
     done: {
-      description: 'The company ends with what it has; degraded_reasons is the comma-joined list or null.',
+      description: 'The company ends with what it has; degraded_reasons is the comma-joined list or null. Records the done stage.',
       type: 'final',
+      entry: 'recordDone',
     },
   },
   output: ({ context }) => toOutput(context),

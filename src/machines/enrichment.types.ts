@@ -4,11 +4,12 @@ import type {
   Contact,
   CrawlResult,
   EmailRecord,
+  EnabledVendors,
   ErrorKind,
   ProvenanceEntry,
   ReasonCode,
   SearchResult,
-  SourceName,
+  StageEvent,
   StepName,
 } from '../domain/index.js';
 
@@ -25,15 +26,6 @@ import type {
 export type StepOutcome<T> =
   | { ok: true; value: T; at: number; durationMs: number }
   | { ok: false; refused: boolean; kind: ErrorKind | null; detail: string | null; partial?: T; at: number; durationMs: number | null };
-
-/** Vendors that need a key; `false` means the vendor is off and its step is skipped, not degraded. */
-export interface EnabledVendors {
-  tavily: boolean;
-  openai: boolean;
-  zerobounce: boolean;
-  lusha: boolean;
-  apify_linkedin: boolean;
-}
 
 /** Feature switches of DESIGN.md "Configuration". */
 export interface EnrichmentFeatures {
@@ -62,31 +54,6 @@ export type StepStatus = 'ok' | 'thin' | 'failed' | 'refused' | 'skipped';
 /** The steps that call something, keyed by what they call. */
 export type StepKey = 'crawl' | 'search' | 'extract' | 'apify' | 'lusha' | 'verify';
 
-/**
- * One stage record, in order: what the runner persists as a stage event (`logEvent`).
- * `status`: `ok`; `degraded` (thin crawl); `error` (failed, including the deadline); `refused` (open
- * breaker); `skipped` (vendor off or nothing to do; `detail` says which, never a degradation).
- */
-export interface StageRecord {
-  stage: StepName;
-  /** Who ran the step: a vendor, `crawler` or `deterministic`; null when nothing ran. */
-  source: SourceName | null;
-  status: 'ok' | 'degraded' | 'error' | 'refused' | 'skipped';
-  /** The reason code this stage recorded (e.g. `CRAWL_THIN`, `CIRCUIT_OPEN:tavily`), or null. */
-  errorCode: ReasonCode | null;
-  /** Error kind of a failure, when it was classified. */
-  errorKind: ErrorKind | null;
-  /** Milliseconds, as measured by the actor; null when nothing was measured. */
-  durationMs: number | null;
-  /** The fallback this stage was, e.g. `tavily`, `deterministic_extraction`, `lusha`. */
-  fallbackTaken: string | null;
-  /**
-   * For skips: `no_key`, `disabled`, `no_domain`, `known_contacts`, `no_source`; for errors: the
-   * step outcome's detail (the VendorError's, e.g. `ssrf_refused:private`), `deadline` for the deadline.
-   */
-  detail: string | null;
-}
-
 /** The machine's context: the company, the evidence gathered and everything recorded so far. */
 export interface EnrichmentContext {
   company: Company;
@@ -104,11 +71,14 @@ export interface EnrichmentContext {
   provenance: ProvenanceEntry[];
   /** Fallbacks taken, in order. */
   fallbacks: string[];
-  stages: StageRecord[];
+  /** The stage events recorded so far, in order, the last one `done` once the machine has ended. */
+  stages: (StageEvent & { stage: StepName })[];
   /** How each step that ran ended. */
   outcomes: Partial<Record<StepKey, StepStatus>>;
   /** The stage whose actor is in flight, for the deadline record. */
   inFlight: StepName | null;
+  /** Epoch ms the company started (input.startedAt). */
+  startedAt: number;
   /** Latest time reported by an actor (or startedAt), epoch ms. */
   lastAt: number;
 }

@@ -12,12 +12,14 @@ import {
   type EmailVerification,
   type EnrichmentOutput,
   type ReasonCode,
+  type StageEvent,
+  type StageExtra,
   type SearchResult,
   type SourceName,
   type StepName,
 } from '../domain/index.js';
 import { extractDeterministically } from '../domain/extraction.js';
-import type { EnrichmentContext, EnrichmentInput, StageRecord, StepOutcome } from './enrichment.types.js';
+import type { EnrichmentContext, EnrichmentInput, StepOutcome } from './enrichment.types.js';
 
 /**
  * Pure context updates of the enrichment machine, one per step outcome (DESIGN.md "The fallback
@@ -43,6 +45,7 @@ export function initialContext(input: EnrichmentInput): Ctx {
     stages: [],
     outcomes: {},
     inFlight: null,
+    startedAt: input.startedAt,
     lastAt: input.startedAt,
   };
 }
@@ -68,9 +71,31 @@ export function outcomeOfError(error: unknown): StepOutcome<never> & { ok: false
 
 const iso = (at: number): string => new Date(at).toISOString();
 
-function stage(s: Partial<StageRecord> & Pick<StageRecord, 'stage' | 'status'>): StageRecord {
-  return { source: null, errorCode: null, errorKind: null, durationMs: null, fallbackTaken: null, detail: null, ...s };
+type Stage = Ctx['stages'][number];
+type StageStatus = 'ok' | 'degraded' | 'error' | 'refused' | 'skipped';
+const EVENT_OF: Record<StageStatus, string> = { ok: 'finish', degraded: 'finish', error: 'error', refused: 'error', skipped: 'skip' };
+
+/**
+ * One stage event of the company (StageEvent, DESIGN.md "Observability"), ended at `at`: `ok`
+ * and `degraded` are finishes, `error` and `refused` errors, `skipped` a skip. Its extra always
+ * names fallback_taken, vendor, error_kind and detail (null when not given).
+ */
+function stage(ctx: Ctx, s: StepName, status: StageStatus, at: number, more: Partial<Pick<StageEvent, 'errorCode' | 'durationMs'>> & { extra?: StageExtra } = {}): Stage {
+  return {
+    tenantId: ctx.company.tenantId,
+    companyId: ctx.company.companyId,
+    stage: s,
+    event: EVENT_OF[status],
+    status,
+    errorCode: more.errorCode ?? null,
+    durationMs: more.durationMs ?? null,
+    extra: { fallback_taken: null, vendor: null, error_kind: null, detail: null, ...more.extra },
+    at,
+  };
 }
+
+/** When a step's stage ended: the time its actor reported, or (an untimed rejection) the latest time known. */
+const endOf = (ctx: Ctx, o: StepOutcome<unknown>): number => (Number.isFinite(o.at) ? o.at : ctx.lastAt);
 
 function advance(ctx: Ctx, outcome: StepOutcome<unknown>): Ctx {
   const lastAt = Number.isFinite(outcome.at) ? Math.max(ctx.lastAt, outcome.at) : ctx.lastAt;
@@ -78,9 +103,10 @@ function advance(ctx: Ctx, outcome: StepOutcome<unknown>): Ctx {
 }
 
 /** A breaker vendor's step failed: its own reason, or `CIRCUIT_OPEN:<vendor>` alone when refused. */
-function failureStage(s: StepName, vendor: BreakerVendor, failReason: ReasonCode, o: StepOutcome<unknown> & { ok: false }, fallback: string | null): { reason: ReasonCode; record: StageRecord } {
+function failureStage(ctx: Ctx, s: StepName, vendor: BreakerVendor, failReason: ReasonCode, o: StepOutcome<unknown> & { ok: false }, fallback: string | null): { reason: ReasonCode; record: Stage } {
   const reason = o.refused ? circuitOpenReason(vendor) : failReason;
-  const record = stage({ stage: s, source: vendor, status: o.refused ? 'refused' : 'error', errorCode: reason, errorKind: o.kind, durationMs: o.durationMs, fallbackTaken: fallback, detail: o.detail });
+  const extra = { fallback_taken: fallback, vendor, error_kind: o.kind, detail: o.detail };
+  const record = stage(ctx, s, o.refused ? 'refused' : 'error', endOf(ctx, o), { errorCode: reason, durationMs: o.durationMs, extra });
   return { reason, record };
 }
 
@@ -105,7 +131,7 @@ export function applyNoDomain(ctx: Ctx): Ctx {
   return {
     ...ctx,
     reasons: [...ctx.reasons, 'CRAWL_THIN'],
-    stages: [...ctx.stages, stage({ stage: 'crawl', status: 'degraded', errorCode: 'CRAWL_THIN', detail: 'no_domain' })],
+    stages: [...ctx.stages, stage(ctx, 'crawl', 'degraded', ctx.lastAt, { errorCode: 'CRAWL_THIN', extra: { detail: 'no_domain' } })],
     outcomes: { ...ctx.outcomes, crawl: 'thin' },
   };
 }
@@ -114,11 +140,11 @@ export function applyNoDomain(ctx: Ctx): Ctx {
 export function applyCrawl(ctx: Ctx, o: StepOutcome<CrawlResult>): Ctx {
   const next = advance(ctx, o);
   if (!o.ok) {
-    const record = stage({ stage: 'crawl', source: 'crawler', status: 'error', errorCode: 'CRAWL_ERROR', errorKind: o.kind, durationMs: o.durationMs, detail: o.detail });
+    const record = stage(next, 'crawl', 'error', endOf(next, o), { errorCode: 'CRAWL_ERROR', durationMs: o.durationMs, extra: { vendor: 'crawler', error_kind: o.kind, detail: o.detail } });
     return { ...next, reasons: [...next.reasons, 'CRAWL_ERROR'], stages: [...next.stages, record], outcomes: { ...next.outcomes, crawl: 'failed' } };
   }
   const thin = o.value.thin;
-  const record = stage({ stage: 'crawl', source: 'crawler', status: thin ? 'degraded' : 'ok', errorCode: thin ? 'CRAWL_THIN' : null, durationMs: o.durationMs });
+  const record = stage(next, 'crawl', thin ? 'degraded' : 'ok', o.at, { errorCode: thin ? 'CRAWL_THIN' : null, durationMs: o.durationMs, extra: { vendor: 'crawler' } });
   const crawled: Ctx = {
     ...next,
     evidence: { ...next.evidence, crawl: o.value },
@@ -133,10 +159,10 @@ export function applyCrawl(ctx: Ctx, o: StepOutcome<CrawlResult>): Ctx {
 export function applySearch(ctx: Ctx, o: StepOutcome<SearchResult>): Ctx {
   const next = advance(ctx, o);
   if (!o.ok) {
-    const { reason, record } = failureStage('search', 'tavily', 'TAVILY_FAIL', o, 'tavily');
+    const { reason, record } = failureStage(next, 'search', 'tavily', 'TAVILY_FAIL', o, 'tavily');
     return { ...next, reasons: [...next.reasons, reason], stages: [...next.stages, record], outcomes: { ...next.outcomes, search: o.refused ? 'refused' : 'failed' } };
   }
-  const record = stage({ stage: 'search', source: 'tavily', status: 'ok', durationMs: o.durationMs, fallbackTaken: 'tavily' });
+  const record = stage(next, 'search', 'ok', o.at, { durationMs: o.durationMs, extra: { fallback_taken: 'tavily', vendor: 'tavily' } });
   return { ...next, evidence: { ...next.evidence, search: o.value }, stages: [...next.stages, record], outcomes: { ...next.outcomes, search: 'ok' } };
 }
 
@@ -162,7 +188,7 @@ function fillFacts(ctx: Ctx, extra: CompanyFacts, source: SourceName, at: number
 /** Facts from the deterministic extraction (OpenAI off, failed or refused); records the fallback. */
 export function applyDeterministicExtraction(ctx: Ctx): Ctx {
   const facts = extractDeterministically({ company: ctx.company, crawl: ctx.evidence.crawl, search: ctx.evidence.search });
-  const record = stage({ stage: 'extract', source: 'deterministic', status: 'ok', fallbackTaken: 'deterministic_extraction' });
+  const record = stage(ctx, 'extract', 'ok', ctx.lastAt, { extra: { fallback_taken: 'deterministic_extraction', vendor: 'deterministic' } });
   const next = { ...ctx, fallbacks: [...ctx.fallbacks, 'deterministic_extraction'], stages: [...ctx.stages, record] };
   return withFacts(next, facts, 'deterministic', ctx.lastAt);
 }
@@ -171,7 +197,7 @@ export function applyDeterministicExtraction(ctx: Ctx): Ctx {
 export function applyExtraction(ctx: Ctx, o: StepOutcome<CompanyFacts>): Ctx {
   const next = advance(ctx, o);
   if (o.ok) {
-    const record = stage({ stage: 'extract', source: 'openai', status: 'ok', durationMs: o.durationMs });
+    const record = stage(next, 'extract', 'ok', o.at, { durationMs: o.durationMs, extra: { vendor: 'openai' } });
     const fromModel = withFacts({ ...next, stages: [...next.stages, record], outcomes: { ...next.outcomes, extract: 'ok' } }, o.value, 'openai', o.at);
     // A model that stated nothing leaves the facts to the deterministic extraction; one that left out
     // the company's own name or site gets them from the input, so the stored facts never lose them.
@@ -181,7 +207,7 @@ export function applyExtraction(ctx: Ctx, o: StepOutcome<CompanyFacts>): Ctx {
     if (ctx.company.domain) identity.website = `https://${ctx.company.domain}/`;
     return fillFacts(fromModel, identity, 'input', o.at);
   }
-  const { reason, record } = failureStage('extract', 'openai', 'OPENAI_FAIL', o, null);
+  const { reason, record } = failureStage(next, 'extract', 'openai', 'OPENAI_FAIL', o, null);
   const failed = { ...next, reasons: [...next.reasons, reason], stages: [...next.stages, record], outcomes: { ...next.outcomes, extract: o.refused ? 'refused' : 'failed' } } satisfies Ctx;
   return applyDeterministicExtraction(failed);
 }
@@ -199,7 +225,7 @@ export function applyContacts(ctx: Ctx, vendor: 'apify_linkedin' | 'lusha', o: S
   const key = vendor === 'lusha' ? 'lusha' : 'apify';
   const next = advance(ctx, o);
   if (!o.ok) {
-    const { reason, record } = failureStage('contacts', vendor, vendor === 'lusha' ? 'LUSHA_FAIL' : 'APIFY_LINKEDIN_FAIL', o, fallback);
+    const { reason, record } = failureStage(next, 'contacts', vendor, vendor === 'lusha' ? 'LUSHA_FAIL' : 'APIFY_LINKEDIN_FAIL', o, fallback);
     return { ...next, reasons: [...next.reasons, reason], stages: [...next.stages, record], outcomes: { ...next.outcomes, [key]: o.refused ? 'refused' : 'failed' } };
   }
   const found = o.value.map((c) => keptContact(c, vendor));
@@ -208,7 +234,7 @@ export function applyContacts(ctx: Ctx, vendor: 'apify_linkedin' | 'lusha', o: S
   const provenance = found.flatMap((c, i) =>
     CONTACT_FIELDS.filter((f) => c[f] !== null && c[f] !== undefined).map((f) => ({ field: `contacts[${offset + i}].${f}`, step: 'contacts' as const, source: vendor, at: stamp })),
   );
-  const record = stage({ stage: 'contacts', source: vendor, status: 'ok', durationMs: o.durationMs, fallbackTaken: fallback });
+  const record = stage(next, 'contacts', 'ok', o.at, { durationMs: o.durationMs, extra: { fallback_taken: fallback, vendor } });
   const withContacts: Ctx = {
     ...next,
     contacts: [...next.contacts, ...found],
@@ -239,31 +265,56 @@ function withStatuses(ctx: Ctx, results: readonly EmailVerification[], at: numbe
 export function applyVerification(ctx: Ctx, o: StepOutcome<EmailVerification[]>): Ctx {
   const next = advance(ctx, o);
   if (o.ok) {
-    const record = stage({ stage: 'verify', source: 'zerobounce', status: 'ok', durationMs: o.durationMs });
+    const record = stage(next, 'verify', 'ok', o.at, { durationMs: o.durationMs, extra: { vendor: 'zerobounce' } });
     return withStatuses({ ...next, stages: [...next.stages, record], outcomes: { ...next.outcomes, verify: 'ok' } }, o.value, o.at);
   }
-  const partial = withStatuses(next, o.partial ?? [], Number.isFinite(o.at) ? o.at : next.lastAt);
+  const at = endOf(next, o);
+  const partial = withStatuses(next, o.partial ?? [], at);
   const deferred = partial.emails.map((e) => (e.status === 'unverified' ? { ...e, status: 'unknown' as const } : e));
   const reasons: ReasonCode[] = o.refused ? [circuitOpenReason('zerobounce'), 'ZEROBOUNCE_DEFER'] : ['ZEROBOUNCE_DEFER'];
-  const record = stage({ stage: 'verify', source: 'zerobounce', status: o.refused ? 'refused' : 'error', errorCode: reasons[0] ?? null, errorKind: o.kind, durationMs: o.durationMs, detail: o.detail });
+  const extra = { vendor: 'zerobounce' as const, error_kind: o.kind, detail: o.detail };
+  const record = stage(next, 'verify', o.refused ? 'refused' : 'error', at, { errorCode: reasons[0] ?? null, durationMs: o.durationMs, extra });
   return { ...partial, emails: deferred, reasons: [...partial.reasons, ...reasons], stages: [...partial.stages, record], outcomes: { ...partial.outcomes, verify: o.refused ? 'refused' : 'failed' } };
 }
 
 /** A step was skipped (vendor off, flag off, nothing to do): logged, never a degradation. */
 export function applySkip(ctx: Ctx, s: StepName, source: SourceName | null, detail: string): Ctx {
-  return { ...ctx, stages: [...ctx.stages, stage({ stage: s, source, status: 'skipped', detail })] };
+  return { ...ctx, stages: [...ctx.stages, stage(ctx, s, 'skipped', ctx.lastAt, { extra: { vendor: source, detail } })] };
 }
 
-/** COMPANY_DEADLINE_MS elapsed: `DEADLINE_EXCEEDED`, charged to the stage in flight. */
+/** COMPANY_DEADLINE_MS elapsed: `DEADLINE_EXCEEDED`, charged to the stage in flight, at startedAt + deadlineMs. */
 export function applyDeadline(ctx: Ctx): Ctx {
-  const record = stage({ stage: ctx.inFlight ?? 'done', status: 'error', errorCode: 'DEADLINE_EXCEEDED', detail: 'deadline' });
+  const at = ctx.startedAt + ctx.deadlineMs;
+  const record = stage(ctx, ctx.inFlight ?? 'done', 'error', at, { errorCode: 'DEADLINE_EXCEEDED', extra: { detail: 'deadline' } });
   // Cut off while verifying: the addresses not yet verified are deferred (`unknown`), so that
   // `verify-deferred` picks them up; `unverified` would mean never attempted, and stay so for ever.
   const emails = ctx.inFlight === 'verify' ? ctx.emails.map((e) => (e.status === 'unverified' ? { ...e, status: 'unknown' as const } : e)) : ctx.emails;
-  return { ...ctx, emails, reasons: [...ctx.reasons, 'DEADLINE_EXCEEDED'], stages: [...ctx.stages, record], inFlight: null };
+  return { ...ctx, emails, reasons: [...ctx.reasons, 'DEADLINE_EXCEEDED'], stages: [...ctx.stages, record], inFlight: null, lastAt: Math.max(ctx.lastAt, at) };
 }
 
-/** The machine's output (EnrichmentOutput); timings are the measured stages in order. */
+/**
+ * The company ended: its `done` stage, at the latest time known (for the deadline, startedAt +
+ * deadlineMs), lasting since the start; `degraded` with the comma-joined reasons when it has any,
+ * every fallback taken in extra.fallback_taken.
+ */
+export function applyDone(ctx: Ctx): Ctx {
+  const reasons = joinReasons(ctx.reasons);
+  const extra = { fallback_taken: ctx.fallbacks.length > 0 ? ctx.fallbacks.join(',') : null };
+  const done: Stage = {
+    tenantId: ctx.company.tenantId,
+    companyId: ctx.company.companyId,
+    stage: 'done',
+    event: 'finish',
+    status: reasons ? 'degraded' : 'ok',
+    errorCode: reasons,
+    durationMs: ctx.lastAt - ctx.startedAt,
+    extra,
+    at: ctx.lastAt,
+  };
+  return { ...ctx, stages: [...ctx.stages, done] };
+}
+
+/** The machine's output (EnrichmentOutput); timings are the measured steps in order (not `done`). */
 export function toOutput(ctx: Ctx): EnrichmentOutput {
   return {
     companyId: ctx.company.companyId,
@@ -275,6 +326,6 @@ export function toOutput(ctx: Ctx): EnrichmentOutput {
     emails: ctx.emails,
     provenance: ctx.provenance,
     fallbacks: ctx.fallbacks,
-    timings: ctx.stages.flatMap((s) => (s.durationMs === null ? [] : [{ stage: s.stage, durationMs: s.durationMs }])),
+    timings: ctx.stages.flatMap((s) => (s.durationMs === null || s.stage === 'done' ? [] : [{ stage: s.stage, durationMs: s.durationMs }])),
   };
 }

@@ -58,7 +58,8 @@ export interface EnrichmentActorDeps {
 /**
  * One guarded call, timed with the injected clock and turned into a {@link StepOutcome}: never
  * rejects. A CircuitOpenError becomes a refusal, a VendorError a failure of its kind with its
- * detail, anything else (a bug in an adapter) a failure of unknown kind without detail.
+ * detail, anything else (a bug in an adapter) a failure of unknown kind without detail: the
+ * machine's own mapping (`outcomeOfError`, enrichment.updates.ts), timed here.
  */
 export async function guardedOutcome<T>(deps: EnrichmentActorDeps, vendor: VendorName, fn: (signal: AbortSignal) => Promise<T>, actorSignal: AbortSignal): Promise<StepOutcome<T>> {
   // The actor's signal alone: it fires on the deadline and when the caller aborts (enrichCompany
@@ -79,7 +80,7 @@ export async function guardedOutcome<T>(deps: EnrichmentActorDeps, vendor: Vendo
     const at = deps.clock.now();
     if (at >= deps.deadline && !actorSignal.aborted) return untilStopped(actorSignal, started);
     // The VendorError's detail (ssrf_refused:<why>, invalid_domain, too_many_redirects, a timeout's)
-    // travels with the outcome into the stage record, run_event_logs.extra.detail and the warn line.
+    // travels with the outcome into the stage event, run_event_logs.extra.detail and the warn line.
     return { ...outcomeOfError(error), at, durationMs: at - started };
   }
 }

@@ -1,4 +1,4 @@
-import type { BreakerTransition, Clock, FinalRunStatus, Logger, RunCounts, RunEvent, RunStore, StageStats, TenantId } from '../domain/index.js';
+import type { BreakerTransition, Clock, FinalRunStatus, Logger, RunCounts, RunEvent, RunStore, StageEvent, StageStats, TenantId } from '../domain/index.js';
 import type { Sink } from './sink.js';
 
 /** Optional details of one stage event (DESIGN.md "Observability"). */
@@ -9,7 +9,7 @@ export interface LogEventDetails {
   /** Duration of the stage, in milliseconds; feeds run_stage_stats. */
   durationMs?: number | null;
   /** Free-form details; by convention `fallback_taken` (string or null) for stage finishes. */
-  extra?: Record<string, unknown>;
+  extra?: StageEvent['extra'];
 }
 
 /** Usage increments of one or more vendor calls; absent fields count 0. */
@@ -24,8 +24,13 @@ export interface VendorUsageIncrement {
 
 /** The Feature 8 hooks, all pushing into the sink (they wait when its buffer is full). */
 export interface Observability {
-  /** One stage finish or error → a run_event_logs row. */
+  /** One stage finish or error → a run_event_logs row, stamped with the hooks' clock: {@link Observability.recordStage} of the StageEvent it builds. */
   logEvent(runId: number, tenantId: TenantId, stage: string, event: string, status: string, details?: LogEventDetails): Promise<void>;
+  /**
+   * One stage event as it is (the enrichment machine's, with its own time) → a run_event_logs row;
+   * logged like {@link Observability.logEvent}'s.
+   */
+  recordStage(runId: number, stage: StageEvent): Promise<void>;
   /** Adds to run_vendor_usage (run, tenant, vendor). */
   bumpVendor(runId: number, tenantId: TenantId, vendor: string, usage: VendorUsageIncrement): Promise<void>;
   /**
@@ -46,6 +51,7 @@ export interface Observability {
 /** A group of hook calls committed together ({@link Observability.group}). */
 export interface ObservabilityGroup {
   logEvent: Observability['logEvent'];
+  recordStage: Observability['recordStage'];
   bumpVendor: Observability['bumpVendor'];
   /** Pushes the collected events, then `last`, as one group; waits when the sink's buffer is full. */
   commit(...last: RunEvent[]): Promise<void>;
@@ -58,27 +64,33 @@ export interface ObservabilityGroup {
  */
 export function createObservability(deps: { sink: Sink; store: Pick<RunStore, 'aggregatePercentiles' | 'finaliseRun'>; clock: Clock; logger?: Logger }): Observability {
   const { sink, store, clock, logger } = deps;
-  const hooksOver = (push: (event: RunEvent) => Promise<void>): Pick<Observability, 'logEvent' | 'bumpVendor'> => ({
-    logEvent(runId, tenantId, stage, event, status, details = {}) {
-      const errorCode = details.errorCode ?? null;
+  const hooksOver = (push: (event: RunEvent) => Promise<void>): Pick<Observability, 'logEvent' | 'recordStage' | 'bumpVendor'> => {
+    const recordStage = (runId: number, e: StageEvent): Promise<void> => {
       // The log line's fields are built only when a line is written (warn for errors, debug else).
-      if (logger && (errorCode || logger.isLevelEnabled('debug'))) {
-        const fields = { runId, tenantId, companyId: details.companyId ?? undefined, stage, event, status, errorCode, durationMs: details.durationMs ?? undefined, ...details.extra };
-        if (errorCode) logger.warn(fields, `${stage} ${event}`);
-        else logger.debug(fields, `${stage} ${event}`);
+      if (logger && (e.errorCode || logger.isLevelEnabled('debug'))) {
+        const fields = {
+          runId, tenantId: e.tenantId, companyId: e.companyId ?? undefined, stage: e.stage, event: e.event, status: e.status,
+          errorCode: e.errorCode, durationMs: e.durationMs ?? undefined, ...e.extra,
+        };
+        if (e.errorCode) logger.warn(fields, `${e.stage} ${e.event}`);
+        else logger.debug(fields, `${e.stage} ${e.event}`);
       }
-      return push({
-        type: 'stage.event', runId, tenantId, companyId: details.companyId ?? null, stage, event, status, errorCode,
-        durationMs: details.durationMs ?? null, extra: details.extra ?? {}, at: clock.now(),
-      });
-    },
-    bumpVendor(runId, tenantId, vendor, usage) {
-      return push({
-        type: 'vendor.usage', runId, tenantId, vendor, calls: usage.calls ?? 0, errors: usage.errors ?? 0,
-        retries: usage.retries ?? 0, tokens: usage.tokens ?? 0, costUsd: usage.costUsd ?? 0,
-      });
-    },
-  });
+      return push({ type: 'stage.event', runId, ...e });
+    };
+    return {
+      recordStage,
+      logEvent: (runId, tenantId, stage, event, status, details = {}) =>
+        recordStage(runId, {
+          tenantId, companyId: details.companyId ?? null, stage, event, status, errorCode: details.errorCode ?? null,
+          durationMs: details.durationMs ?? null, extra: details.extra ?? {}, at: clock.now(),
+        }),
+      bumpVendor: (runId, tenantId, vendor, usage) =>
+        push({
+          type: 'vendor.usage', runId, tenantId, vendor, calls: usage.calls ?? 0, errors: usage.errors ?? 0,
+          retries: usage.retries ?? 0, tokens: usage.tokens ?? 0, costUsd: usage.costUsd ?? 0,
+        }),
+    };
+  };
   return {
     async aggregatePercentiles(runId) {
       await sink.flush();

@@ -6,16 +6,18 @@
 import { defer, EMPTY, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { configFrom } from '../../src/config/index.js';
+import { createVendorAdapters } from '../../src/adapters/vendors.js';
+import { configFrom, vendorsOn } from '../../src/config/index.js';
 import {
   CircuitOpenError,
   VendorError,
   isBreakerVendor,
   type Company,
+  type StageEvent,
   type TenantId,
   type VendorName,
 } from '../../src/domain/index.js';
-import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts, type EnrichmentStageEvent } from '../../src/streams/enrichCompany.js';
+import { enrichCompany, enrichmentInputFrom, type EnrichCompanyDeps, type EnrichmentPorts } from '../../src/streams/enrichCompany.js';
 import type { GuardedCallOptions, GuardedCaller } from '../../src/streams/guard.types.js';
 import { fixtures } from './fixtures.js';
 
@@ -54,7 +56,7 @@ const company: Company = { companyId: 11, tenantId: 4, name: 'Acme Rockets', dom
 
 function depsOf(overrides: Partial<EnrichCompanyDeps> = {}, env: Record<string, string> = allKeys) {
   const guard = new FakeGuard();
-  const events: EnrichmentStageEvent[] = [];
+  const events: StageEvent[] = [];
   const deps: EnrichCompanyDeps = { config: configFrom(env), guard, ports: workingPorts(), clock, onStageEvent: (e) => events.push(e), ...overrides };
   return { deps, guard, events };
 }
@@ -148,6 +150,16 @@ describe('enrichCompany', () => {
     expect(output.degradedReasons).toBeNull();
     expect(output.emails.every((e) => e.status === 'unverified')).toBe(true);
     expect(events.filter((e) => e.event === 'skip').map((e) => e.extra['detail'])).toEqual(['no_key', 'no_source', 'no_key']);
+  });
+
+  it('whether a vendor is on is vendorsOn’s decision: a key set and not empty; the chain and the adapters both follow it', () => {
+    const config = configFrom({ TAVILY_API_KEY: 't', APIFY_TOKEN: 'a', OPENAI_API_KEY: '  ', ENABLE_APIFY_LINKEDIN: 'false' });
+    const on = vendorsOn(config);
+    expect(on).toEqual({ tavily: true, openai: false, zerobounce: false, lusha: false, apify_linkedin: true }); // switches are the chain's
+    expect(enrichmentInputFrom(company, config, 0).vendors).toEqual(on);
+    const adapters = createVendorAdapters(config);
+    const built = { tavily: adapters.tavily, openai: adapters.openai, zerobounce: adapters.zerobounce, lusha: adapters.lusha, apify_linkedin: adapters.apifyLinkedin };
+    expect(Object.fromEntries(Object.entries(built).map(([v, a]) => [v, a !== null]))).toEqual(on);
   });
 
   it('the caller’s abort stops the company and rejects with its reason', async () => {

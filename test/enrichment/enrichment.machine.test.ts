@@ -5,7 +5,7 @@ import type { EmailVerification } from '../../src/domain/index.js';
 import { enrichmentMachine } from '../../src/machines/enrichment.machine.js';
 import type { StepOutcome, VerifyActorInput } from '../../src/machines/enrichment.types.js';
 import { companyOf } from './expectedChain.js';
-import { AT } from './fixtures.js';
+import { AT, STARTED_AT } from './fixtures.js';
 import { drive, inputOf, stubActors } from './harness.js';
 
 const noKeys = { tavily: false, openai: false, zerobounce: false, lusha: false, apify_linkedin: false };
@@ -44,14 +44,14 @@ describe('enrichment machine', () => {
     expect(ok.output.degradedReasons).toBeNull();
     expect(ok.output.emails.every((e) => e.status === 'unverified')).toBe(true);
     expect(ok.output.provenance.filter((p) => p.field.startsWith('facts.')).every((p) => p.source === 'deterministic')).toBe(true);
-    const skips = snapshot.context.stages.filter((s) => s.status === 'skipped').map((s) => [s.stage, s.source, s.detail]);
+    const skips = snapshot.context.stages.filter((s) => s.status === 'skipped').map((s) => [s.stage, s.extra.vendor, s.extra.detail]);
     expect(skips).toEqual([
       ['search', 'tavily', 'no_key'],
       ['extract', 'openai', 'no_key'],
       ['contacts', null, 'no_source'],
     ]);
     const verifySkip = ok.snapshot.context.stages.find((s) => s.stage === 'verify');
-    expect(verifySkip).toMatchObject({ status: 'skipped', source: 'zerobounce', detail: 'no_key' });
+    expect(verifySkip).toMatchObject({ status: 'skipped', extra: { vendor: 'zerobounce', detail: 'no_key' } });
   });
 
   it('Lusha after a failed Apify only when ENABLE_LUSHA_FALLBACK', async () => {
@@ -59,7 +59,7 @@ describe('enrichment machine', () => {
     expect(on.calls.map((c) => c.id)).toEqual(['crawl', 'extract', 'apify', 'lusha', 'verify']);
     expect(on.output.reasons).toEqual(['APIFY_LINKEDIN_FAIL']);
     expect(on.output.contacts.map((c) => [c.fullName, c.source])).toEqual([['Lu Lusha', 'lusha']]);
-    expect(on.snapshot.context.stages.find((s) => s.source === 'lusha')?.fallbackTaken).toBe('lusha');
+    expect(on.snapshot.context.stages.find((s) => s.extra.vendor === 'lusha')?.extra.fallback_taken).toBe('lusha');
     const off = await drive(inputOf({ features: { tavilyFallback: true, apifyLinkedin: true, lushaFallback: false } }), { crawl: 'ok', extract: 'ok', apify: 'fail', verify: 'ok' });
     expect(off.calls.map((c) => c.id)).toEqual(['crawl', 'extract', 'apify', 'verify']);
     expect(off.output.contacts).toEqual([]);
@@ -82,7 +82,7 @@ describe('enrichment machine', () => {
     expect(output.reasons).toEqual(['DEADLINE_EXCEEDED']);
     expect(output.emails.map((e) => e.status)).toEqual(['unverified', 'unverified']);
     expect(output.facts.industry).toBe('Aerospace');
-    expect(snapshot.context.stages.at(-1)).toMatchObject({ stage: 'contacts', errorCode: 'DEADLINE_EXCEEDED' });
+    expect(snapshot.context.stages.at(-2)).toMatchObject({ stage: 'contacts', errorCode: 'DEADLINE_EXCEEDED' });
   });
 
   it('no domain and no name: DATA_EMPTY:no_domain_name and nothing is called', async () => {
@@ -118,7 +118,7 @@ describe('enrichment machine', () => {
       ['ada@acme.test', 'unknown'],
     ]);
     expect(output.reasons).toEqual(['ZEROBOUNCE_DEFER']);
-    expect(actor.getSnapshot().context.stages.at(-1)).toMatchObject({ stage: 'verify', status: 'error', errorKind: 'rate_limited', detail: 'HTTP 429' });
+    expect(actor.getSnapshot().context.stages.at(-2)).toMatchObject({ stage: 'verify', status: 'error', extra: { error_kind: 'rate_limited', detail: 'HTTP 429' } });
     expect(output.provenance.filter((p) => p.step === 'verify')).toEqual([{ field: 'emails.info@acme.test.status', step: 'verify', source: 'zerobounce', at: new Date(AT.verify).toISOString() }]);
   });
 
@@ -128,6 +128,31 @@ describe('enrichment machine', () => {
     expect(calls.map((c) => c.id)).toEqual(['crawl', 'extract', 'verify']);
     expect(calls[2]?.input).toMatchObject({ emails: ['sales@acme.test'] });
     expect(output.contacts).toEqual([]);
+  });
+
+  it("each stage event keeps its own time: the actor's, the time known for a skip, startedAt + deadline for the deadline; done last", async () => {
+    const { snapshot } = await drive(inputOf({ features: { tavilyFallback: true, apifyLinkedin: false, lushaFallback: false } }), { crawl: 'thin', search: 'ok', extract: 'fail', lusha: 'ok', verify: 'ok' });
+    expect(snapshot.context.stages.map((s) => [s.stage, s.event, s.status, s.at])).toEqual([
+      ['crawl', 'finish', 'degraded', AT.crawl],
+      ['search', 'finish', 'ok', AT.search],
+      ['extract', 'error', 'error', AT.extract],
+      ['extract', 'finish', 'ok', AT.extract], // the deterministic extraction: no actor, the time known
+      ['contacts', 'skip', 'skipped', AT.extract], // Apify off
+      ['contacts', 'finish', 'ok', AT.lusha],
+      ['verify', 'finish', 'ok', AT.verify],
+      ['done', 'finish', 'degraded', AT.verify],
+    ]);
+    expect(snapshot.context.stages.every((s) => s.tenantId === 3 && s.companyId === 7)).toBe(true);
+    expect(snapshot.context.stages.at(-1)).toMatchObject({ errorCode: 'CRAWL_THIN,OPENAI_FAIL', durationMs: AT.verify - STARTED_AT, extra: { fallback_taken: 'tavily,deterministic_extraction' } });
+    const late = await drive(inputOf({ deadlineMs: 5_000 }), { crawl: 'ok', extract: 'ok', apify: 'hang' });
+    expect(late.snapshot.context.stages.slice(-2).map((s) => [s.stage, s.errorCode, s.at, s.durationMs])).toEqual([
+      ['contacts', 'DEADLINE_EXCEEDED', STARTED_AT + 5_000, null],
+      ['done', 'DEADLINE_EXCEEDED', STARTED_AT + 5_000, 5_000],
+    ]);
+    const empty = await drive(inputOf({ company: companyOf('empty') }), {});
+    expect(empty.snapshot.context.stages).toEqual([
+      { tenantId: 3, companyId: 7, stage: 'done', event: 'finish', status: 'degraded', errorCode: 'DATA_EMPTY:no_domain_name', durationMs: 0, extra: { fallback_taken: null }, at: STARTED_AT },
+    ]);
   });
 
   it('records timings from the actors and names every state with a description', async () => {

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseFault } from '../../src/adapters/odoo/fault.js';
 import { configFrom } from '../../src/config/index.js';
-import { companyRef, companyVals, contactKey, contactPlans, contactRef, stripVals, type ExportCompany } from '../../src/streams/odoo/plan.js';
+import type { ExportCompany } from '../../src/domain/index.js';
+import { companyRef, companyVals, contactKey, contactPlans, contactRef, stripVals } from '../../src/streams/odoo/plan.js';
 import { resolveOdooTarget, targetKeyOf } from '../../src/streams/odoo/settings.js';
 
 /** The pure parts: references, contact keys, values, stripping, settings resolution, fault parsing. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createObservability } from '../../src/streams/observability.js';
-import type { RunEvent, RunStore } from '../../src/domain/index.js';
+import type { RunEvent, RunStore, StageEvent } from '../../src/domain/index.js';
 import type { Sink } from '../../src/streams/sink.js';
 import { companyFinished } from './events.js';
 
@@ -42,5 +42,20 @@ describe('Observability.group', () => {
     await obs.logEvent(7, 3, 'openai', 'finished', 'ok');
     expect(arrivals).toHaveLength(2);
     expect(arrivals[1]).toHaveLength(1);
+  });
+
+  it('recordStage hands a stage event on as it is, its own time kept; logEvent builds the same shape at the clock\'s time', async () => {
+    const { sink, arrivals } = recordingSink();
+    const obs = createObservability({ sink, store: {} as RunStore, clock: { now: () => 9_999 } });
+    const stage: StageEvent = {
+      tenantId: 3, companyId: 11, stage: 'crawl', event: 'finish', status: 'ok', errorCode: null, durationMs: 40,
+      extra: { fallback_taken: null, vendor: 'crawler', error_kind: null, detail: null }, at: 1_234,
+    };
+    const group = obs.group();
+    await group.recordStage(7, stage);
+    await group.commit();
+    expect(arrivals).toEqual([[{ type: 'stage.event', runId: 7, ...stage }]]);
+    await obs.logEvent(7, 3, 'crawl', 'finish', 'ok', { companyId: 11, durationMs: 40, extra: stage.extra });
+    expect(arrivals[1]).toEqual([{ type: 'stage.event', runId: 7, ...stage, at: 9_999 }]);
   });
 });

@@ -1,4 +1,4 @@
-import type { Company, CompanyFacts, Contact, ExportItem, RunQueue, SourceName } from '../../domain/index.js';
+import type { Company, CompanyFacts, Contact, ExportCompany, RunQueue, SourceName } from '../../domain/index.js';
 import type { Queryable } from './reconnect.js';
 
 /**
@@ -70,13 +70,13 @@ async function storedContacts(pool: Queryable, tenantId: number, companyIds: rea
   return byCompany;
 }
 
-
 /**
- * Companies of the run that have a result but no export_status yet, with their facts and the
+ * Companies of the run that have a result but no export_status yet, as the export reads them
+ * ({@link ExportCompany}): their facts and the
  * people seen in this run (or, when the run found none, those stored for the company). Ordered by company id; each page reads `pageSize` entries of the partial
  * index `company_enrichment_runs_unexported_idx` (migrations/003_queues.sql).
  */
-export async function* exportPendingPages(pool: Queryable, runId: number, pageSize = 200): AsyncGenerator<ExportItem> {
+export async function* exportPendingPages(pool: Queryable, runId: number, pageSize = 200): AsyncGenerator<ExportCompany> {
   let after = -1;
   for (;;) {
     const { rows } = await pool.query<{ company_id: string; tenant_id: number; name: string | null; domain: string | null; facts: CompanyFacts }>(

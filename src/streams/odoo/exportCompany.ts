@@ -1,7 +1,7 @@
-import type { PartnerMapStore } from '../../domain/odoo.js';
+import type { ExportCompany, PartnerMapStore } from '../../domain/odoo.js';
 import type { TenantId } from '../../domain/vendor.js';
 import type { ExportLogger, ExportOutcome } from './odooExport.js';
-import { contactPlans, type ExportCompany, type PartnerVals } from './plan.js';
+import { contactPlans, type PartnerVals } from './plan.js';
 import type { OdooSession } from './session.js';
 import { upsertPartner } from './upsert.js';
 

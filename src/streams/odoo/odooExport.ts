@@ -1,9 +1,9 @@
 import type { ExportStatus } from '../../domain/events.js';
-import type { OdooClientPort, OdooTarget, PartnerMapStore } from '../../domain/odoo.js';
+import type { ExportCompany, OdooClientPort, OdooTarget, PartnerMapStore } from '../../domain/odoo.js';
 import type { TenantId } from '../../domain/vendor.js';
 import type { GuardedCaller } from '../guard.types.js';
 import { exportOneCompany } from './exportCompany.js';
-import { companyVals, contactPlans, type ExportCompany, type PartnerVals } from './plan.js';
+import { companyVals, contactPlans, type PartnerVals } from './plan.js';
 import { OdooSession, type Disabled } from './session.js';
 import type { OdooTargetResolution } from './settings.js';
 

@@ -1,21 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { CompanyFacts, Contact } from '../../domain/company.js';
+import type { Contact } from '../../domain/company.js';
+import type { ExportCompany } from '../../domain/odoo.js';
 import type { TenantId } from '../../domain/vendor.js';
 
 /**
  * What the export writes to Odoo, as pure functions: the stable references, the contact keys and
  * the res.partner values (docs/odoo-export.md lists them field by field). No I/O.
  */
-
-/** One enriched company as the export receives it (built by the runner from Company + EnrichmentOutput). */
-export interface ExportCompany {
-  companyId: number;
-  name: string | null;
-  /** Bare host name, e.g. `example.com`. */
-  domain: string | null;
-  facts: CompanyFacts;
-  contacts: Contact[];
-}
 
 /** A value the export writes (Odoo's XML-RPC runs without None: false clears a field). */
 export type OdooValue = string | number | boolean;
@@ -127,16 +118,4 @@ export function stripVals(vals: PartnerVals, fields: readonly string[]): { vals:
   const kept: PartnerVals = {};
   for (const [key, value] of Object.entries(vals)) if (!stripped.includes(key)) kept[key] = value;
   return { vals: kept, stripped };
-}
-
-/**
- * The export's view of one enriched company: identity from the input row, facts and contacts from
- * the enrichment (the input's known contacts when the enrichment found none).
- */
-export function toExportCompany(
-  company: { companyId: number; name: string | null; domain: string | null; knownContacts?: Contact[] },
-  output: { facts: CompanyFacts; contacts: Contact[] },
-): ExportCompany {
-  const contacts = output.contacts.length > 0 ? output.contacts : (company.knownContacts ?? []);
-  return { companyId: company.companyId, name: company.name, domain: company.domain, facts: output.facts, contacts };
 }

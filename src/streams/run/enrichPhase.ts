@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config.js';
-import { logContext, type Clock, type Company, type EnrichmentOutput, type Logger, type RunQueue } from '../../domain/index.js';
+import { logContext, type Clock, type Company, type EnrichmentOutput, type Logger, type RunQueue, type StageEvent } from '../../domain/index.js';
 import type { Observability } from '../observability.js';
-import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts, type EnrichmentStageEvent } from '../enrichCompany.js';
+import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts } from '../enrichCompany.js';
 import type { GuardedCaller } from '../guard.types.js';
 import { pulledMerge } from '../pulledMerge.js';
 import { CompanyUsage } from './usage.js';
@@ -40,7 +40,7 @@ export interface EnrichPhaseOptions {
 /**
  * Streams the run's pending companies (those without a result row) through one enrichment
  * actor each at `concurrency`, and hands every result to the sink as one group (one transaction):
- * stage events (logEvent), vendor usage (bumpVendor) and the company's row. Resolves with the number of companies processed.
+ * stage events (recordStage, each with its own time), vendor usage (bumpVendor) and the company's row. Resolves with the number of companies processed.
  * Vendor failures never reject; only the database (reading the queue) or the sink can.
  */
 export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions): Promise<number> {
@@ -48,7 +48,7 @@ export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions):
   let processed = 0;
   const one = async (company: Company): Promise<void> => {
     const usage = new CompanyUsage();
-    const stages: EnrichmentStageEvent[] = [];
+    const stages: StageEvent[] = [];
     const startedAt = deps.clock.now();
     let output: EnrichmentOutput;
     try {
@@ -70,14 +70,7 @@ export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions):
     // The company's stage events, usage and row go to the sink as one group: one transaction, so
     // after a crash either all of them are in the database or none (and a resume redoes the company).
     const events = deps.obs.group();
-    for (const e of stages) {
-      void events.logEvent(runId, company.tenantId, e.stage, e.event, e.status, {
-        companyId: e.companyId,
-        errorCode: e.errorCode,
-        durationMs: e.durationMs,
-        extra: e.extra,
-      });
-    }
+    for (const e of stages) void events.recordStage(runId, e);
     for (const [vendor, t] of usage.byVendor) void events.bumpVendor(runId, company.tenantId, vendor, t);
     await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
     processed += 1;

@@ -1,8 +1,7 @@
 import type { Config } from '../../config/config.js';
-import type { ExportItem, ExportStatus, HeldLock, Locks, RunQueue, RunStore } from '../../domain/index.js';
+import type { ExportStatus, HeldLock, Locks, RunQueue, RunStore } from '../../domain/index.js';
 import type { Observability } from '../observability.js';
 import { exportTenant, type ExportSummary, type OdooExportDeps, type OdooExportRequest } from '../odoo/odooExport.js';
-import { toExportCompany } from '../odoo/plan.js';
 import { exportRequestFor } from '../odoo/request.js';
 import { disabledReasonText, type Disabled } from '../odoo/session.js';
 import type { GuardedCaller } from '../guard.types.js';
@@ -39,10 +38,6 @@ export interface ExportPhaseOptions {
   /** Drain: the company in flight finishes and is recorded; no further one starts. The rest keep no export_status. */
   stopIntake?: AbortSignal;
   onCompany?: (status: ExportStatus) => void;
-}
-
-async function* exportCompanies(items: AsyncIterable<ExportItem>) {
-  for await (const item of items) yield toExportCompany(item, item);
 }
 
 /**
@@ -87,7 +82,7 @@ async function exportInTurn(deps: ExportPhaseDeps, options: ExportPhaseOptions, 
   // exports a company again counts only the calls it makes again.
   let usage = new CompanyUsage();
   const odoo = { ...deps.odoo, guard: countingGuard(deps.odoo.guard, () => usage) };
-  const iterator = exportTenant(odoo, request, exportCompanies(deps.queue.unexported(runId)));
+  const iterator = exportTenant(odoo, request, deps.queue.unexported(runId));
   for (;;) {
     const next = await iterator.next();
     if (next.done) {

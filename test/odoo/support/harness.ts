@@ -1,9 +1,8 @@
 import { createOdooClient } from '../../../src/adapters/odoo/client.js';
 import { createMemoryPartnerMap } from '../../../src/adapters/odoo/partnerMapMemory.js';
-import type { OdooTarget } from '../../../src/domain/odoo.js';
+import type { ExportCompany, OdooTarget } from '../../../src/domain/odoo.js';
 import type { FakeOdoo } from '../../../src/sim/fakeOdoo.js';
 import { exportTenantAll, type OdooExportDeps, type OdooExportRequest } from '../../../src/streams/odoo/odooExport.js';
-import type { ExportCompany } from '../../../src/streams/odoo/plan.js';
 import { targetKeyOf } from '../../../src/streams/odoo/settings.js';
 import { testGuard } from './guard.js';
 import { manualTimeouts } from './transport.js';
