@@ -19,7 +19,7 @@ export type InspectMode = 'websocket' | 'server' | 'browser';
 export interface CreateInspectorOptions {
   /** Where inspection events go; see {@link InspectMode}. */
   mode: InspectMode;
-  /** Relay port on 127.0.0.1. Default 8080 (the package's default). */
+  /** Relay port on 127.0.0.1. Default 8080 (the package's default); 0 in `server`/`browser` mode: a free one. */
   port?: number;
   /** How long to wait for the relay to accept connections, in milliseconds. Default 2000. */
   connectTimeoutMs?: number;
@@ -57,19 +57,16 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
  * Starts an inspector in the given mode. The WebSocket connection is opened only once the relay
  * accepts connections, because the package's client retries a failed connection every 5 s and a
  * pending retry survives `stop()`.
- * @throws {Error} when the relay is not reachable within `connectTimeoutMs` (in `websocket` mode:
- * nothing listens on the port; otherwise the port is taken or cannot be bound).
+ * @throws {Error} in `websocket` mode when nothing listens on the port within `connectTimeoutMs`;
+ * otherwise when the port is taken or cannot be bound.
  */
 export async function createInspector(options: CreateInspectorOptions): Promise<RunInspector> {
-  const port = options.port ?? 8080;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`inspector port must be 1..65535, got ${port}`);
-  const server = options.mode === 'websocket' ? null : startInspectorRelay({ port, open: options.mode === 'browser' });
-  try {
-    await waitForPort(port, options.connectTimeoutMs ?? 2000);
-  } catch (error) {
-    server?.stop();
-    throw error;
-  }
+  const asked = options.port ?? 8080;
+  const min = options.mode === 'websocket' ? 1 : 0;
+  if (!Number.isInteger(asked) || asked < min || asked > 65535) throw new RangeError(`inspector port must be ${min}..65535, got ${asked}`);
+  const server = options.mode === 'websocket' ? null : await startInspectorRelay({ port: asked, open: options.mode === 'browser' });
+  const port = server?.port ?? asked;
+  if (!server) await waitForPort(port, options.connectTimeoutMs ?? 2000);
   const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` });
   const url = `http://127.0.0.1:${port}`;
   const instructions =

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { platform } from 'node:os';
 import { WebSocket, WebSocketServer } from 'ws';
 
@@ -50,21 +51,24 @@ function bridgeHtml(port: number, inspectorUrl: string): string {
 export interface InspectorRelay {
   /** The page to open. */
   readonly url: string;
+  /** The port it listens on (the one asked for, or the free one the system gave for 0). */
+  readonly port: number;
   stop(): void;
 }
 
-/** Whether a WebSocket client may connect: no Origin (not a browser) or the relay's own page. */
+/** Whether a WebSocket client may connect: no Origin (the run's own client) or the relay's own page. */
 export function originAllowed(origin: string | undefined, port: number): boolean {
   return origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
 }
 
 /**
- * Starts the relay on 127.0.0.1:`port`; with `open`, opens its page in the default browser.
- * Binding errors (port taken) surface as the relay not becoming reachable.
+ * Starts the relay on 127.0.0.1:`port` (0: a free port, as the system hands it out) and resolves
+ * once it listens; with `open`, opens its page in the default browser.
+ * @throws {Error} when the port cannot be bound (taken, or not allowed)
  */
-export function startInspectorRelay(options: { port: number; open?: boolean; inspectorUrl?: string }): InspectorRelay {
-  const { port } = options;
-  const html = bridgeHtml(port, options.inspectorUrl ?? 'https://stately.ai/inspect');
+export async function startInspectorRelay(options: { port: number; open?: boolean; inspectorUrl?: string }): Promise<InspectorRelay> {
+  let port = options.port;
+  let html = '';
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(html);
@@ -83,15 +87,21 @@ export function startInspectorRelay(options: { port: number; open?: boolean; ins
       for (const client of wss.clients) if (client !== ws && client.readyState === WebSocket.OPEN) client.send(message);
     });
   });
-  server.on('error', () => undefined); // a taken port shows as an unreachable relay (createInspector says so)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new Error(`inspector relay cannot listen on 127.0.0.1:${options.port} (${error.code ?? error.message})`)));
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  server.on('error', () => undefined);
+  port = (server.address() as AddressInfo).port;
+  html = bridgeHtml(port, options.inspectorUrl ?? 'https://stately.ai/inspect');
   const url = `http://127.0.0.1:${port}`;
-  server.listen(port, '127.0.0.1', () => {
-    if (!options.open) return;
+  if (options.open) {
     const command = platform() === 'darwin' ? 'open' : platform() === 'win32' ? 'explorer' : 'xdg-open';
     execFile(command, [url], () => undefined);
-  });
+  }
   return {
     url,
+    port,
     stop() {
       for (const client of wss.clients) client.terminate();
       wss.close();

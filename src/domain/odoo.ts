@@ -32,6 +32,8 @@ export interface OdooFault {
   category: OdooFaultCategory;
   /** One secret-free line: the exception's last line for tracebacks, the first line otherwise (≤ 300 chars). */
   message: string;
+  /** The field the fault names as unknown (`Invalid field 'x' on model …`), when it names one. */
+  invalidField?: string;
 }
 
 const ODOO_FAULT_BRAND = Symbol.for('lead-enrich.OdooFaultError');

@@ -12,7 +12,6 @@ import { main } from '../../src/cli/main.js';
 import { configFrom, createRuntime, type Company, type Config } from '../../src/index.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { createTestDatabase } from '../support/database.js';
-import { freePort } from '../support/ports.js';
 
 const machineOf = (e: InspectionEvent): string | undefined => (e.actorRef as { logic?: { id?: string } }).logic?.id;
 
@@ -71,9 +70,8 @@ describe('inspection of every machine kind through the runtime', () => {
   });
 
   it('the Stately relay (run --inspect) receives all three kinds', async () => {
-    const port = await freePort();
-    const inspector = await createInspector({ mode: 'server', port });
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    const inspector = await createInspector({ mode: 'server', port: 0 });
+    const ws = new WebSocket(inspector.url.replace('http:', 'ws:'));
     const names = new Set<string>();
     ws.addEventListener('message', (m) => {
       const msg = JSON.parse(String(m.data)) as { type?: string; name?: string };

@@ -47,7 +47,7 @@ describe('Odoo client against Python xmlrpc.server', () => {
     const error = await failure(createOdooClient(target).executeKw(PY.uid, 'res.partner', 'create', [{ name: 'A', autopost_bills: 'ask' }]));
     expect(isOdooFaultError(error)).toBe(true);
     if (!isOdooFaultError(error)) return;
-    expect(error.fault).toEqual({ code: 1, category: 'other', message: "ValueError: Invalid field 'autopost_bills' on model 'res.partner'" });
+    expect(error.fault).toEqual({ code: 1, category: 'other', message: "ValueError: Invalid field 'autopost_bills' on model 'res.partner'", invalidField: 'autopost_bills' });
     expect(error.kind).toBe('bad_request');
   });
 

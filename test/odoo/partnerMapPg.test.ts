@@ -1,20 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createPgPartnerMap } from '../../src/adapters/odoo/partnerMapPg.js';
+import { createTestDatabase } from '../support/database.js';
 
-/** The PostgreSQL partner map on a fresh database with migrations/002_odoo.sql applied. */
-const ADMIN = 'postgresql://postgres@127.0.0.1:5432/postgres';
-const name = `lead_enrich_test_${randomBytes(6).toString('hex')}`;
+/** The PostgreSQL partner map on a fresh database (on the tests' server) with migrations/002_odoo.sql applied. */
 let pool: pg.Pool;
+let db: { url: string; drop(): Promise<void> };
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  pool = new pg.Pool({ connectionString: `postgresql://postgres@127.0.0.1:5432/${name}`, max: 2 });
+  db = await createTestDatabase(inject('databaseAdminUrl'));
+  pool = new pg.Pool({ connectionString: db.url, max: 2 });
   // The one table 002 references; persistence's 001 owns the real one.
   await pool.query('CREATE TABLE companies (tenant_id bigint NOT NULL, company_id bigint NOT NULL, PRIMARY KEY (tenant_id, company_id))');
   await pool.query(await readFile(new URL('../../migrations/002_odoo.sql', import.meta.url), 'utf8'));
@@ -23,10 +19,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.end();
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  await db?.drop();
 });
 
 describe('PostgreSQL partner map', () => {

@@ -2,7 +2,7 @@ import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createActor, setup } from 'xstate';
 import { createInspector, type RunInspector } from '../../src/adapters/inspect.js';
-import { freePort } from '../support/ports.js';
+import { closedPort } from '../support/ports.js';
 
 const counter = setup({ types: { context: {} as { n: number }, events: {} as { type: 'counter.bump' } } }).createMachine({
   id: 'counter',
@@ -47,9 +47,9 @@ describe('inspector', () => {
   });
 
   it('server mode relays a running actor\'s inspection events to a websocket client', async () => {
-    const port = await freePort();
-    const inspector = await createInspector({ mode: 'server', port });
+    const inspector = await createInspector({ mode: 'server', port: 0 });
     started.push(inspector);
+    const port = Number(new URL(inspector.url).port);
     expect(inspector.url).toBe(`http://127.0.0.1:${port}`);
     expect(inspector.instructions).toContain(inspector.url);
     const client = await listen(port);
@@ -65,10 +65,10 @@ describe('inspector', () => {
   });
 
   it('websocket mode sends to a relay started elsewhere, and refuses when none listens', async () => {
-    const port = await freePort();
-    await expect(createInspector({ mode: 'websocket', port, connectTimeoutMs: 100 })).rejects.toThrow(/not reachable/);
-    const relay = await createInspector({ mode: 'server', port });
+    await expect(createInspector({ mode: 'websocket', port: await closedPort(), connectTimeoutMs: 100 })).rejects.toThrow(/not reachable/);
+    const relay = await createInspector({ mode: 'server', port: 0 });
     started.push(relay);
+    const port = Number(new URL(relay.url).port);
     const client = await listen(port);
     clients.push(client);
     const sender = await createInspector({ mode: 'websocket', port });

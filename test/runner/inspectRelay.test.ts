@@ -3,8 +3,6 @@ import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { originAllowed, startInspectorRelay, type InspectorRelay } from '../../src/adapters/inspectRelay.js';
-import { waitForPort } from '../../src/adapters/inspect.js';
-import { freePort } from '../support/ports.js';
 
 /** Opens a ws client with the given Origin; resolves with whether the relay accepted it. */
 function opens(port: number, origin?: string): Promise<boolean> {
@@ -34,9 +32,9 @@ describe('the inspector relay', () => {
   afterEach(() => relays.splice(0).forEach((r) => r.stop()));
 
   it('takes the run and its own page, and refuses any other page (the events carry company data)', async () => {
-    const port = await freePort();
-    relays.push(startInspectorRelay({ port }));
-    await waitForPort(port, 2000);
+    const relay = await startInspectorRelay({ port: 0 });
+    relays.push(relay);
+    const { port } = relay;
     expect(await opens(port)).toBe(true);
     expect(await opens(port, `http://127.0.0.1:${port}`)).toBe(true);
     expect(await opens(port, 'https://evil.example')).toBe(false);
@@ -45,9 +43,9 @@ describe('the inspector relay', () => {
   });
 
   it('listens on loopback only', async () => {
-    const port = await freePort();
-    relays.push(startInspectorRelay({ port }));
-    await waitForPort(port, 2000);
+    const relay = await startInspectorRelay({ port: 0 });
+    relays.push(relay);
+    const { port } = relay;
     const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
     if (external) expect(await reachable(external, port)).toBe(false);
     expect(await reachable('127.0.0.1', port)).toBe(true);

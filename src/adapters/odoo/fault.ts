@@ -16,6 +16,7 @@ export const MAX_FAULT_MESSAGE = 300;
 
 const MISSING_DB = /database "[^"]*" does not exist/;
 const MISSING_RECORD = /does not exist or has been deleted/i;
+const INVALID_FIELD = /Invalid field '([^']+)'/;
 
 /** Replaces every occurrence of each secret by `********`. */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -52,7 +53,8 @@ export function parseFault(faultCode: unknown, faultString: unknown, secrets: re
   const text = redact(typeof faultString === 'string' ? faultString : '', secrets);
   const category = categoryOf(code, text);
   const message = category === 'missing_database' ? (MISSING_DB.exec(text)?.[0] ?? '') : shortMessage(code, text);
-  return { code, category, message };
+  const invalidField = INVALID_FIELD.exec(message)?.[1];
+  return { code, category, message, ...(invalidField !== undefined ? { invalidField } : {}) };
 }
 
 /** Whether a thrown value is an XML-RPC fault as the `xmlrpc` package reports it. */

@@ -132,18 +132,3 @@ export async function* exportTenant(
   const final = disabled as Disabled | null;
   return { tenantId, odooExportDisabled: final !== null, disabled: final, counts };
 }
-
-/** Runs {@link exportTenant} to the end and collects its outcomes (tests, small batches). */
-export async function exportTenantAll(
-  deps: OdooExportDeps,
-  request: OdooExportRequest,
-  companies: AsyncIterable<ExportCompany> | Iterable<ExportCompany>,
-): Promise<{ outcomes: ExportOutcome[]; summary: ExportSummary }> {
-  const outcomes: ExportOutcome[] = [];
-  const generator = exportTenant(deps, request, companies);
-  for (;;) {
-    const next = await generator.next();
-    if (next.done) return { outcomes, summary: next.value };
-    outcomes.push(next.value);
-  }
-}

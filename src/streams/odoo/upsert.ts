@@ -115,7 +115,7 @@ export async function upsertPartner(session: OdooSession, request: UpsertRequest
 
   // A fault naming one unknown strippable field drops that field alone (and it is remembered);
   // any other validation or application fault drops every strippable field.
-  const named = /Invalid field '([^']+)'/.exec(attempt.fault.message)?.[1];
+  const named = attempt.fault.invalidField;
   const namedStrippable = named !== undefined && request.stripFields.includes(named) && Object.hasOwn(first.vals, named);
   if (namedStrippable) session.unknownFields.add(named);
   const retryPlan = stripVals(first.vals, namedStrippable ? [named] : request.stripFields);

@@ -1,8 +1,8 @@
 import { createOdooClient } from '../../../src/adapters/odoo/client.js';
-import { createMemoryPartnerMap } from '../../../src/adapters/odoo/partnerMapMemory.js';
+import { createMemoryPartnerMap } from '../../support/partnerMapMemory.js';
 import type { ExportCompany, OdooTarget } from '../../../src/domain/odoo.js';
 import type { FakeOdoo } from '../../../src/sim/fakeOdoo.js';
-import { exportTenantAll, type OdooExportDeps, type OdooExportRequest } from '../../../src/streams/odoo/odooExport.js';
+import { exportTenant, type ExportOutcome, type ExportSummary, type OdooExportDeps, type OdooExportRequest } from '../../../src/streams/odoo/odooExport.js';
 import { targetKeyOf } from '../../../src/streams/odoo/settings.js';
 import { testGuard } from './guard.js';
 import { manualTimeouts } from './transport.js';
@@ -79,4 +79,17 @@ export function stream<T>(items: T[]): AsyncIterable<T> & { pulled: number } {
   return out;
 }
 
-export { exportTenantAll };
+/** Runs {@link exportTenant} to the end and collects its outcomes . */
+export async function exportTenantAll(
+  deps: OdooExportDeps,
+  request: OdooExportRequest,
+  companies: AsyncIterable<ExportCompany> | Iterable<ExportCompany>,
+): Promise<{ outcomes: ExportOutcome[]; summary: ExportSummary }> {
+  const outcomes: ExportOutcome[] = [];
+  const generator = exportTenant(deps, request, companies);
+  for (;;) {
+    const next = await generator.next();
+    if (next.done) return { outcomes, summary: next.value };
+    outcomes.push(next.value);
+  }
+}

@@ -1,8 +1,8 @@
-import type { PartnerMapStore } from '../../domain/odoo.js';
-import type { TenantId } from '../../domain/vendor.js';
+import type { PartnerMapStore } from '../../src/domain/odoo.js';
+import type { TenantId } from '../../src/domain/vendor.js';
 
 /**
- * An in-memory {@link PartnerMapStore} for tests, the demo and dry runs. Same semantics as the
+ * An in-memory {@link PartnerMapStore} for tests. Same semantics as the
  * PostgreSQL store (partnerMapPg.ts); entries live as long as the object.
  */
 export function createMemoryPartnerMap(): PartnerMapStore & { size(): number; clear(): void } {
