@@ -20,7 +20,7 @@ const NASTY = [
   'nul\u0000inside\u0000',
 ];
 const stored = (text: string): string => text.replaceAll('\u0000', '');
-const TENANT = 5301;
+const TENANT = 5401;
 
 describe('the batch writer keeps every character of every text column (real PostgreSQL)', () => {
   let pool: pg.Pool;
