@@ -21,6 +21,8 @@ const ok = () => Promise.resolve(1);
 const failing = () => Promise.reject(new VendorError({ vendor: 'tavily', kind: 'auth', status: 401 }));
 const config = configFrom({});
 const ignore = () => {};
+// What every enrichment step passes: the company actor's signal, never aborted here.
+const signal = new AbortController().signal;
 
 // --- contenders (all configured like the defaults: 3 attempts, threshold 3, 300 s cool-off) ---
 const ours = createGuardedCaller({ config, clock: systemClock });
@@ -42,9 +44,7 @@ for (let i = 0; i < 3; i++) await ours.call(2, 'tavily', failing).catch(ignore);
 const cases = {
   'bare await fn()': async (n) => { for (let i = 0; i < n; i++) await ok(); },
   'lead-enrich call (Promise)': async (n) => { for (let i = 0; i < n; i++) await ours.call(1, 'tavily', ok); },
-  'lead-enrich call$ (Observable)': async (n) => {
-    for (let i = 0; i < n; i++) await new Promise((resolve, reject) => ours.call$(1, 'openai', ok).subscribe({ next: resolve, error: reject }));
-  },
+  'lead-enrich call, caller signal': async (n) => { for (let i = 0; i < n; i++) await ours.call(1, 'openai', ok, { signal }); },
   'cockatiel wrap(retry, circuitBreaker)': async (n) => { for (let i = 0; i < n; i++) await cockatiel.execute(ok); },
   'opossum fire()': async (n) => { for (let i = 0; i < n; i++) await opossum.fire(); },
   'refused: lead-enrich CircuitOpenError': async (n) => { for (let i = 0; i < n; i++) await ours.call(2, 'tavily', ok).catch(ignore); },

@@ -12,6 +12,7 @@ const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/p
 const name = `lead_enrich_sinkbench_${process.pid}`;
 const admin = new pg.Client({ connectionString: server }); await admin.connect(); await admin.query(`CREATE DATABASE ${name}`);
 const pool = new pg.Pool({ connectionString: Object.assign(new URL(server), { pathname: `/${name}` }).toString(), max: 4 });
+pool.on('error', () => undefined); // idle connections ended by the DROP DATABASE below
 try {
   await migrate(pool);
   const runId = await createRunStore(pool).createRun(1, {});

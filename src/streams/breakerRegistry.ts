@@ -2,10 +2,11 @@ import { Subject } from 'rxjs';
 import { createActor, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import type { BreakerConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
-import { countsAgainstBreaker, type ErrorKind } from '../domain/errors.js';
-import type { BreakerStateName, BreakerTransition, LastBreakerTransition } from '../domain/events.js';
+import type { ErrorKind } from '../domain/errors.js';
+import type { BreakerTransition, LastBreakerTransition } from '../domain/events.js';
 import type { BreakerVendor, TenantId } from '../domain/vendor.js';
 import { breakerMachine, coolOffElapsed, type BreakerContext, type BreakerEvent } from '../machines/breaker.machine.js';
+import { admitsWithoutEvent, failureChangesNothing, refusesWithoutEvent, successChangesNothing } from './breakerNoOps.js';
 import type { BreakerInfo, BreakerRegistryView } from './guard.types.js';
 
 /** The answer of {@link BreakerRegistry.admit}. */
@@ -71,18 +72,12 @@ interface Entry {
   tenantId: TenantId;
   vendor: BreakerVendor;
   actor: BreakerActor;
-  // Mirror of the actor's snapshot, read on the hot path without touching the actor.
-  state: BreakerStateName;
-  consecutiveFailures: number;
-  openedAt: number | null;
-  coolOffMs: number;
-  probeId: number;
 }
 
 /**
  * Creates a registry of (tenant, vendor) breakers. Breaker actors are created lazily, exempt
- * vendors have none and are never refused. Admission on a closed breaker and a success on a
- * closed breaker without failures touch only a mirror of the state: no machine event.
+ * vendors have none and are never refused. The state is the actor's snapshot, read where needed;
+ * events that would change nothing are not sent (src/streams/breakerNoOps.ts).
  */
 export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerRegistry {
   const { clock } = options;
@@ -98,8 +93,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
   const find = (tenantId: TenantId, vendor: BreakerVendor): Entry | undefined => byTenant.get(tenantId)?.get(vendor);
 
   function install(tenantId: TenantId, vendor: BreakerVendor, actor: BreakerActor): Entry {
-    const entry: Entry = { tenantId, vendor, actor, state: 'closed', consecutiveFailures: 0, openedAt: null, coolOffMs: input.coolOffMs, probeId: 0 };
-    sync(entry);
+    const entry: Entry = { tenantId, vendor, actor };
     let vendors = byTenant.get(tenantId);
     if (!vendors) byTenant.set(tenantId, (vendors = new Map()));
     vendors.get(vendor)?.actor.stop();
@@ -107,33 +101,26 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
     return entry;
   }
 
-  function sync(entry: Entry): void {
-    const snapshot = entry.actor.getSnapshot();
-    entry.state = snapshot.value;
-    entry.consecutiveFailures = snapshot.context.consecutiveFailures;
-    entry.openedAt = snapshot.context.openedAt;
-    entry.probeId = snapshot.context.probeId;
-  }
-
   function send(entry: Entry, event: BreakerEvent): void {
-    const from = entry.state;
-    const probeId = entry.probeId;
+    const before = entry.actor.getSnapshot();
     entry.actor.send(event);
-    sync(entry);
-    if (entry.state !== from || entry.probeId !== probeId) {
-      const reason = entry.actor.getSnapshot().context.reason ?? 'unknown';
-      transitions.next({ tenantId: entry.tenantId, vendor: entry.vendor, from, to: entry.state, at: event.now, reason });
+    const after = entry.actor.getSnapshot();
+    if (after.value !== before.value || after.context.probeId !== before.context.probeId) {
+      transitions.next({ tenantId: entry.tenantId, vendor: entry.vendor, from: before.value, to: after.value, at: event.now, reason: after.context.reason ?? 'unknown' });
     }
   }
 
   // "As of now": an open breaker whose cool-off has elapsed admits a probe, i.e. is half-open.
-  const infoOf = (e: Entry, now: number): BreakerInfo => ({
-    tenantId: e.tenantId,
-    vendor: e.vendor,
-    state: e.state === 'open' && coolOffElapsed(e, now) ? 'halfOpen' : e.state,
-    consecutiveFailures: e.consecutiveFailures,
-    openedAt: e.openedAt,
-  });
+  const infoOf = (e: Entry, now: number): BreakerInfo => {
+    const { value, context } = e.actor.getSnapshot();
+    return {
+      tenantId: e.tenantId,
+      vendor: e.vendor,
+      state: value === 'open' && coolOffElapsed(context, now) ? 'halfOpen' : value,
+      consecutiveFailures: context.consecutiveFailures,
+      openedAt: context.openedAt,
+    };
+  };
 
   const probeOf = (admission: Admission): number | undefined => (admission.status === 'probe' ? admission.probeId : undefined);
 
@@ -170,25 +157,26 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
     admit(tenantId, vendor) {
       if (exempt.has(vendor)) return ADMITTED;
       const entry = find(tenantId, vendor) ?? install(tenantId, vendor, createActor(breakerMachine, { input, inspect: options.inspect }).start());
-      if (entry.state === 'closed') return ADMITTED;
+      const snapshot = entry.actor.getSnapshot();
+      if (admitsWithoutEvent(snapshot)) return ADMITTED;
       const now = clock.now();
-      // Same guard as the machine's: an open breaker still cooling off needs no event to refuse.
-      if (entry.state === 'open' && !coolOffElapsed(entry, now)) return { status: 'refused', retryAt: (entry.openedAt ?? now) + entry.coolOffMs };
-      const before = entry.probeId;
+      const { context } = snapshot;
+      if (refusesWithoutEvent(snapshot, now)) return { status: 'refused', retryAt: (context.openedAt ?? now) + context.coolOffMs };
       send(entry, { type: 'call.requested', now });
-      if (entry.probeId !== before) return { status: 'probe', probeId: entry.probeId };
-      return { status: 'refused', retryAt: entry.state === 'open' ? (entry.openedAt ?? now) + entry.coolOffMs : undefined };
+      const after = entry.actor.getSnapshot();
+      if (after.context.probeId !== context.probeId) return { status: 'probe', probeId: after.context.probeId };
+      return { status: 'refused', retryAt: after.value === 'open' ? (after.context.openedAt ?? now) + after.context.coolOffMs : undefined };
     },
 
     recordSuccess(tenantId, vendor, admission) {
       const entry = find(tenantId, vendor);
-      if (!entry || (entry.state === 'closed' && entry.consecutiveFailures === 0 && admission.status !== 'probe')) return;
+      if (!entry || successChangesNothing(entry.actor.getSnapshot(), admission.status === 'probe')) return;
       send(entry, { type: 'call.succeeded', now: clock.now(), probeId: probeOf(admission) });
     },
 
     recordFailure(tenantId, vendor, kind, admission) {
       const entry = find(tenantId, vendor);
-      if (!entry || (entry.state === 'closed' && !countsAgainstBreaker(kind))) return;
+      if (!entry || failureChangesNothing(entry.actor.getSnapshot(), kind)) return;
       send(entry, { type: 'call.failed', now: clock.now(), kind, probeId: probeOf(admission) });
     },
 
@@ -198,7 +186,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
     },
 
     isClosed(tenantId, vendor) {
-      return exempt.has(vendor) || (find(tenantId, vendor)?.state ?? 'closed') === 'closed';
+      return exempt.has(vendor) || (find(tenantId, vendor)?.actor.getSnapshot().value ?? 'closed') === 'closed';
     },
 
     list() {

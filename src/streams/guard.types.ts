@@ -39,12 +39,7 @@ export interface GuardObserver {
  * Failures are VendorError (classified) or CircuitOpenError (refused, no request made).
  */
 export interface GuardedCaller {
-  call$<T>(
-    tenantId: TenantId,
-    vendor: VendorName,
-    fn: (signal: AbortSignal) => Promise<T>,
-    options?: GuardedCallOptions,
-  ): Observable<T>;
+  /** One guarded call of `fn`, which gets each attempt's signal; resolves with its value. */
   call<T>(
     tenantId: TenantId,
     vendor: VendorName,

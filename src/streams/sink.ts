@@ -3,6 +3,7 @@ import { asyncScheduler, bufferTime, concatMap, defer, filter, from, Subject, ti
 import { retry } from 'rxjs/operators';
 import type { Config } from '../config/index.js';
 import type { BatchOutcome, BatchWriter, Logger, RunEvent } from '../domain/index.js';
+import { assertPolicy, backoffDelay, type BackoffPolicy } from './backoff.js';
 
 /** The persistence sink: the one way run events reach PostgreSQL. */
 export interface Sink {
@@ -46,7 +47,7 @@ export interface SinkOptions {
   scheduler?: SchedulerLike;
   /** Writes one batch in one transaction (the PostgreSQL writer, `createPgBatchWriter`, in production). */
   writer: BatchWriter;
-  /** Backoff of a failing batch: first and largest delay, in milliseconds. Defaults 100 and 5000. */
+  /** Backoff of a failing batch ({@link backoffDelay}): first and largest delay, in milliseconds. Defaults 100 and 5000. */
   retry?: { baseDelayMs?: number; maxDelayMs?: number };
   /** Randomness for the backoff jitter, in [0, 1). Defaults to Math.random. */
   random?: () => number;
@@ -78,14 +79,17 @@ export const COALESCE_BATCHES = 5;
  * Each batch is written in one transaction by the batch writer, under a batch id fixed when the batch
  * forms, so a retry after a lost acknowledgement is recognised and skipped (exactly-once effects,
  * vendor usage included). A failing batch is kept and retried with capped exponential backoff and
- * jitter, forever until `close()`'s deadline, each failure logged; batches commit in push order.
+ * jitter ({@link backoffDelay}), forever until `close()`'s deadline, each failure logged; batches
+ * commit in push order.
+ *
+ * @throws RangeError when `retry` is invalid (negative, or base above max)
  */
 export function createSink(options: SinkOptions): Sink {
   const { config, logger } = options;
   const scheduler = options.scheduler ?? asyncScheduler;
   const { writer } = options;
-  const baseDelay = options.retry?.baseDelayMs ?? 100;
-  const maxDelay = options.retry?.maxDelayMs ?? 5000;
+  const policy: BackoffPolicy = { baseDelayMs: options.retry?.baseDelayMs ?? 100, maxDelayMs: options.retry?.maxDelayMs ?? 5000 };
+  assertPolicy(policy);
   const random = options.random ?? Math.random;
 
   const input = new Subject<Envelope>();
@@ -124,8 +128,7 @@ export function createSink(options: SinkOptions): Sink {
         delay: (error: unknown, attempt: number) => {
           const now = scheduler.now();
           if (now >= giveUpAt) throw error;
-          const backoff = Math.min(maxDelay, Math.min(maxDelay, baseDelay * 2 ** (attempt - 1)) * (0.8 + 0.4 * random()));
-          const delay = Math.min(backoff, giveUpAt - now);
+          const delay = Math.min(backoffDelay(attempt, policy, random()), giveUpAt - now);
           logger?.warn({ err: error, batchId, events: events.length, attempt, delayMs: Math.round(delay) }, 'sink batch failed; retrying');
           return timer(delay, scheduler);
         },

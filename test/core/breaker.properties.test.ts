@@ -10,8 +10,8 @@ import { deferred, system } from './harness.js';
 /**
  * Properties over random sequences of calls, held (concurrent) calls, outcomes and clock
  * advances, on fake time. Retry delays are 0 on the queue scheduler (retries run at once), so
- * time moves only in `advance` steps (multiples of 100 ms, above the 50 ms timeout-coalescing
- * window); attempt timeouts still run on fake timers.
+ * time moves only in `advance` steps (multiples of 100 ms); attempt timeouts still run on fake
+ * timers.
  */
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,4 +1,3 @@
-import { firstValueFrom } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CircuitOpenError, VendorError, isCircuitOpenError } from '../../src/domain/errors.js';
 import { deferred, scripted, settle, system } from './harness.js';
@@ -40,7 +39,7 @@ describe('guarded call: success path', () => {
     ]);
   });
 
-  it('attempts without a caller signal share a window signal that takes any number of listeners, without a warning', async () => {
+  it('concurrent attempts each get a signal of their own, listened to without a warning', async () => {
     const s = system();
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
@@ -55,7 +54,7 @@ describe('guarded call: success path', () => {
           return gate.promise;
         }),
       );
-      expect(new Set(signals).size).toBe(1); // one window: one shared signal
+      expect(new Set(signals).size).toBe(30); // one signal per attempt
       gates.forEach((g, i) => g.resolve(`ok${i}`));
       expect(await Promise.all(calls)).toHaveLength(30);
       await new Promise((r) => process.nextTick(r)); // warnings are emitted on the next tick
@@ -287,27 +286,29 @@ describe('guarded call: breaker', () => {
   });
 });
 
-describe('guarded call: Observable form', () => {
-  it('has the same semantics: retries, value, breaker accounting', async () => {
+describe('guarded call: one attempt path', () => {
+  it('the same semantics whatever the first attempt does: retries, value, breaker accounting', async () => {
     const s = system();
     const { fn, requests } = scripted('zerobounce', ['server', 'ok']);
-    const out = await settle(firstValueFrom(s.caller.call$(1, 'zerobounce', fn)));
+    const out = await settle(s.caller.call(1, 'zerobounce', fn, { signal: new AbortController().signal }));
     expect(out.value).toBe('ok#2');
     expect(requests.map((r) => r.at - T0)).toEqual([0, 250]);
     await trip(s, 1, 'lusha');
-    const refused = await settle(firstValueFrom(s.caller.call$(1, 'lusha', fn)));
+    const refused = await settle(s.caller.call(1, 'lusha', fn, { signal: new AbortController().signal }));
     expect(refused.error).toBeInstanceOf(CircuitOpenError);
   });
 
-  it('unsubscribing aborts the attempt in flight and releases a probe', async () => {
+  it("the caller's abort aborts the attempt in flight and releases a probe", async () => {
     const s = system();
     await trip(s);
     vi.setSystemTime(T0 + 10_000);
+    const controller = new AbortController();
     const { fn, requests } = scripted('tavily', ['hang']);
-    const subscription = s.caller.call$(1, 'tavily', fn).subscribe({ error: () => {} });
+    const p = settle(s.caller.call(1, 'tavily', fn, { signal: controller.signal }));
     expect(requests).toHaveLength(1);
-    subscription.unsubscribe();
+    controller.abort();
     expect(requests[0]!.signal.aborted).toBe(true);
+    expect((await p).error).toMatchObject({ kind: 'timeout', detail: 'aborted' });
     expect(s.registry.list()[0]!.state).toBe('halfOpen'); // open with the cool-off elapsed: next call probes
     expect(s.transitions.at(-1)).toMatchObject({ from: 'halfOpen', to: 'open', reason: 'probe_abandoned' });
   });

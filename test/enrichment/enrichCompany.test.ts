@@ -3,7 +3,7 @@
  * GuardedCaller (the real one is the resilience core's; this one only records calls and refuses
  * the vendors it is told are open).
  */
-import { defer, EMPTY, type Observable } from 'rxjs';
+import { EMPTY } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createVendorAdapters } from '../../src/adapters/vendors.js';
@@ -29,9 +29,6 @@ class FakeGuard implements GuardedCaller {
     this.calls.push({ tenantId, vendor, options });
     if (this.open.has(vendor) && isBreakerVendor(vendor)) return Promise.reject(new CircuitOpenError(tenantId, vendor));
     return fn(options?.signal ?? new AbortController().signal);
-  }
-  call$<T>(tenantId: TenantId, vendor: VendorName, fn: (signal: AbortSignal) => Promise<T>, options?: GuardedCallOptions): Observable<T> {
-    return defer(() => this.call(tenantId, vendor, fn, options));
   }
 }
 

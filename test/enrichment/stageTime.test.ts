@@ -36,7 +36,6 @@ const ports: EnrichmentPorts = {
 const guard: GuardedCaller = {
   registry: { transitions$: EMPTY, list: () => [] },
   call: (_tenant, _vendor, fn, options) => fn(options?.signal ?? new AbortController().signal),
-  call$: () => EMPTY,
 };
 
 describe('stage times in run_event_logs', () => {

@@ -2,14 +2,15 @@ import net from 'node:net';
 
 /**
  * A TCP proxy on 127.0.0.1 between pg and PostgreSQL that can cut every connection: now, or the
- * moment the server acknowledges a COMMIT, before the client hears of it (the lost-acknowledgement
- * case: the batch is committed, yet the client sees a broken connection and retries it).
+ * moment the server acknowledges a COMMIT or a sink batch's statement (which commits alone), before
+ * the client hears of it (the lost-acknowledgement case: the batch is committed, yet the client sees
+ * a broken connection and retries it).
  */
 export interface CuttingProxy {
   port: number;
   /** Destroys every open connection, both sides. Returns how many were cut. */
   cutAll(): number;
-  /** Arms a cut of every connection right after the next COMMIT is forwarded. Resolves with the count cut. */
+  /** Arms a cut of every connection right after the next COMMIT or sink batch is answered. Resolves with the count cut. */
   cutAfterNextCommit(): Promise<number>;
   /** While on, every new connection is closed at once (the database looks down); open ones are left as they are. */
   refuse(on: boolean): void;
@@ -48,7 +49,7 @@ export async function startCuttingProxy(target: { host: string; port: number }):
     let swallow: ((n: number) => void) | null = null;
     client.on('data', (chunk: Buffer) => {
       server.write(chunk);
-      if (armed && chunk.includes('COMMIT')) {
+      if (armed && (chunk.includes('COMMIT') || chunk.includes('INSERT INTO sink_batches'))) {
         swallow = armed;
         armed = null;
       }

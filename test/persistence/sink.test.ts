@@ -162,6 +162,21 @@ describe('sink (virtual time)', () => {
     await sink.close();
   });
 
+  it('waits the delays of backoffDelay (jitter included) and refuses invalid ones', async () => {
+    const w = fakeWriter();
+    w.failNext(2);
+    const sink = createSink({ writer: w.writer, config: { batchSize: 10, flushMs: 10, maxBuffer: 100 }, retry: { baseDelayMs: 100, maxDelayMs: 1000 }, random: () => 0 });
+    await sink.push(ev(0));
+    const f = sink.flush();
+    await vi.advanceTimersByTimeAsync(10 + 80 + 159); // 0.8 × 100, then 0.8 × 200 ms: not yet
+    expect(w.calls.length).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    await f;
+    expect(w.calls.length).toBe(3);
+    await sink.close();
+    expect(() => createSink({ writer: w.writer, config: { batchSize: 10, flushMs: 10, maxBuffer: 100 }, retry: { baseDelayMs: 500, maxDelayMs: 100 } })).toThrow(RangeError);
+  });
+
   it('gives up only at the close deadline and reports what was not written', async () => {
     const w = fakeWriter();
     w.failNext(Number.POSITIVE_INFINITY);

@@ -1,10 +1,14 @@
+import { errorCodesOf } from '../../domain/classify.js';
 import { VendorError, isVendorError, type ErrorKind } from '../../domain/errors.js';
 import type { VendorName } from '../../domain/vendor.js';
 
 /**
- * Classification at the boundary: HTTP statuses and headers, Node/undici network errors,
- * timeouts and aborts become {@link VendorError}s of the DESIGN.md taxonomy.
+ * Classification at the boundary: HTTP statuses and headers, timeouts and aborts become
+ * {@link VendorError}s of the DESIGN.md taxonomy. What a request throws is classified by the
+ * domain's {@link classifyThrown} (re-exported here), which knows Node's and undici's error codes.
  */
+
+export { classifyThrown } from '../../domain/classify.js';
 
 /** The kind a bare HTTP status maps to; vendor adapters refine it from the body (quota, auth). */
 export function kindForStatus(status: number): ErrorKind | null {
@@ -60,77 +64,6 @@ export function classifyHttpResponse(
   return new VendorError({ vendor, kind, status, retryAfterMs, detail });
 }
 
-/** Transport failures of DESIGN.md's `network`: reset, refused, DNS failure and their kin. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EPROTO',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
-  'UND_ERR_CONNECT',
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-]);
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'ETIMEDOUT_ATTEMPT',
-]);
-/**
- * The request could not be built: a header value with a `\r`, a malformed URL, an option undici
- * does not take. Sending it again never helps, and the vendor was not asked.
- */
-const INVALID_ARGUMENT_CODES = new Set([
-  'UND_ERR_INVALID_ARG',
-  'InvalidArgumentError',
-  'UND_ERR_INVALID_RETURN_VALUE',
-  'UND_ERR_NOT_SUPPORTED',
-  'ERR_INVALID_ARG_TYPE',
-  'ERR_INVALID_ARG_VALUE',
-  'ERR_INVALID_URL',
-  'ERR_INVALID_URL_SCHEME',
-  'ERR_INVALID_HTTP_TOKEN',
-  'ERR_INVALID_CHAR',
-  'ERR_HTTP_INVALID_HEADER_VALUE',
-  'ERR_UNESCAPED_CHARACTERS',
-]);
-
-function codesOf(error: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const record = current as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof record.code === 'string') codes.push(record.code);
-    if (typeof record.name === 'string') codes.push(record.name);
-    if (Array.isArray(record.errors)) for (const inner of record.errors) codes.push(...codesOf(inner));
-    current = record.cause;
-  }
-  return codes;
-}
-
-const IDENTIFIER = /^[A-Za-z_][\w.-]{0,63}$/;
-
-/**
- * Names an error nobody recognised by its class and code only: its message may carry a URL with
- * a key in its query or a header value, so it is never copied.
- */
-function describeUnknown(error: unknown): string {
-  const ctor = typeof error === 'object' && error !== null ? (error as { constructor?: { name?: unknown } }).constructor?.name : undefined;
-  const kind = typeof ctor === 'string' && IDENTIFIER.test(ctor) ? ctor : error === null ? 'null' : typeof error;
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && IDENTIFIER.test(code) ? `unrecognised error ${kind} ${code}` : `unrecognised error ${kind}`;
-}
-
 /**
  * Transport failures that leave no doubt the request never reached the server: the connection
  * was refused, the name did not resolve, the network was unreachable, or connecting timed out.
@@ -146,36 +79,7 @@ const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHO
 export function mayHaveReachedVendor(error: VendorError): boolean {
   if (error.kind !== 'network' && error.kind !== 'timeout') return false;
   if (error.detail === 'aborted') return false;
-  return !codesOf(error.cause).some((code) => NEVER_SENT_CODES.has(code));
-}
-
-/**
- * Classifies what a request threw: a VendorError passes through; `TimeoutError` (from
- * `AbortSignal.timeout`) and undici timeouts become `timeout`; resets, refusals and DNS failures
- * become `network`; a request that could not be built (undici's UND_ERR_INVALID_ARG, Node's
- * ERR_INVALID_*) becomes `bad_request`. An abort by the caller (not a timeout) is rethrown as
- * `timeout` with detail `aborted` so that the guarded call can tell it from the vendor's fault by
- * the signal. Anything else — a programming error, an error this list does not know — is
- * `bad_response` (not retried) with a detail naming its class and code, never its message.
- */
-export function classifyThrown(vendor: VendorName, error: unknown): VendorError {
-  if (isVendorError(error)) return error;
-  const codes = codesOf(error);
-  if (codes.includes('TimeoutError') || codes.some((c) => TIMEOUT_CODES.has(c))) {
-    return new VendorError({ vendor, kind: 'timeout', detail: 'attempt timed out', cause: error });
-  }
-  if (codes.includes('AbortError')) {
-    return new VendorError({ vendor, kind: 'timeout', detail: 'aborted', cause: error });
-  }
-  const invalid = codes.find((c) => INVALID_ARGUMENT_CODES.has(c));
-  if (invalid) return new VendorError({ vendor, kind: 'bad_request', detail: `request not sendable: ${invalid}`, cause: error });
-  const network = codes.find((c) => NETWORK_CODES.has(c));
-  if (network) return new VendorError({ vendor, kind: 'network', detail: network, cause: error });
-  if (error instanceof SyntaxError) return new VendorError({ vendor, kind: 'bad_response', detail: 'unparseable body', cause: error });
-  if (error instanceof TypeError && /fetch failed|terminated|other side closed/i.test(error.message)) {
-    return new VendorError({ vendor, kind: 'network', detail: 'fetch failed', cause: error });
-  }
-  return new VendorError({ vendor, kind: 'bad_response', detail: describeUnknown(error), cause: error });
+  return !errorCodesOf(error.cause).some((code) => NEVER_SENT_CODES.has(code));
 }
 
 /**
@@ -185,6 +89,6 @@ export function classifyThrown(vendor: VendorName, error: unknown): VendorError 
  */
 export function classifyAborted(vendor: VendorName, reason: unknown): VendorError {
   if (isVendorError(reason)) return reason;
-  if (codesOf(reason).includes('TimeoutError')) return new VendorError({ vendor, kind: 'timeout', detail: 'attempt timed out', cause: reason });
+  if (errorCodesOf(reason).includes('TimeoutError')) return new VendorError({ vendor, kind: 'timeout', detail: 'attempt timed out', cause: reason });
   return new VendorError({ vendor, kind: 'timeout', detail: 'aborted', cause: reason });
 }

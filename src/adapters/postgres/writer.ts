@@ -15,9 +15,11 @@ export function isContentError(error: unknown): boolean {
 // A contact's verdict (valid, invalid, catch-all, …) is never replaced by `unknown` (a deferred or
 // inconclusive check) nor `unverified`: only another verdict replaces it.
 // The data statements run as data-modifying CTEs of one statement headed by the ledger insert
-// (`@` is each one's parameter, numbered when the statement is built); each reads only when the
-// ledger row was new, so a replayed batch changes nothing. Exports stay a separate UPDATE: a CTE does
-// not see the company_enrichment_runs rows its sibling inserts.
+// (`@` is each one's parameter, numbered when the statement is built); each writes only when the
+// ledger row was new, so a replayed batch changes nothing. All CTEs see the same snapshot, so none
+// sees the rows a sibling inserts, and no row may be changed by two of them: an export outcome for a
+// company whose result is in the same batch is written with that result (w_runs: `exported`), and
+// only the others, for rows of earlier batches, by the export UPDATE (w_exports).
 const SQL = {
   companies: `INSERT INTO companies (tenant_id, company_id, name, domain, facts, last_enriched_at)
     SELECT r.tenant_id, r.company_id, r.name, NULL, r.facts, to_timestamp(r.finished_at / 1000.0)
@@ -26,17 +28,22 @@ const SQL = {
     ON CONFLICT (tenant_id, company_id) DO UPDATE SET
       name = coalesce(companies.name, EXCLUDED.name), facts = EXCLUDED.facts,
       last_enriched_at = greatest(companies.last_enriched_at, EXCLUDED.last_enriched_at), updated_at = now()`,
-  companyRuns: `INSERT INTO company_enrichment_runs (run_id, company_id, tenant_id, status, degraded_reasons, reasons,
-      facts, provenance, fallbacks, timings, started_at, finished_at)
+  companyRuns: `INSERT INTO company_enrichment_runs AS c (run_id, company_id, tenant_id, status, degraded_reasons, reasons,
+      facts, provenance, fallbacks, timings, started_at, finished_at, export_status, export_partner_id, export_detail, exported_at)
     SELECT r.run_id, r.company_id, r.tenant_id, r.status, r.degraded_reasons, r.reasons, r.facts, r.provenance,
-      r.fallbacks, r.timings, to_timestamp(r.started_at / 1000.0), to_timestamp(r.finished_at / 1000.0)
+      r.fallbacks, r.timings, to_timestamp(r.started_at / 1000.0), to_timestamp(r.finished_at / 1000.0),
+      r.export_status, r.partner_id, r.detail, CASE WHEN r.exported THEN now() END
     FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, company_id bigint, tenant_id int, status text,
       degraded_reasons text, reasons text[], facts jsonb, provenance jsonb, fallbacks text[], timings jsonb,
-      started_at float8, finished_at float8)
+      started_at float8, finished_at float8, exported boolean, export_status text, partner_id int, detail text)
     WHERE EXISTS (SELECT FROM ledger)
     ON CONFLICT (run_id, company_id) DO UPDATE SET status = EXCLUDED.status, degraded_reasons = EXCLUDED.degraded_reasons,
       reasons = EXCLUDED.reasons, facts = EXCLUDED.facts, provenance = EXCLUDED.provenance, fallbacks = EXCLUDED.fallbacks,
-      timings = EXCLUDED.timings, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
+      timings = EXCLUDED.timings, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
+      export_status = CASE WHEN EXCLUDED.exported_at IS NULL THEN c.export_status ELSE EXCLUDED.export_status END,
+      export_partner_id = CASE WHEN EXCLUDED.exported_at IS NULL THEN c.export_partner_id ELSE EXCLUDED.export_partner_id END,
+      export_detail = CASE WHEN EXCLUDED.exported_at IS NULL THEN c.export_detail ELSE EXCLUDED.export_detail END,
+      exported_at = coalesce(EXCLUDED.exported_at, c.exported_at)`,
   contacts: `INSERT INTO contacts (tenant_id, company_id, email, full_name, title, linkedin_url, source, email_status,
       email_sub_status, verified_at, first_seen_run_id, last_seen_run_id)
     SELECT r.tenant_id, r.company_id, r.email, r.full_name, r.title, r.linkedin_url, r.source, r.email_status,
@@ -80,17 +87,41 @@ const SQL = {
     ON CONFLICT (tenant_id, vendor, at, from_state, to_state) DO NOTHING`,
   exports: `UPDATE company_enrichment_runs AS c SET export_status = r.export_status, export_partner_id = r.partner_id,
       export_detail = r.detail, exported_at = now()
-    FROM jsonb_to_recordset($1::jsonb) AS r(run_id bigint, company_id bigint, export_status text, partner_id int, detail text)
-    WHERE c.run_id = r.run_id AND c.company_id = r.company_id`,
+    FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, company_id bigint, export_status text, partner_id int, detail text)
+    WHERE c.run_id = r.run_id AND c.company_id = r.company_id AND EXISTS (SELECT FROM ledger)`,
 };
 
 /**
- * The statement applying a batch: the ledger insert, then one CTE per kind of row the batch has, each
- * kind's rows one JSON value. `value` renders a value into the text: a `$n` parameter or a literal.
- * Its one row has `applied` = 1 when the ledger row was new.
+ * The export outcomes of a batch split by where they are written: with the company's result when it
+ * is in the batch too (its `runs` row gets `exported` and the outcome's fields), else by the export
+ * UPDATE (returned). One statement may not change a row twice, nor see a row a sibling CTE inserts.
  */
-function batchStatement(batchId: string, events: readonly RunEvent[], value: (v: string | number) => string): string {
+function foldExports(runs: object[], exports: object[]): object[] {
+  if (exports.length === 0) return exports;
+  const key = (row: object): string => `${(row as RunKey).run_id}/${(row as RunKey).company_id}`;
+  const byKey = new Map(runs.map((row) => [key(row), row]));
+  const later: object[] = [];
+  for (const outcome of exports) {
+    const row = byKey.get(key(outcome));
+    if (row) Object.assign(row, outcome, { exported: true });
+    else later.push(outcome);
+  }
+  return later;
+}
+
+interface RunKey {
+  run_id: number;
+  company_id: number;
+}
+
+/**
+ * The statement applying a batch, with its parameters: the ledger insert, then one CTE per kind of
+ * row the batch has, each kind's rows one JSON parameter. Its one row has `applied` = 1 when the
+ * ledger row was new.
+ */
+function batchStatement(batchId: string, events: readonly RunEvent[]): { text: string; values: unknown[] } {
   const { companies, runs } = companyRows(events);
+  const exports = foldExports(runs, exportRows(events));
   const parts: [string, string, object[]][] = [
     ['w_companies', SQL.companies, companies],
     ['w_runs', SQL.companyRuns, runs],
@@ -98,71 +129,34 @@ function batchStatement(batchId: string, events: readonly RunEvent[], value: (v:
     ['w_usage', SQL.usage, usageRows(events)],
     ['w_stages', SQL.stages, stageRows(events)],
     ['w_transitions', SQL.transitions, transitionRows(events)],
+    ['w_exports', SQL.exports, exports],
   ];
-  let text = `WITH ledger AS (INSERT INTO sink_batches (batch_id, events) VALUES (${value(batchId)}, ${value(events.length)}) ON CONFLICT DO NOTHING RETURNING 1)`;
+  const values: unknown[] = [batchId, events.length];
+  let text = 'WITH ledger AS (INSERT INTO sink_batches (batch_id, events) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1)';
   for (const [name, sql, rows] of parts) {
-    if (rows.length > 0) text += `,\n  ${name} AS (${sql.replace('@', () => value(pgJson(rows)))})`;
+    if (rows.length > 0) text += `,\n  ${name} AS (${sql.replace('@', () => `$${values.push(pgJson(rows))}`)})`;
   }
-  return `${text}\nSELECT count(*)::int AS applied FROM ledger`;
+  return { text: `${text}\nSELECT count(*)::int AS applied FROM ledger`, values };
+}
+
+function appliedOf(result: pg.QueryResult): boolean {
+  return Number((result.rows[0] as { applied?: unknown } | undefined)?.applied ?? 0) > 0;
 }
 
 /**
- * A value as an SQL literal: an escape string (E'…', backslashes and quotes doubled), correct
- * whatever standard_conforming_strings is; JSON text from `pgJson` never holds a NUL. Numbers as they are.
- */
-function literal(v: string | number): string {
-  return typeof v === 'number' ? String(v) : `E'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-}
-
-function appliedOf(result: pg.QueryResult | undefined): boolean {
-  return Number((result?.rows[0] as { applied?: unknown } | undefined)?.applied ?? 0) > 0;
-}
-
-/**
- * The PostgreSQL batch writer: one transaction per batch that records `batchId` in `sink_batches`
- * (a batch already recorded is skipped: its commit succeeded even if the acknowledgement was lost)
- * and applies the events grouped by kind, each kind a multi-row insert (`jsonb_to_recordset`, so a
- * batch of any size is one parameter per kind), all of them one statement (`batchStatement`): a
- * batch without export outcomes is one round trip (BEGIN, that statement and COMMIT sent as one
- * simple query, the JSON as escaped literals); with them, BEGIN, that statement with parameters, the
- * export UPDATE and COMMIT. Events whose content the database refuses are isolated one by one and
+ * The PostgreSQL batch writer: one statement per batch (`batchStatement`, parameters only, so one
+ * round trip and atomic by itself) that records `batchId` in `sink_batches` — a batch already
+ * recorded is skipped: its commit succeeded even if the acknowledgement was lost — and applies the
+ * events grouped by kind, each kind a multi-row insert (`jsonb_to_recordset`, so a batch of any size
+ * is one parameter per kind). Events whose content the database refuses are isolated one by one and
  * kept in `sink_rejected_events`.
  *
  * @throws the driver's error for anything but a content error (the sink retries the batch)
  */
 export function createPgBatchWriter(pool: pg.Pool, logger?: Logger): BatchWriter {
   const apply = async (batchId: string, events: readonly RunEvent[]): Promise<BatchOutcome> => {
-    const client = await pool.connect();
-    const onError = (error: Error): void => logger?.warn({ err: error }, 'sink connection error');
-    client.on('error', onError);
-    let broken = false;
-    try {
-      const exports = exportRows(events);
-      if (exports.length === 0) {
-        // One round trip: BEGIN, the batch statement and COMMIT as one simple query.
-        const results = (await client.query(`BEGIN;\n${batchStatement(batchId, events, literal)};\nCOMMIT`)) as unknown as pg.QueryResult[];
-        return appliedOf(results[1]) ? 'applied' : 'duplicate';
-      }
-      const values: unknown[] = [];
-      const text = batchStatement(batchId, events, (v) => `$${values.push(v)}`);
-      await client.query('BEGIN');
-      if (!appliedOf(await client.query(text, values))) {
-        await client.query('ROLLBACK');
-        return 'duplicate';
-      }
-      await client.query(SQL.exports, [pgJson(exports)]);
-      await client.query('COMMIT');
-      return 'applied';
-    } catch (error) {
-      broken = !isContentError(error);
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    const { text, values } = batchStatement(batchId, events);
+    return appliedOf(await pool.query(text, values)) ? 'applied' : 'duplicate';
   };
 
   const reject = async (batchId: string, event: RunEvent, error: unknown): Promise<void> => {

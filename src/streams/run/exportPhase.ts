@@ -24,7 +24,6 @@ function countingGuard(inner: GuardedCaller, current: () => CompanyUsage): Guard
   return {
     registry: inner.registry,
     call: (tenantId, vendor, fn, options) => current().wrap(inner).call(tenantId, vendor, fn, options),
-    call$: (tenantId, vendor, fn, options) => current().wrap(inner).call$(tenantId, vendor, fn, options),
   };
 }
 

@@ -53,7 +53,6 @@ export class CompanyUsage {
     return {
       registry: inner.registry,
       call: (tenantId, vendor, fn, options) => inner.call(tenantId, vendor, counted(vendor, fn), options),
-      call$: (tenantId, vendor, fn, options) => inner.call$(tenantId, vendor, counted(vendor, fn), options),
     };
   }
 }

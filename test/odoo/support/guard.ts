@@ -1,4 +1,4 @@
-import { defer, from, Subject } from 'rxjs';
+import { Subject } from 'rxjs';
 import { CircuitOpenError, countsAgainstBreaker, isVendorError } from '../../../src/domain/errors.js';
 import type { BreakerTransition } from '../../../src/domain/events.js';
 import type { BreakerVendor } from '../../../src/domain/vendor.js';
@@ -46,7 +46,6 @@ export function testGuard(options: { maxAttempts?: number; threshold?: number } 
     attempts,
     refused,
     call,
-    call$: (tenantId, vendor, fn, opts) => defer(() => from(call(tenantId, vendor, fn, opts))),
     registry: { transitions$, list: () => [...breakers.values()] },
   };
 }
