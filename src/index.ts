@@ -48,7 +48,7 @@ export { VendorError, isVendorError, CircuitOpenError, isCircuitOpenError, ERROR
 export type { ErrorKind, VendorErrorInit } from './domain/errors.js';
 
 // Breakers as listed by the runtime; injectable time.
-export type { BreakerInfo } from './runtime.js';
+export type { BreakerInfo, GuardEvent } from './runtime.js';
 export type { Clock } from './domain/clock.js';
 
 // Watching the machines: the Stately inspector (what `run --inspect` uses).

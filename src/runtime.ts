@@ -37,7 +37,7 @@ import { OPENING_REASONS } from './machines/breaker.machine.js';
 import { createBreakerRegistry, type BreakerRegistry } from './streams/breakerRegistry.js';
 import { enrichCompany, type EnrichmentPorts } from './streams/enrichCompany.js';
 import { createGuardedCaller, probeTimeoutMsOf } from './streams/guardedCall.js';
-import type { BreakerInfo } from './streams/guard.types.js';
+import { guardEventsTo, type BreakerInfo, type GuardEvent } from './streams/guard.types.js';
 import { createObservability } from './streams/observability.js';
 import { startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
 import { createSink, type Sink } from './streams/sink.js';
@@ -46,7 +46,7 @@ import { verifyDeferred, type VerifyDeferredResult } from './streams/verifyDefer
 
 export type { RunHandle, RunProgress, RunRequest, RunResult } from './streams/run/runJob.js';
 export type { VerifyDeferredResult } from './streams/verifyDeferred.js';
-export type { BreakerInfo } from './streams/guard.types.js';
+export type { BreakerInfo, GuardEvent } from './streams/guard.types.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -84,6 +84,12 @@ export interface Runtime {
    * Hot (no replay); completes on {@link Runtime.close}. Slow subscribers slow the run down.
    */
   readonly events$: Observable<RunEvent>;
+  /**
+   * Every vendor attempt, retry and breaker refusal as it happens, of every run and `enrich`
+   * (metrics: calls, errors, retries and refusals by vendor and error kind). Hot; completes on
+   * {@link Runtime.close}.
+   */
+  readonly calls$: Observable<GuardEvent>;
   /**
    * Starts a run (or resumes one) and returns at once; await `handle.done`. Persists the input,
    * one row per company, the events, usage and transitions, and exports to the tenant's Odoo.
@@ -216,7 +222,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     probeTimeoutMs: probeTimeoutMsOf(config),
     ...(inspect ? { inspect } : {}),
   });
-  const guard = createGuardedCaller({ config, clock, registry: breakers });
+  const calls = new Subject<GuardEvent>();
+  const guard = createGuardedCaller({ config, clock, registry: breakers, observer: guardEventsTo((e) => calls.next(e)) });
   // One subscription for the runtime's lifetime: every transition is logged and persisted, whoever caused it.
   const transitions = recordTransitions({
     transitions$: breakers.transitions$,
@@ -256,6 +263,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     breakers: { list: () => breakers.list() },
     transitions$: breakers.transitions$.pipe(takeUntil(closing)),
     events$: events.asObservable(),
+    calls$: calls.asObservable(),
     enrich: (company, opts = {}) =>
       enrichCompany(company, {
         config,
@@ -306,6 +314,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
           await sink.close({ deadlineMs: config.shutdownGraceMs });
         } finally {
           events.complete();
+          calls.complete();
           closing.next();
           if (!options.database) await database.close();
         }

@@ -13,3 +13,4 @@ export * from './locks.js';
 export * from './sink.js';
 export * from './input.js';
 export * from './exportDisabled.js';
+export * from './backoff.js';

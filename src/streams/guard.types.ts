@@ -16,7 +16,22 @@ export interface GuardedCallOptions {
   deadline?: number;
 }
 
-/** What the guarded call reports, for usage accounting (calls, errors, retries) and logs. */
+/** One thing the guarded call did: an attempt made, a retry about to wait, a call refused. */
+export type GuardEvent =
+  | { type: 'attempt'; tenantId: TenantId; vendor: VendorName; attempt: number; ok: boolean; kind: ErrorKind | null; durationMs: number }
+  | { type: 'retry'; tenantId: TenantId; vendor: VendorName; attempt: number; delayMs: number; kind: ErrorKind }
+  | { type: 'refused'; tenantId: TenantId; vendor: BreakerVendor };
+
+/** The {@link GuardObserver} that hands every {@link GuardEvent} to `next` (the runtime's `calls$`). */
+export function guardEventsTo(next: (event: GuardEvent) => void): GuardObserver {
+  return {
+    onAttempt: (e) => next({ type: 'attempt', tenantId: e.tenantId, vendor: e.vendor, attempt: e.attempt, ok: e.ok, kind: e.error?.kind ?? null, durationMs: e.durationMs }),
+    onRetry: (e) => next({ type: 'retry', ...e }),
+    onRefused: (e) => next({ type: 'refused', ...e }),
+  };
+}
+
+/** What the guarded call reports, for metrics and logs (the runtime's `calls$`). */
 export interface GuardObserver {
   /** After every attempt that made a request. */
   onAttempt?(event: {

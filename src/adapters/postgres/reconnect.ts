@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Logger } from '../../domain/index.js';
+import { backoffDelay, type Logger } from '../../domain/index.js';
 
 /**
  * Riding out a lost database connection (a restart, a failover, a network blip, a terminated
@@ -70,7 +70,7 @@ export async function retryOnDisconnect<T>(work: () => Promise<T>, options: Reco
       firstFailure ??= now;
       const left = firstFailure + giveUpAfterMs - now;
       if (left <= 0) throw error;
-      const delayMs = Math.round(Math.min(left, maxDelayMs, Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)) * (0.8 + 0.4 * random())));
+      const delayMs = Math.round(Math.min(left, backoffDelay(attempt, { baseDelayMs, maxDelayMs }, random())));
       logger?.warn({ err: error, attempt, delayMs }, 'database connection lost; trying again');
       await sleep(delayMs, signal);
     }
