@@ -72,10 +72,11 @@ export const storedCheck = (check: number): number => check | 0;
  * recorded before lines were kept), is the same row again; an explicit id claimed by another line
  * is a duplicate; a derived id claimed with the same check is the same company again, and with
  * another check a hash collision (~9 expected among 200k rows at 31 bits), so the next probe is
- * tried. The first row in file order keeps the plain hash, so the same file gives the same ids.
+ * tried (derived for the company's tenant, as its probe-0 id was). The first row in file order
+ * keeps the plain hash, so the same file gives the same ids.
  * @param claimOf the claim on an id, or undefined when it is free.
  */
-export async function settleCompanyId(tenantId: TenantId, row: IdRow, claimOf: (id: number) => Promise<IdClaim | undefined>): Promise<IdOutcome> {
+export async function settleCompanyId(row: IdRow, claimOf: (id: number) => Promise<IdClaim | undefined>): Promise<IdOutcome> {
   const { company, line, derivation } = row;
   const sameRow = (claim: IdClaim): boolean => claim.line === null || line === null || claim.line === line;
   if (derivation.kind === 'explicit') {
@@ -86,7 +87,7 @@ export async function settleCompanyId(tenantId: TenantId, row: IdRow, claimOf: (
   }
   const what = company.domain ? `domain ${company.domain}` : `name ${JSON.stringify(company.name)}`;
   for (let probe = 0; probe < MAX_PROBES; probe++) {
-    const id = probe === 0 ? company.companyId : deriveCompanyId(tenantId, derivation.key, probe).id;
+    const id = probe === 0 ? company.companyId : deriveCompanyId(company.tenantId, derivation.key, probe).id;
     const claim = await claimOf(id);
     if (claim === undefined) return { kind: 'new', companyId: id, check: derivation.check };
     if (sameRow(claim)) return { kind: 'again' };

@@ -53,7 +53,7 @@ async function loadClaims(pool: Queryable, runId: number, ids: number[], claims:
  * Settles a batch in input order: one query for the ids its rows ask first, one more for each id
  * a collision probes. Returns the rows to record and the rows refused.
  */
-async function settleBatch(pool: Queryable, runId: number, tenantId: TenantId, batch: Pending[]): Promise<{ recorded: Recorded[]; refused: MalformedRow[] }> {
+async function settleBatch(pool: Queryable, runId: number, batch: Pending[]): Promise<{ recorded: Recorded[]; refused: MalformedRow[] }> {
   const claims = new Map<number, IdClaim | null>();
   await loadClaims(pool, runId, [...new Set(batch.map((p) => p.company.companyId))], claims);
   const claimOf = async (id: number): Promise<IdClaim | undefined> => {
@@ -63,7 +63,7 @@ async function settleBatch(pool: Queryable, runId: number, tenantId: TenantId, b
   const recorded: Recorded[] = [];
   const refused: MalformedRow[] = [];
   for (const row of batch) {
-    const outcome = await settleCompanyId(tenantId, row, claimOf);
+    const outcome = await settleCompanyId(row, claimOf);
     if (outcome.kind === 'new') {
       claims.set(outcome.companyId, { line: row.line, check: outcome.check });
       const { name, domain } = row.company;
@@ -108,7 +108,7 @@ export async function recordRunInputs(pool: Queryable, runId: number, tenantId: 
   let count = 0;
   let batch: Pending[] = [];
   const write = async (): Promise<void> => {
-    const { recorded, refused } = await settleBatch(pool, runId, tenantId, batch);
+    const { recorded, refused } = await settleBatch(pool, runId, batch);
     batch = [];
     await writeRecorded(pool, runId, tenantId, recorded);
     count += recorded.length;
