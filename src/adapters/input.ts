@@ -1,6 +1,5 @@
-import type { Company } from '../domain/company.js';
+import type { InputCompany } from '../domain/input.js';
 import type { TenantId } from '../domain/vendor.js';
-import { CompanyIdRegistry } from './input/companyIds.js';
 import { csvRows } from './input/csv.js';
 import { decodeUtf8 } from './input/decode.js';
 import { InputError } from './input/error.js';
@@ -18,8 +17,8 @@ export type { MalformedRow } from './input/parsed.js';
 export { normaliseHost } from './input/row.js';
 export type { InputKind } from './input/source.js';
 
-/** What reading the input yields, in file order. */
-export type InputRecord = { company: Company } | { malformed: MalformedRow };
+/** What reading the input yields, in file order: a row's company (with its line and id derivation), or a refused row. */
+export type InputRecord = InputCompany | { malformed: MalformedRow };
 
 export interface ReadCompaniesOptions {
   tenantId: TenantId;
@@ -46,11 +45,13 @@ export interface OpenedInput {
 /**
  * Opens an input once (a file, a FIFO, or `-` for standard input; see {@link openSource}), settles
  * its format (sniffing the first character when neither `format` nor the extension names it) and
- * streams its companies: CSV with a header, a JSON array of objects, or JSON Lines, one record at a time: memory holds one record and the ids seen so far, never the file.
+ * streams its companies: CSV with a header, a JSON array of objects, or JSON Lines, one record at a
+ * time: memory holds one record, never the file nor the ids seen.
  * Columns/keys: `name`, `domain` or `website` (normalised to a bare host), optional `company_id`
- * (derived when absent, see {@link deriveCompanyId}). A row that does not parse, has the wrong
- * number of fields, a bad or duplicate company_id is yielded as `malformed` with the line it
- * starts on; reading goes on with the next row. The input must be UTF-8: a row holding a byte
+ * (derived when absent, see {@link deriveCompanyId}: the probe-0 id, its key and check). A row
+ * that does not parse, has the wrong number of fields or a bad company_id is yielded as
+ * `malformed` with the line it starts on; reading goes on with the next row. Duplicate ids and
+ * collisions of derived ids are settled when the rows are recorded (RunStore.recordRunInputs). The input must be UTF-8: a row holding a byte
  * that is not is refused with the byte's line and column (never stored as U+FFFD).
  * @throws {InputError} when the input cannot be opened or its extension is unknown; from the
  * iterator, when it cannot be read, a CSV has no header or a JSON document is not an array.
@@ -70,7 +71,6 @@ export async function* readCompanies(path: string, options: ReadCompaniesOptions
 }
 
 async function* records(chunks: AsyncIterable<string>, format: InputFormat, tenantId: TenantId, close: () => void): AsyncGenerator<InputRecord> {
-  const ids = new CompanyIdRegistry();
   let rows: AsyncGenerator<ParsedRow>;
   if (format === 'csv') rows = csvRows(splitLines(chunks));
   else if (format === 'jsonl') rows = jsonRows(splitLines(chunks, { quotes: false }));
@@ -81,8 +81,8 @@ async function* records(chunks: AsyncIterable<string>, format: InputFormat, tena
         yield row;
         continue;
       }
-      const result = rowToCompany(row.fields, row.line, tenantId, ids);
-      if ('company' in result) yield result;
+      const result = rowToCompany(row.fields, row.line, tenantId);
+      if ('company' in result) yield { company: result.company, line: row.line, derivation: result.derivation, raw: shorten(row.raw) };
       else yield { malformed: { line: row.line, reason: result.reason, raw: shorten(row.raw) } };
     }
   } catch (error) {

@@ -21,13 +21,36 @@ export interface MalformedRow {
   raw?: string;
 }
 
+/**
+ * How the reader came to a row's company id: given in the row, or derived from its key (the
+ * probe-0 id, see deriveCompanyId in src/adapters/input/companyIds.ts). Duplicates and collisions
+ * are settled when the row is recorded, against the ids the run already holds
+ * (docs/decisions/duplicate-ids-in-the-database.md).
+ */
+export type IdDerivation =
+  | { kind: 'explicit' }
+  /** `key`: the derivation key (`d:<domain>`, `n:<name>`, `l:<line>`); `check`: a 32-bit value from other bits of the digest, told apart from another key's without keeping the keys. */
+  | { kind: 'derived'; key: string; check: number };
+
+/** A company read from one input row: its line and how its id came about, for recording to settle duplicates and collisions. */
+export interface InputCompany {
+  /** Its `companyId` is the explicit id, or the derived id at probe 0 (recording may probe further). */
+  company: Company;
+  /** The 1-based line the row starts on. */
+  line: number;
+  derivation: IdDerivation;
+  /** The row's text, shortened as in {@link MalformedRow}, for the report when recording refuses it. */
+  raw?: string;
+}
+
 /** An opened input whose head was read: what it is, and its companies (iterate once). */
 export interface CompanyInput {
   kind: InputKind;
   /** The absolute path, or `-` for standard input. */
   path: string;
   format: InputFormat;
-  companies: AsyncIterable<Company>;
+  /** Its rows' companies, in file order; duplicates are refused when they are recorded. */
+  companies: AsyncIterable<InputCompany>;
   /** Closes the input when its companies will not be read after all. */
   close(): void;
 }
@@ -39,7 +62,7 @@ export interface OpenInputOptions {
   format?: InputFormat | null;
   /** Ends a wait for a FIFO's writer or for stdin, and the reading. */
   signal?: AbortSignal;
-  /** Told about every malformed row, which is then skipped. */
+  /** Told about every malformed row the reader refuses, which is then skipped (duplicates are refused by recording). */
   onMalformed?: (row: MalformedRow) => void;
 }
 

@@ -1,4 +1,5 @@
 import type { Company } from './company.js';
+import type { InputCompany, MalformedRow } from './input.js';
 import type { ExportCompany } from './odoo.js';
 import type { TenantId } from './vendor.js';
 
@@ -78,12 +79,23 @@ export interface RunStore {
   createRun(tenantId: TenantId, params: RunParams): Promise<number>;
   getRun(runId: number): Promise<RunRow | null>;
   /**
-   * Records the run's input in order (run_companies) and upserts the companies (a non-null input
-   * name or domain replaces the stored one). Consumes any (async) iterable in batches of `batchSize`
-   * (default 500). A company id seen twice keeps its first position. Returns the number recorded.
-   * Stops taking input when `signal` aborts (what was read and not yet written is dropped).
+   * Records the run's input in order (run_companies) and upserts the companies recorded (a
+   * non-null input name or domain replaces the stored one). Consumes any (async) iterable in
+   * batches of `batchSize` (default 500), holding one batch at a time. Input rows
+   * ({@link InputCompany}) are settled against the ids the run already holds, in file order: the
+   * same line again (a resume reading the file again) is skipped silently; an explicit id from
+   * another line is refused (`duplicate company_id X (first seen at line N)`), a derived id with
+   * the same check too (`duplicate company: same … as line N`); a derived id with another check is
+   * a collision, probed past (the first row in file order keeps the plain hash). Refused rows
+   * never touch `companies` and go to `onRefused`. A plain {@link Company} whose id is already in
+   * the run keeps its first position. Returns the number recorded. Stops taking input when
+   * `signal` aborts (what was read and not yet written is dropped).
    */
-  recordRunInputs(runId: number, companies: Iterable<Company> | AsyncIterable<Company>, options?: { batchSize?: number; signal?: AbortSignal }): Promise<number>;
+  recordRunInputs(
+    runId: number,
+    companies: Iterable<Company | InputCompany> | AsyncIterable<Company | InputCompany>,
+    options?: { batchSize?: number; signal?: AbortSignal; onRefused?: (row: MalformedRow) => void },
+  ): Promise<number>;
   /** Sets the status; a final status sets finished_at, `running` clears it (resume). */
   markRun(runId: number, status: RunRow['status']): Promise<void>;
   /** Flags the run's Odoo export as disabled for the rest of the run, with why. */

@@ -53,7 +53,7 @@ describe('input streaming', () => {
     await generate(path, (i) => `"Company ${i}, ${filler}",c${i}.example.com,${i + 1}\n`, 'name,domain,company_id\n');
     const { count, peak, bytes } = await peakRetained(path);
     expect(count).toBe(ROWS);
-    // Holding the file (or the rows) would retain at least its size; the id registry is ~30-60 B/row.
+    // Holding the file (or the rows) would retain at least its size; the reader keeps no ids (they are settled when recorded).
     expect(peak).toBeLessThan(bytes / 2);
     expect(peak).toBeLessThan(20 * 1024 * 1024);
   });

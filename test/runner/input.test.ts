@@ -2,9 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { deriveCompanyId, inputFormatOf, isInputError, normaliseHost, readCompanies, type InputRecord } from '../../src/adapters/input.js';
-import { companyKey, CompanyIdRegistry } from '../../src/adapters/input/companyIds.js';
+import { companyKey } from '../../src/adapters/input/companyIds.js';
+import { createRunStore } from '../../src/adapters/postgres/runs.js';
+import type { InputCompany, MalformedRow } from '../../src/domain/index.js';
+import { recordInput, type RecordedRecord } from '../support/recordInput.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lead-enrich-input-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,8 +25,13 @@ async function readAll(path: string, tenantId = 7, highWaterMark?: number): Prom
   for await (const r of readCompanies(path, { tenantId, ...(highWaterMark ? { highWaterMark } : {}) })) out.push(r);
   return out;
 }
-const companies = (rs: InputRecord[]) => rs.flatMap((r) => ('company' in r ? [r.company] : []));
-const malformed = (rs: InputRecord[]) => rs.flatMap((r) => ('malformed' in r ? [r.malformed] : []));
+const companies = (rs: (InputRecord | RecordedRecord)[]) => rs.flatMap((r) => ('company' in r ? [r.company] : []));
+const malformed = (rs: (InputRecord | RecordedRecord)[]) => rs.flatMap((r) => ('malformed' in r ? [r.malformed] : []));
+
+// Duplicates and collisions are settled when the input is recorded (in PostgreSQL): these read and record.
+const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 2 });
+afterAll(() => pool.end());
+const recordAll = async (path: string, tenantId = 7): Promise<RecordedRecord[]> => (await recordInput(pool, path, tenantId)).records;
 
 describe('CSV input', () => {
   it('reads a header with BOM, quoted commas and newlines, CRLF, and normalises websites', async () => {
@@ -56,7 +65,7 @@ describe('CSV input', () => {
       'G2,G.com,', // 13 same domain, no id: duplicate company
       'H,h.com,6',
     ].join('\n');
-    const rs = await readAll(file('csv', csv));
+    const rs = await recordAll(file('csv', csv));
     expect(malformed(rs).map((m) => [m.line, m.reason.split(' ')[0]])).toEqual([
       [3, 'company_id'],
       [5, 'expected'],
@@ -167,7 +176,7 @@ describe('stable ids', () => {
       if (other) pair = [other, name];
       else seen.set(id, name);
     }
-    const rs = await readAll(file('csv', `name\n${pair[0]}\n${pair[1]}\n${pair[1].toUpperCase()}\n`), 9);
+    const rs = await recordAll(file('csv', `name\n${pair[0]}\n${pair[1]}\n${pair[1].toUpperCase()}\n`), 9);
     const [a, b] = companies(rs);
     expect([a?.name, b?.name]).toEqual(pair);
     expect(a?.companyId).toBe(deriveCompanyId(9, `n:${pair[0]}`).id);
@@ -177,16 +186,43 @@ describe('stable ids', () => {
     expect(malformed(rs)).toMatchObject([{ line: 4, reason: expect.stringContaining('duplicate company') }]);
   });
 
-  it('the registry tells a duplicate from a collision', () => {
-    const ids = new CompanyIdRegistry();
-    const first = ids.claimDerived(1, 'd:a.com', 2, 'x');
-    expect(first).toBe(deriveCompanyId(1, 'd:a.com').id);
-    expect(ids.claimDerived(1, 'd:a.com', 3, 'x')).toEqual({ reason: expect.stringMatching(/duplicate company: same x as line 2/) });
-    expect(ids.claimExplicit(first as number, 5)).toEqual({ reason: `duplicate company_id ${String(first)} (first seen at line 2)` });
+  it('the reader keeps no ids: it yields duplicates too, each with its line and how its id came about', async () => {
+    const rs = await readAll(file('csv', 'name,domain,company_id\nA,a.com,5\nB,b.com,5\nC,c.com,\nC2,C.com,\n'));
+    expect(malformed(rs)).toEqual([]);
+    const key = 'd:c.com';
+    const { id, check } = deriveCompanyId(7, key);
+    expect(rs.map((r) => ('company' in r ? [r.company.companyId, r.line, r.derivation] : r))).toEqual([
+      [5, 2, { kind: 'explicit' }],
+      [5, 3, { kind: 'explicit' }],
+      [id, 4, { kind: 'derived', key, check: check | 0 }],
+      [id, 5, { kind: 'derived', key, check: check | 0 }],
+    ]);
+    expect(rs[1]).toMatchObject({ raw: 'B,b.com,5' });
+  });
+
+  it('recording tells a duplicate from a collision', async () => {
+    const store = createRunStore(pool);
+    const runId = await store.createRun(1, {});
+    const derived = (domain: string, line: number): InputCompany => {
+      const { id, check } = deriveCompanyId(1, `d:${domain}`);
+      return { company: { companyId: id, tenantId: 1, name: null, domain }, line, derivation: { kind: 'derived', key: `d:${domain}`, check: check | 0 } };
+    };
+    const explicit = (companyId: number, line: number): InputCompany => ({ company: { companyId, tenantId: 1, name: null, domain: null }, line, derivation: { kind: 'explicit' } });
+    const refused: MalformedRow[] = [];
+    const record = (rows: InputCompany[]): Promise<number> => store.recordRunInputs(runId, rows, { batchSize: 2, onRefused: (row) => refused.push(row) });
+    const first = deriveCompanyId(1, 'd:a.com').id;
     // An explicit id that takes a derived id's place pushes the derived one to its next probe.
     const taken = deriveCompanyId(1, 'd:b.com').id;
-    expect(ids.claimExplicit(taken, 6)).toBe(taken);
-    expect(ids.claimDerived(1, 'd:b.com', 7, 'y')).toBe(deriveCompanyId(1, 'd:b.com', 1).id);
-    expect(ids.collisions).toBe(1);
+    expect(await record([derived('a.com', 2), derived('a.com', 3), explicit(first, 5), explicit(taken, 6), derived('b.com', 7)])).toBe(3);
+    expect(refused).toEqual([
+      { line: 3, reason: expect.stringMatching(/duplicate company: same domain a.com as line 2/) },
+      { line: 5, reason: `duplicate company_id ${String(first)} (first seen at line 2)` },
+    ]);
+    const { rows } = await pool.query('SELECT company_id, input_line FROM run_companies WHERE run_id = $1 ORDER BY position', [runId]);
+    expect(rows.map((r) => [Number(r.company_id), r.input_line])).toEqual([
+      [first, 2],
+      [taken, 6],
+      [deriveCompanyId(1, 'd:b.com', 1).id, 7],
+    ]);
   });
 });

@@ -1,13 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configFrom, type Config } from '../../src/config/index.js';
-import type { Company } from '../../src/domain/index.js';
+import type { Company, MalformedRow } from '../../src/domain/index.js';
 import { createRuntime } from '../../src/runtime.js';
 import { createRunStore } from '../../src/adapters/postgres/runs.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { createTestDatabase } from '../support/database.js';
 
-describe('a run whose input fails or is interrupted while it is recorded', () => {
+describe('a run whose input fails, holds duplicates or is interrupted while it is recorded', () => {
   let sim: Simulator;
   let db: { url: string; drop(): Promise<void> };
   let pool: pg.Pool;
@@ -39,6 +42,30 @@ describe('a run whose input fails or is interrupted while it is recorded', () =>
       expect(row.rows).toEqual([{ status: 'failed', finished: true }]);
     } finally {
       await runtime.close();
+    }
+  });
+
+  it('duplicates found while the input is recorded are reported and counted as malformed rows; the rest is run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lead-enrich-dup-'));
+    const path = join(dir, 'dups.csv');
+    writeFileSync(path, 'company_id,name,domain\n1,One,rich-one.example\n1,Again,rich-again.example\nx,Bad,bad.example\n,Two,rich-two.example\n,Two,www.rich-two.example\n');
+    const reported: { row: MalformedRow; input: string }[] = [];
+    const runtime = await createRuntime(config);
+    try {
+      const result = await runtime.run({ tenantId: 7, input: { path }, onMalformedRow: (row, input) => reported.push({ row, input }) }).done;
+      expect(result.status).toBe('completed');
+      expect(reported.map(({ row, input }) => [input, row.line, row.reason]).sort()).toEqual([
+        [path, 3, 'duplicate company_id 1 (first seen at line 2)'],
+        [path, 4, 'company_id is not an integer: "x"'],
+        [path, 6, 'duplicate company: same domain rich-two.example as line 5'],
+      ]);
+      const run = await createRunStore(pool).getRun(result.runId as number);
+      expect(run?.params).toMatchObject({ inputRecorded: true, malformedRows: 3 });
+      const rows = await pool.query('SELECT name FROM run_companies WHERE run_id = $1 ORDER BY position', [result.runId]);
+      expect(rows.rows).toEqual([{ name: 'One' }, { name: 'Two' }]);
+    } finally {
+      await runtime.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
+import type { Company } from '../../domain/company.js';
+import type { IdDerivation } from '../../domain/input.js';
 import type { TenantId } from '../../domain/vendor.js';
+
+/**
+ * Company ids of input rows (decision 005): derived ids, and how a row's id is settled against
+ * the ids a run already holds (decision duplicate-ids-in-the-database). Nothing here keeps ids:
+ * the claims come from the database, batch by batch.
+ */
 
 /** Largest id the input accepts (ids must survive a round trip through JSON and JavaScript numbers). */
 export const MAX_COMPANY_ID = Number.MAX_SAFE_INTEGER;
@@ -12,7 +20,7 @@ const MAX_PROBES = 64;
  * SHA-256(`<tenantId>\0<key>`) (with `#<probe>` appended to the key for probe > 0), or 1 when those
  * bits are all zero, so always in 1..2^31-1 (fits a PostgreSQL `integer`). Also returns a 32-bit
  * check value from other bits of the digest, used to tell a duplicate row (same key) from a hash
- * collision (different key, same id) without keeping the keys in memory.
+ * collision (different key, same id) without keeping the keys (see {@link settleCompanyId}).
  * @param key see {@link companyKey}.
  * @param probe collision probe number, 0 for the first choice.
  */
@@ -35,92 +43,55 @@ export function companyKey(domain: string | null, name: string | null, line: num
   return `l:${line}`;
 }
 
-/**
- * An open-addressing hash table from id to (line, check) on typed arrays: 16 bytes a slot at
- * most half full, so ~32-64 bytes per id. A `Map` boxes ids above 2^30 and costs ~80 bytes.
- */
-class IdTable {
-  private keys = new Float64Array(1024);
-  private lines = new Int32Array(1024);
-  private checks = new Int32Array(1024);
-  private size = 0;
-
-  private slot(id: number): number {
-    const mask = this.keys.length - 1;
-    let i = (Math.imul(id | 0, 0x9e3779b1) ^ Math.floor(id / 0x100000000)) & mask;
-    while (this.keys[i] !== 0 && this.keys[i] !== id) i = (i + 1) & mask;
-    return i;
-  }
-
-  /** The line `id` was first seen at and its check value, or undefined. */
-  get(id: number): { line: number; check: number } | undefined {
-    const i = this.slot(id);
-    return this.keys[i] === 0 ? undefined : { line: this.lines[i] as number, check: this.checks[i] as number };
-  }
-
-  set(id: number, line: number, check: number): void {
-    if ((this.size + 1) * 2 > this.keys.length) this.grow();
-    const i = this.slot(id);
-    if (this.keys[i] === 0) this.size++;
-    this.keys[i] = id;
-    this.lines[i] = line;
-    this.checks[i] = check;
-  }
-
-  private grow(): void {
-    const { keys, lines, checks } = this;
-    this.keys = new Float64Array(keys.length * 2);
-    this.lines = new Int32Array(keys.length * 2);
-    this.checks = new Int32Array(keys.length * 2);
-    this.size = 0;
-    keys.forEach((id, i) => {
-      if (id !== 0) this.set(id, lines[i] as number, checks[i] as number);
-    });
-  }
+/** What the run already holds under an id: the line its row started on and its check value (null: an explicit id, or a row recorded without a line). */
+export interface IdClaim {
+  line: number | null;
+  check: number | null;
 }
 
-/** Check value stored for explicit ids (derived checks are made to differ from it). */
-const EXPLICIT = 0;
+/** Where a row's id lands: a new id for the run, the row the run already holds, or a refusal. */
+export type IdOutcome = { kind: 'new'; companyId: number; check: number | null } | { kind: 'again' } | { kind: 'refused'; reason: string };
+
+/** A row to settle: its company (the explicit id, or the probe-0 derived id), its line (null: not from an input file) and its derivation. */
+export interface IdRow {
+  company: Company;
+  line: number | null;
+  derivation: IdDerivation;
+}
 
 /**
- * Ids seen in one input file, to refuse duplicates and resolve collisions of derived ids. Memory is
- * O(rows) but small (see IdTable): ids, lines and checks, never the rows themselves.
+ * The check value kept for a derived id: the digest's second 32 bits as a signed 32-bit integer
+ * (it fits a PostgreSQL `integer`).
  */
-export class CompanyIdRegistry {
-  private readonly table = new IdTable();
-  /** Derived ids that had to be probed past a collision, for reporting. */
-  collisions = 0;
+export const storedCheck = (check: number): number => check | 0;
 
-  /**
-   * Claims an explicit id for the row at `line`.
-   * @returns the id, or the reason the row is refused (the id was already used in this file).
-   */
-  claimExplicit(id: number, line: number): number | { reason: string } {
-    const first = this.table.get(id);
-    if (first !== undefined) return { reason: `duplicate company_id ${id} (first seen at line ${first.line})` };
-    this.table.set(id, line, EXPLICIT);
-    return id;
+/**
+ * Settles the id of one row against the ids claimed before it in file order (the run's recorded
+ * rows and the earlier rows of its batch), as decision duplicate-ids-in-the-database describes:
+ * an id claimed by the same line, or by a row without a line (a caller's own companies, rows
+ * recorded before lines were kept), is the same row again; an explicit id claimed by another line
+ * is a duplicate; a derived id claimed with the same check is the same company again, and with
+ * another check a hash collision (~9 expected among 200k rows at 31 bits), so the next probe is
+ * tried (derived for the company's tenant, as its probe-0 id was). The first row in file order
+ * keeps the plain hash, so the same file gives the same ids.
+ * @param claimOf the claim on an id, or undefined when it is free.
+ */
+export async function settleCompanyId(row: IdRow, claimOf: (id: number) => Promise<IdClaim | undefined>): Promise<IdOutcome> {
+  const { company, line, derivation } = row;
+  const sameRow = (claim: IdClaim): boolean => claim.line === null || line === null || claim.line === line;
+  if (derivation.kind === 'explicit') {
+    const claim = await claimOf(company.companyId);
+    if (claim === undefined) return { kind: 'new', companyId: company.companyId, check: null };
+    if (sameRow(claim)) return { kind: 'again' };
+    return { kind: 'refused', reason: `duplicate company_id ${company.companyId} (first seen at line ${claim.line})` };
   }
-
-  /**
-   * Claims the derived id of `key` for the row at `line`. When the id is taken by another company
-   * (a hash collision, ~9 expected among 200k rows at 31 bits) the next probe is tried, so the
-   * first row in file order keeps the plain hash and the result is the same for the same file.
-   * @returns the id, or the reason the row is refused: the same company (same key) is already in the file.
-   */
-  claimDerived(tenantId: TenantId, key: string, line: number, what: string): number | { reason: string } {
-    const base = deriveCompanyId(tenantId, key);
-    const check = base.check | 0 || 1;
-    for (let probe = 0; probe < MAX_PROBES; probe++) {
-      const id = probe === 0 ? base.id : deriveCompanyId(tenantId, key, probe).id;
-      const first = this.table.get(id);
-      if (first === undefined) {
-        this.table.set(id, line, check);
-        if (probe > 0) this.collisions++;
-        return id;
-      }
-      if (first.check === check) return { reason: `duplicate company: same ${what} as line ${first.line}` };
-    }
-    return { reason: `no free company_id derived for this row after ${MAX_PROBES} probes; give it an explicit company_id` };
+  const what = company.domain ? `domain ${company.domain}` : `name ${JSON.stringify(company.name)}`;
+  for (let probe = 0; probe < MAX_PROBES; probe++) {
+    const id = probe === 0 ? company.companyId : deriveCompanyId(company.tenantId, derivation.key, probe).id;
+    const claim = await claimOf(id);
+    if (claim === undefined) return { kind: 'new', companyId: id, check: derivation.check };
+    if (sameRow(claim)) return { kind: 'again' };
+    if (claim.check === derivation.check) return { kind: 'refused', reason: `duplicate company: same ${what} as line ${claim.line}` };
   }
+  return { kind: 'refused', reason: `no free company_id derived for this row after ${MAX_PROBES} probes; give it an explicit company_id` };
 }

@@ -1,11 +1,10 @@
-import type { Company } from '../../domain/company.js';
-import type { CompanyInput, InputOpener, MalformedRow } from '../../domain/input.js';
+import type { CompanyInput, InputCompany, InputOpener, MalformedRow } from '../../domain/input.js';
 import { openInput, type InputRecord } from '../input.js';
 
 /** The companies of `records`, `first` included; each malformed row is handed to `onMalformed` and skipped. */
-async function* companiesOf(first: IteratorResult<InputRecord>, records: AsyncGenerator<InputRecord>, onMalformed: (row: MalformedRow) => void): AsyncGenerator<Company> {
-  const report = (record: InputRecord): Company | null => {
-    if ('company' in record) return record.company;
+async function* companiesOf(first: IteratorResult<InputRecord>, records: AsyncGenerator<InputRecord>, onMalformed: (row: MalformedRow) => void): AsyncGenerator<InputCompany> {
+  const report = (record: InputRecord): InputCompany | null => {
+    if ('company' in record) return record;
     onMalformed(record.malformed);
     return null;
   };

@@ -1,6 +1,7 @@
 import type { Company } from '../../domain/company.js';
+import type { IdDerivation } from '../../domain/input.js';
 import type { TenantId } from '../../domain/vendor.js';
-import { companyKey, type CompanyIdRegistry, MAX_COMPANY_ID } from './companyIds.js';
+import { companyKey, deriveCompanyId, MAX_COMPANY_ID, storedCheck } from './companyIds.js';
 
 /** The fields of one input row as read, before validation (CSV gives strings, JSON anything). */
 export interface RowFields {
@@ -10,8 +11,8 @@ export interface RowFields {
   company_id?: unknown;
 }
 
-/** A row refused with its reason, or the company it describes. */
-export type RowResult = { company: Company } | { reason: string };
+/** A row refused with its reason, or the company it describes and how its id came about. */
+export type RowResult = { company: Company; derivation: IdDerivation } | { reason: string };
 
 /**
  * A bare lower-case host from a domain or website value: scheme, user info, path, query, fragment,
@@ -75,10 +76,10 @@ const isReason = (v: unknown): v is { reason: string } => typeof v === 'object' 
 /**
  * Validates one row into a Company: `domain` wins over `website` when both are given, and one
  * holding a control character (a NUL, a tab inside it) is refused rather than mangled; a missing
- * `company_id` is derived (see deriveCompanyId); ids are claimed in `ids`, so a duplicate id or a
- * duplicate company without id is refused, and a derived-id collision is probed past.
+ * `company_id` is derived (see deriveCompanyId: the probe-0 id, with its key and check). Whether
+ * the id is a duplicate or a collision is settled when the row is recorded (settleCompanyId).
  */
-export function rowToCompany(fields: RowFields, line: number, tenantId: TenantId, ids: CompanyIdRegistry): RowResult {
+export function rowToCompany(fields: RowFields, line: number, tenantId: TenantId): RowResult {
   const name = text(fields.name, 'name');
   if (isReason(name)) return name;
   const domainText = hostText(fields.domain, 'domain');
@@ -88,10 +89,8 @@ export function rowToCompany(fields: RowFields, line: number, tenantId: TenantId
   const domain = normaliseHost(domainText ?? websiteText ?? '');
   const id = explicitId(fields.company_id);
   if (isReason(id)) return id;
-  const companyId =
-    id !== null
-      ? ids.claimExplicit(id, line)
-      : ids.claimDerived(tenantId, companyKey(domain, name, line), line, domain ? `domain ${domain}` : `name ${JSON.stringify(name)}`);
-  if (typeof companyId !== 'number') return companyId;
-  return { company: { companyId, tenantId, name, domain } };
+  if (id !== null) return { company: { companyId: id, tenantId, name, domain }, derivation: { kind: 'explicit' } };
+  const key = companyKey(domain, name, line);
+  const derived = deriveCompanyId(tenantId, key);
+  return { company: { companyId: derived.id, tenantId, name, domain }, derivation: { kind: 'derived', key, check: storedCheck(derived.check) } };
 }

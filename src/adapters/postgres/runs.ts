@@ -1,7 +1,8 @@
 import type { Company, RunStore, TenantId } from '../../domain/index.js';
 import { aggregatePercentiles, finaliseRun } from './finalise.js';
 import { pgJson, pgText } from './pgJson.js';
-import { transaction, type Queryable } from './reconnect.js';
+import type { Queryable } from './reconnect.js';
+import { recordRunInputs } from './runInputs.js';
 
 interface CompanyRow {
   tenant_id: number;
@@ -21,31 +22,6 @@ const toCompany = (r: CompanyRow): Company => ({ tenantId: r.tenant_id, companyI
 export function createRunStore(pool: Queryable): RunStore {
   const ensureTenant = async (tenantId: TenantId): Promise<void> => {
     await pool.query(`INSERT INTO tenants (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [tenantId, `tenant ${tenantId}`]);
-  };
-
-  const writeInputs = async (runId: number, tenantId: TenantId, batch: { c: Company; position: number }[]): Promise<number> => {
-    const rows = pgJson(batch.map(({ c, position }) => ({ company_id: c.companyId, name: c.name, domain: c.domain, position })));
-    // Both inserts are upserts: a transaction cut by a lost connection is safe to run again.
-    return transaction(pool, async (client) => {
-      await client.query(
-        `INSERT INTO companies (tenant_id, company_id, name, domain)
-         SELECT DISTINCT ON (r.company_id) $2::int, r.company_id, r.name, r.domain
-         FROM jsonb_to_recordset($1::jsonb) AS r(company_id bigint, name text, domain text, position int)
-         ORDER BY r.company_id, r.position
-         ON CONFLICT (tenant_id, company_id) DO UPDATE SET name = coalesce(EXCLUDED.name, companies.name),
-           domain = coalesce(EXCLUDED.domain, companies.domain), updated_at = now()`,
-        [rows, tenantId],
-      );
-      const result = await client.query(
-        `INSERT INTO run_companies (run_id, tenant_id, company_id, position, name, domain)
-         SELECT $2, $3, r.company_id, r.position, r.name, r.domain
-         FROM jsonb_to_recordset($1::jsonb) AS r(company_id bigint, name text, domain text, position int)
-         ORDER BY r.position
-         ON CONFLICT DO NOTHING`,
-        [rows, runId, tenantId],
-      );
-      return result.rowCount ?? 0;
-    });
   };
 
   const repo: RunStore = {
@@ -76,23 +52,9 @@ export function createRunStore(pool: Queryable): RunStore {
         : null;
     },
     async recordRunInputs(runId, companies, options = {}) {
-      const size = options.batchSize ?? 500;
       const run = await repo.getRun(runId);
       if (!run) throw new Error(`run ${runId} does not exist`);
-      const { rows } = await pool.query<{ next: number }>('SELECT coalesce(max(position) + 1, 0)::int AS next FROM run_companies WHERE run_id = $1', [runId]);
-      let position = rows[0]?.next ?? 0;
-      let recorded = 0;
-      let batch: { c: Company; position: number }[] = [];
-      for await (const c of companies) {
-        if (options.signal?.aborted) return recorded; // interrupted: the input is not recorded whole (a resume records it again)
-        batch.push({ c, position: position++ });
-        if (batch.length >= size) {
-          recorded += await writeInputs(runId, run.tenantId, batch);
-          batch = [];
-        }
-      }
-      if (batch.length > 0 && !options.signal?.aborted) recorded += await writeInputs(runId, run.tenantId, batch);
-      return recorded;
+      return recordRunInputs(pool, runId, run.tenantId, companies, options);
     },
     async markRun(runId, status) {
       await pool.query(

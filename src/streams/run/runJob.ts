@@ -170,7 +170,8 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   const recordInput = async (run: StartedRun): Promise<void> => {
     try {
       if (run.companies) {
-        await deps.store.recordRunInputs(run.runId, run.companies, { signal: intake.signal });
+        // Duplicates are found as their batch is recorded, and reported as the reader's malformed rows are.
+        await deps.store.recordRunInputs(run.runId, run.companies, { signal: intake.signal, onRefused: onMalformed });
         // Interrupted while recording: not marked, so a resume records the input again.
         if (!intake.signal.aborted) await deps.store.markInputRecorded(run.runId);
         if (progress.malformed > 0) await deps.store.addMalformedRows(run.runId, progress.malformed);

@@ -3,6 +3,7 @@ import {
   isInputError,
   type Company,
   type CompanyInput,
+  type InputCompany,
   type InputFormat,
   type InputOpener,
   type MalformedRow,
@@ -23,6 +24,9 @@ export type RunSource =
   | { kind: 'companies'; companies: AsyncIterable<Company> | Iterable<Company> }
   | { kind: 'input'; path: string; format?: InputFormat | null }
   | { kind: 'stored'; staleDays: number | null };
+
+/** What a run records as its input: a caller's or the tenant's companies, or an input's rows. */
+export type RunCompanies = AsyncIterable<Company | InputCompany> | Iterable<Company | InputCompany>;
 
 /** What is asked of the start. */
 export interface StartRequest {
@@ -47,8 +51,8 @@ export interface StartedRun {
   concurrency: number | undefined;
   /** The run's status before this start (resume), or null for a new run. */
   previousStatus: RunRow['status'] | null;
-  /** Companies to record before enriching; none when the input is recorded whole. */
-  companies: AsyncIterable<Company> | Iterable<Company> | null;
+  /** Companies to record before enriching (an input's with their lines); none when the input is recorded whole. */
+  companies: RunCompanies | null;
   input: CompanyInput | null;
 }
 
@@ -69,7 +73,7 @@ async function open(deps: StartDeps, path: string, options: { tenantId: number; 
 }
 
 /** The companies of a source, or null when the signal aborted before an input's head was read. */
-async function companiesOf(deps: StartDeps, source: RunSource, tenantId: number, request: StartRequest, signal: AbortSignal): Promise<{ companies: AsyncIterable<Company> | Iterable<Company>; input: CompanyInput | null } | null> {
+async function companiesOf(deps: StartDeps, source: RunSource, tenantId: number, request: StartRequest, signal: AbortSignal): Promise<{ companies: RunCompanies; input: CompanyInput | null } | null> {
   if (source.kind === 'companies') return { companies: source.companies, input: null };
   if (source.kind === 'stored') return { companies: deps.store.tenantCompanies(tenantId, { staleDays: source.staleDays }), input: null };
   const input = await open(deps, source.path, { tenantId, format: source.format ?? null, signal, ...(request.onMalformed ? { onMalformed: request.onMalformed } : {}) });
