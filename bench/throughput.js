@@ -32,7 +32,10 @@ const CONCURRENCIES = list(env.BENCH_CONCURRENCIES, [64, 256]);
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info';
 const NODE_FLAGS = env.BENCH_NODE_FLAGS ? env.BENCH_NODE_FLAGS.split(' ') : [];
 // `guarded` (the bare chain through the guarded caller only) splits the cost: resilience core vs the rest.
-const PIPELINES = ['bare', ...(env.BENCH_GUARDED === '0' ? [] : ['guarded']), 'ours'];
+// `before` (BENCH_BASELINE=<a built checkout of an earlier commit>): that checkout's `ours`, in the
+// same run, on the same database and simulators: before/after figures side by side.
+const BASELINE = env.BENCH_BASELINE ? fileURLToPath(new URL(`file://${env.BENCH_BASELINE.replace(/\/?$/, '/')}bench/throughput-worker.js`)) : null;
+const PIPELINES = ['bare', ...(env.BENCH_GUARDED === '0' ? [] : ['guarded']), ...(BASELINE ? ['before'] : []), 'ours'];
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 1);
 const TARGET = { ratio: 0.8, floorSlack: 1.15, heapPerCompany: 20 * 1024 };
 const WORKER = fileURLToPath(new URL('./throughput-worker.js', import.meta.url));
@@ -85,7 +88,8 @@ async function startSimulators(latencyMs) {
 
 async function measure(job, sims) {
   const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`, `--cpu-prof-name=${job.pipeline}-${job.latencyMs}ms-c${job.concurrency}${job.round ? `-r${job.round + 1}` : ''}.cpuprofile`] : [];
-  const child = fork(WORKER, [JSON.stringify(job)], { execArgv: ['--expose-gc', ...NODE_FLAGS, ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const script = job.pipeline === 'before' ? BASELINE : WORKER;
+  const child = fork(script, [JSON.stringify(job.pipeline === 'before' ? { ...job, pipeline: 'ours' } : job)], { execArgv: ['--expose-gc', ...NODE_FLAGS, ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let result = null;
   child.on('message', (m) => {
     if (m.op === 'sim') {
@@ -226,6 +230,24 @@ function report(rows, final) {
   if (spread.length > 0) {
     console.log(`ours/bare in each of the ${ROUNDS} rounds (the table shows each pipeline's median round): ` +
       spread.map((r) => `${r.latencyMs} ms/${r.concurrency}: ${r.ratios.map((x) => x.toFixed(2)).join(', ')}`).join('; '));
+  }
+  if (rows.some((r) => r.before)) {
+    // Before/after (issue 12): the earlier checkout's run and this one's, next to the bare pipeline.
+    console.log('');
+    console.log(`before = ${env.BENCH_BASELINE}`);
+    console.log(sizeHead[0] + '| latency | concurrency | c/s bare/before/ours | ours/bare before → after | CPU ms/company bare/before/ours | CPU × bare before → after | heap KB per in-flight bare/before/ours | heap × bare before → after |');
+    console.log(sizeHead[1] + '|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of rows.filter((x) => x.before)) {
+      const { bare, before, ours } = r;
+      for (const p of [bare, before, ours]) p.rate = r.companies / (p.wallMs / 1000);
+      const cpu = (p) => p.cpuMs / r.companies;
+      const heap = (p) => p.liveHeapBytes / r.concurrency;
+      console.log(
+        `| ${sizeCell(r)}${r.latencyMs} ms | ${r.concurrency} | ${bare.rate.toFixed(0)}/${before.rate.toFixed(0)}/${ours.rate.toFixed(0)} | ${(before.rate / bare.rate).toFixed(2)} → ${(ours.rate / bare.rate).toFixed(2)} | ` +
+          `${cpu(bare).toFixed(2)}/${cpu(before).toFixed(2)}/${cpu(ours).toFixed(2)} | ${(cpu(before) / cpu(bare)).toFixed(2)} → ${(cpu(ours) / cpu(bare)).toFixed(2)} | ` +
+          `${kb(heap(bare))}/${kb(heap(before))}/${kb(heap(ours))} | ${(heap(before) / heap(bare)).toFixed(2)} → ${(heap(ours) / heap(bare)).toFixed(2)} |`,
+      );
+    }
   }
   console.log('sink events pending at the heap samples (ours): ' + rows.map((r) => `${r.companies}/${r.latencyMs} ms/${r.concurrency}: ${r.ours.sinkPendingSamples.join('/')}`).join('; '));
   memoryReport(rows);

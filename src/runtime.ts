@@ -211,7 +211,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const events = new Subject<RunEvent>();
   const closing = new Subject<void>();
   // The sink retries its own batches; the runs' other queries and locks ride out a lost
-  // connection through this one pool (docs/decisions/database-blips.md).
+  // connection through this one pool (docs/decisions/050-050-database-blips.md).
   const sink = observedSink(createSink({ writer: createPgBatchWriter(database.pool, logger), config: config.sink, logger }), events);
   const db = reconnecting(database.pool, { logger });
   const store = createRunStore(db);

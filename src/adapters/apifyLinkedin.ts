@@ -61,7 +61,7 @@ const refineApify: RefineResponse = (res) =>
  * A request that may have reached Apify and then failed on our side (a reset, a closed socket, an
  * undici timeout) may have started a run that is still going, and billing: the sync endpoint names
  * no run id before it answers, so there is no asking. Such failures are `final`; a connection that
- * was never made stays retryable (docs/decisions/apify-timeouts.md).
+ * was never made stays retryable (docs/decisions/055-055-apify-timeouts.md).
  */
 function finalWhenRunMayBeGoing(error: unknown): unknown {
   if (!isVendorError(error) || error.final || !mayHaveReachedVendor(error)) return error;

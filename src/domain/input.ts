@@ -4,7 +4,7 @@ import type { TenantId } from './vendor.js';
 /**
  * A run's input, as the run reaches it (src/adapters/input implements it): a file, a named pipe or
  * standard input, opened exactly once, its head read before any run exists, its companies streamed.
- * See docs/decisions/input-streams-and-formats.md.
+ * See docs/decisions/052-052-input-streams-and-formats.md.
  */
 
 /** Input formats: CSV with a header, a JSON array of objects, JSON Lines. */
@@ -25,7 +25,7 @@ export interface MalformedRow {
  * How the reader came to a row's company id: given in the row, or derived from its key (the
  * probe-0 id, see deriveCompanyId in src/adapters/input/companyIds.ts). Duplicates and collisions
  * are settled when the row is recorded, against the ids the run already holds
- * (docs/decisions/duplicate-ids-in-the-database.md).
+ * (docs/decisions/058-058-duplicate-ids-in-the-database.md).
  */
 export type IdDerivation =
   | { kind: 'explicit' }

@@ -5,7 +5,7 @@ import { coolOffElapsed, type breakerMachine } from '../machines/breaker.machine
 /**
  * The breaker events that would change nothing, read off the breaker's snapshot, so that the
  * registry does not send them: the machine would take no transition and run no action for them
- * (test/core/breakerNoOps.test.ts holds these answers to the machine).
+ * (test/streams/breakerNoOps.test.ts holds these answers to the machine).
  *
  * Gain (bench/breakers.js): 1.7 µs per call on a closed breaker (20 ns, not 1.7), 0.75 µs per refusal.
  */

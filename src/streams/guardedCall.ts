@@ -30,7 +30,7 @@ export interface GuardedCallerDeps {
  * Vendors whose request, once sent, starts paid work that our giving up does not stop: an Apify
  * synchronous actor run keeps running and billing when we stop waiting, and nothing tells us its
  * run id before it answers. Their attempt timeouts are `final` (not retried): a retry would start
- * a second paid run without knowing whether the first is still going (docs/decisions/apify-timeouts.md).
+ * a second paid run without knowing whether the first is still going (docs/decisions/055-055-apify-timeouts.md).
  */
 export const FINAL_ATTEMPT_TIMEOUT: ReadonlySet<VendorName> = new Set<VendorName>(['apify_linkedin']);
 

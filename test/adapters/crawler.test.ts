@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCrawler, MAX_KEPT_TEXT } from '../../src/adapters/crawler.js';
 import { configFrom } from '../../src/config/index.js';
-import { attempt, useSimulator, vendorErrorOf } from './support.js';
+import { attempt, useSimulator, vendorErrorOf } from '../support/adapters.js';
 
 describe('crawler against simulated sites', () => {
   const fx = useSimulator();

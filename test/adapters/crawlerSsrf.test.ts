@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createCrawler } from '../../src/adapters/crawler.js';
 import type { LookupFn, ResolvedAddress } from '../../src/adapters/ssrf.js';
 import { configFrom } from '../../src/config/index.js';
-import { attempt, useSimulator, vendorErrorOf } from './support.js';
+import { attempt, useSimulator, vendorErrorOf } from '../support/adapters.js';
 
 /** A public-looking address that the test network routes to the loopback simulator. */
 const PUBLIC = '93.184.216.34';

@@ -10,8 +10,8 @@ import { configFrom, type Config } from '../../src/config/index.js';
 import { isVendorError, type ErrorKind } from '../../src/domain/errors.js';
 import { createApifyLinkedinClient } from '../../src/adapters/apifyLinkedin.js';
 import { createGuardedCaller } from '../../src/streams/guardedCall.js';
-import { closedPortUrl } from '../odoo/support/transport.js';
-import { useSimulator } from './support.js';
+import { closedPortUrl } from '../support/odoo/transport.js';
+import { useSimulator } from '../support/adapters.js';
 
 /**
  * Adapters through the resilience core, over real loopback HTTP: the simulator counts what

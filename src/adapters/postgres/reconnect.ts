@@ -5,7 +5,7 @@ import { backoffDelay, type Logger } from '../../domain/index.js';
  * Riding out a lost database connection (a restart, a failover, a network blip, a terminated
  * backend): which errors mean the connection went away rather than the statement being wrong, the
  * one retry policy for them, and the pool the run's adapters query through, which applies it
- * (docs/decisions/database-blips.md).
+ * (docs/decisions/050-050-database-blips.md).
  */
 
 /** SQLSTATEs of a server going away: admin_shutdown (pg_terminate_backend, fast shutdown), crash_shutdown, cannot_connect_now (starting up or shutting down). */

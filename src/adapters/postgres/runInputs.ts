@@ -6,7 +6,7 @@ import { transaction, type Queryable } from './reconnect.js';
 /**
  * Recording a run's input (RunStore.recordRunInputs): batch by batch, each row's id settled
  * against the ids the run already holds in run_companies (settleCompanyId), so that memory holds
- * one batch however large the input (docs/decisions/duplicate-ids-in-the-database.md). One run
+ * one batch however large the input (docs/decisions/058-058-duplicate-ids-in-the-database.md). One run
  * is recorded by one process at a time (the run lock), so what a batch reads stays true until it
  * is written.
  */
