@@ -123,7 +123,7 @@ async function main() {
   } else {
     const runtime = await createRuntime(config, { logger });
     close = () => runtime.close();
-    sinkPending = () => runtime.sink.pending;
+    sinkPending = () => runtime.sinkPending ?? runtime.sink.pending;
     runOnce = async (tenantId, first, count) => {
       const handle = runtime.run({ tenantId, companies: companies(tenantId, first, count), concurrency: job.concurrency, dryRun: false,
         onProgress: (p) => (done = p.done) });

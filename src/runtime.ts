@@ -90,6 +90,8 @@ export interface Runtime {
    * {@link Runtime.close}.
    */
   readonly calls$: Observable<GuardEvent>;
+  /** Run events handed to the sink and not yet committed (the sink's backlog). */
+  readonly sinkPending: number;
   /**
    * Starts a run (or resumes one) and returns at once; await `handle.done`. Persists the input,
    * one row per company, the events, usage and transitions, and exports to the tenant's Odoo.
@@ -264,6 +266,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     transitions$: breakers.transitions$.pipe(takeUntil(closing)),
     events$: events.asObservable(),
     calls$: calls.asObservable(),
+    get sinkPending() {
+      return sink.pending;
+    },
     enrich: (company, opts = {}) =>
       enrichCompany(company, {
         config,
