@@ -122,6 +122,12 @@ export type RunEvent =
       type: 'vendor.usage';
       runId: number;
       tenantId: TenantId;
+      /**
+       * The company whose calls these were, when they count with its result: they are kept only if
+       * that result is the one recorded (a company's first recorded result wins, whichever worker
+       * made it). Absent or null: not tied to a company's result (the Odoo export's calls, a host's own).
+       */
+      companyId?: number | null;
       vendor: string;
       calls: number;
       errors: number;

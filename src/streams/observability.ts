@@ -20,6 +20,8 @@ export interface VendorUsageIncrement {
   tokens?: number;
   /** US dollars. */
   costUsd?: number;
+  /** The company whose calls these were, counted only with the result recorded for it (RunEvent `vendor.usage`). */
+  companyId?: number | null;
 }
 
 /** The Feature 8 hooks, all pushing into the sink (they wait when its buffer is full). */
@@ -86,7 +88,7 @@ export function createObservability(deps: { sink: Sink; store: Pick<RunStore, 'a
         }),
       bumpVendor: (runId, tenantId, vendor, usage) =>
         push({
-          type: 'vendor.usage', runId, tenantId, vendor, calls: usage.calls ?? 0, errors: usage.errors ?? 0,
+          type: 'vendor.usage', runId, tenantId, companyId: usage.companyId ?? null, vendor, calls: usage.calls ?? 0, errors: usage.errors ?? 0,
           retries: usage.retries ?? 0, tokens: usage.tokens ?? 0, costUsd: usage.costUsd ?? 0,
         }),
     };

@@ -35,6 +35,7 @@ export function companyRows(events: readonly RunEvent[]): { companies: object[];
     finished_at: Math.max(e.finishedAt, e.startedAt),
   }));
   const companies = lastByKey(finished, (e) => `${e.tenantId}/${e.output.companyId}`).map((e) => ({
+    run_id: e.runId,
     tenant_id: e.tenantId,
     company_id: e.output.companyId,
     name: e.output.facts.name ?? null,
@@ -86,12 +87,22 @@ export function contactRows(events: readonly RunEvent[]): object[] {
   return [...rows.values()];
 }
 
-/** Vendor usage summed per (run, tenant, vendor) within the batch: increments add up. */
-export function usageRows(events: readonly RunEvent[]): object[] {
-  const sums = new Map<string, { run_id: number; tenant_id: number; vendor: string; calls: number; errors: number; retries: number; tokens: number; cost_usd: number }>();
+/** The (run, company) pairs whose result the batch carries: their other rows count only with it. */
+export function resultKeys(events: readonly RunEvent[]): Set<string> {
+  return new Set(only(events, 'company.finished').map((e) => `${e.runId}/${e.output.companyId}`));
+}
+
+/**
+ * Vendor usage summed per (run, tenant, vendor, company) within the batch: increments add up. A
+ * row `gated` counts only if the company's result in the same batch is the one recorded.
+ */
+export function usageRows(events: readonly RunEvent[], results = resultKeys(events)): object[] {
+  const sums = new Map<string, { run_id: number; tenant_id: number; company_id: number | null; gated: boolean; vendor: string; calls: number; errors: number; retries: number; tokens: number; cost_usd: number }>();
   for (const e of only(events, 'vendor.usage')) {
-    const key = `${e.runId}/${e.tenantId}/${e.vendor}`;
-    const row = sums.get(key) ?? { run_id: e.runId, tenant_id: e.tenantId, vendor: e.vendor, calls: 0, errors: 0, retries: 0, tokens: 0, cost_usd: 0 };
+    const companyId = e.companyId ?? null;
+    const key = `${e.runId}/${e.tenantId}/${e.vendor}/${companyId}`;
+    const gated = companyId !== null && results.has(`${e.runId}/${companyId}`);
+    const row = sums.get(key) ?? { run_id: e.runId, tenant_id: e.tenantId, company_id: companyId, gated, vendor: e.vendor, calls: 0, errors: 0, retries: 0, tokens: 0, cost_usd: 0 };
     row.calls += e.calls;
     row.errors += e.errors;
     row.retries += e.retries;
@@ -102,10 +113,10 @@ export function usageRows(events: readonly RunEvent[]): object[] {
   return [...sums.values()];
 }
 
-/** Rows for `run_event_logs`, in pushed order. */
-export function stageRows(events: readonly RunEvent[]): object[] {
+/** Rows for `run_event_logs`, in pushed order; `gated` as for {@link usageRows}. */
+export function stageRows(events: readonly RunEvent[], results = resultKeys(events)): object[] {
   return only(events, 'stage.event').map((e, ord) => ({
-    ord, run_id: e.runId, tenant_id: e.tenantId, company_id: e.companyId, stage: e.stage, event: e.event, status: e.status,
+    ord, gated: e.companyId !== null && results.has(`${e.runId}/${e.companyId}`), run_id: e.runId, tenant_id: e.tenantId, company_id: e.companyId, stage: e.stage, event: e.event, status: e.status,
     error_code: e.errorCode, duration_ms: e.durationMs, extra: e.extra, at: e.at,
   }));
 }

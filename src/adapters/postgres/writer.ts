@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Logger } from '../../domain/index.js';
 import type { BatchOutcome, BatchWriter, RunEvent } from '../../domain/index.js';
 import { pgJson, pgText } from './pgJson.js';
-import { companyRows, contactRows, exportRows, stageRows, transitionRows, usageRows } from './rows.js';
+import { companyRows, contactRows, exportRows, resultKeys, stageRows, transitionRows, usageRows } from './rows.js';
 
 export type { BatchOutcome, BatchWriter } from '../../domain/index.js';
 
@@ -20,11 +20,19 @@ export function isContentError(error: unknown): boolean {
 // sees the rows a sibling inserts, and no row may be changed by two of them: an export outcome for a
 // company whose result is in the same batch is written with that result (w_runs: `exported`), and
 // only the others, for rows of earlier batches, by the export UPDATE (w_exports).
+/**
+ * A company's stage events, usage, contacts and facts count only with its result: when the batch
+ * carries the result (`gated`), they are written only if that result is the one recorded — a
+ * company's first recorded result wins, whichever worker made it (DESIGN.md "Scale-out": exactly one
+ * row, usage counted once, even when a stale worker finishes a job that was handed to another).
+ */
+const GATE = '(NOT r.gated OR EXISTS (SELECT FROM w_runs w WHERE w.run_id = r.run_id AND w.company_id = r.company_id))';
+
 const SQL = {
   companies: `INSERT INTO companies (tenant_id, company_id, name, domain, facts, last_enriched_at)
     SELECT r.tenant_id, r.company_id, r.name, NULL, r.facts, to_timestamp(r.finished_at / 1000.0)
-    FROM jsonb_to_recordset(@::jsonb) AS r(tenant_id int, company_id bigint, name text, facts jsonb, finished_at float8)
-    WHERE EXISTS (SELECT FROM ledger)
+    FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, name text, facts jsonb, finished_at float8)
+    WHERE EXISTS (SELECT FROM w_runs w WHERE w.run_id = r.run_id AND w.company_id = r.company_id)
     ON CONFLICT (tenant_id, company_id) DO UPDATE SET
       name = coalesce(companies.name, EXCLUDED.name), facts = EXCLUDED.facts,
       last_enriched_at = greatest(companies.last_enriched_at, EXCLUDED.last_enriched_at), updated_at = now()`,
@@ -37,13 +45,8 @@ const SQL = {
       degraded_reasons text, reasons text[], facts jsonb, provenance jsonb, fallbacks text[], timings jsonb,
       started_at float8, finished_at float8, exported boolean, export_status text, partner_id int, detail text)
     WHERE EXISTS (SELECT FROM ledger)
-    ON CONFLICT (run_id, company_id) DO UPDATE SET status = EXCLUDED.status, degraded_reasons = EXCLUDED.degraded_reasons,
-      reasons = EXCLUDED.reasons, facts = EXCLUDED.facts, provenance = EXCLUDED.provenance, fallbacks = EXCLUDED.fallbacks,
-      timings = EXCLUDED.timings, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
-      export_status = CASE WHEN EXCLUDED.exported_at IS NULL THEN c.export_status ELSE EXCLUDED.export_status END,
-      export_partner_id = CASE WHEN EXCLUDED.exported_at IS NULL THEN c.export_partner_id ELSE EXCLUDED.export_partner_id END,
-      export_detail = CASE WHEN EXCLUDED.exported_at IS NULL THEN c.export_detail ELSE EXCLUDED.export_detail END,
-      exported_at = coalesce(EXCLUDED.exported_at, c.exported_at)`,
+    ON CONFLICT (run_id, company_id) DO NOTHING
+    RETURNING c.run_id, c.company_id`,
   contacts: `INSERT INTO contacts (tenant_id, company_id, email, full_name, title, linkedin_url, source, email_status,
       email_sub_status, verified_at, first_seen_run_id, last_seen_run_id)
     SELECT r.tenant_id, r.company_id, r.email, r.full_name, r.title, r.linkedin_url, r.source, r.email_status,
@@ -51,7 +54,7 @@ const SQL = {
       r.run_id, r.run_id
     FROM jsonb_to_recordset(@::jsonb) AS r(tenant_id int, company_id bigint, email text, full_name text, title text,
       linkedin_url text, source text, email_status text, email_sub_status text, at float8, run_id bigint)
-    WHERE EXISTS (SELECT FROM ledger)
+    WHERE EXISTS (SELECT FROM w_runs w WHERE w.run_id = r.run_id AND w.company_id = r.company_id)
     ON CONFLICT (tenant_id, company_id, dedupe_key) DO UPDATE SET
       full_name = coalesce(EXCLUDED.full_name, contacts.full_name), title = coalesce(EXCLUDED.title, contacts.title),
       linkedin_url = coalesce(EXCLUDED.linkedin_url, contacts.linkedin_url), source = EXCLUDED.source,
@@ -64,10 +67,11 @@ const SQL = {
       verified_at = coalesce(EXCLUDED.verified_at, contacts.verified_at),
       last_seen_run_id = EXCLUDED.last_seen_run_id, updated_at = now()`,
   usage: `INSERT INTO run_vendor_usage (run_id, tenant_id, vendor, calls, errors, retries, tokens, cost_usd)
-    SELECT r.run_id, r.tenant_id, r.vendor, r.calls, r.errors, r.retries, r.tokens, r.cost_usd
-    FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, tenant_id int, vendor text, calls bigint, errors bigint,
-      retries bigint, tokens bigint, cost_usd numeric)
-    WHERE EXISTS (SELECT FROM ledger)
+    SELECT r.run_id, r.tenant_id, r.vendor, sum(r.calls), sum(r.errors), sum(r.retries), sum(r.tokens), sum(r.cost_usd)
+    FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, gated boolean, vendor text,
+      calls bigint, errors bigint, retries bigint, tokens bigint, cost_usd numeric)
+    WHERE EXISTS (SELECT FROM ledger) AND ${GATE}
+    GROUP BY r.run_id, r.tenant_id, r.vendor
     ON CONFLICT (run_id, tenant_id, vendor) DO UPDATE SET calls = run_vendor_usage.calls + EXCLUDED.calls,
       errors = run_vendor_usage.errors + EXCLUDED.errors, retries = run_vendor_usage.retries + EXCLUDED.retries,
       tokens = run_vendor_usage.tokens + EXCLUDED.tokens, cost_usd = run_vendor_usage.cost_usd + EXCLUDED.cost_usd,
@@ -75,9 +79,9 @@ const SQL = {
   stages: `INSERT INTO run_event_logs (run_id, tenant_id, company_id, stage, event, status, error_code, duration_ms, extra, at)
     SELECT r.run_id, r.tenant_id, r.company_id, r.stage, r.event, r.status, r.error_code, r.duration_ms, r.extra,
       to_timestamp(r.at / 1000.0)
-    FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, stage text, event text,
+    FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, gated boolean, stage text, event text,
       status text, error_code text, duration_ms float8, extra jsonb, at float8, ord int)
-    WHERE EXISTS (SELECT FROM ledger)
+    WHERE EXISTS (SELECT FROM ledger) AND ${GATE}
     ORDER BY r.ord`,
   transitions: `INSERT INTO breaker_transitions (tenant_id, vendor, from_state, to_state, at, reason, run_id)
     SELECT r.tenant_id, r.vendor, r.from_state, r.to_state, to_timestamp(r.at / 1000.0), r.reason, r.run_id
@@ -92,21 +96,22 @@ const SQL = {
 };
 
 /**
- * The export outcomes of a batch split by where they are written: with the company's result when it
- * is in the batch too (its `runs` row gets `exported` and the outcome's fields), else by the export
- * UPDATE (returned). One statement may not change a row twice, nor see a row a sibling CTE inserts.
+ * The export outcomes of a batch: folded into the company's result when it is in the batch too (its
+ * `runs` row gets `exported` and the outcome's fields), and all of them returned for the export
+ * UPDATE. One statement may not change a row twice, nor see a row a sibling CTE inserts.
  */
 function foldExports(runs: object[], exports: object[]): object[] {
   if (exports.length === 0) return exports;
   const key = (row: object): string => `${(row as RunKey).run_id}/${(row as RunKey).company_id}`;
   const byKey = new Map(runs.map((row) => [key(row), row]));
-  const later: object[] = [];
   for (const outcome of exports) {
     const row = byKey.get(key(outcome));
     if (row) Object.assign(row, outcome, { exported: true });
-    else later.push(outcome);
   }
-  return later;
+  // Every outcome also goes to the UPDATE: it changes only rows that were there before the statement
+  // (a row inserted now is invisible to it), i.e. the row recorded earlier when this batch's result
+  // for the same company lost to it.
+  return exports;
 }
 
 interface RunKey {
@@ -122,19 +127,21 @@ interface RunKey {
 function batchStatement(batchId: string, events: readonly RunEvent[]): { text: string; values: unknown[] } {
   const { companies, runs } = companyRows(events);
   const exports = foldExports(runs, exportRows(events));
+  const results = resultKeys(events);
   const parts: [string, string, object[]][] = [
-    ['w_companies', SQL.companies, companies],
     ['w_runs', SQL.companyRuns, runs],
+    ['w_companies', SQL.companies, companies],
     ['w_contacts', SQL.contacts, contactRows(events)],
-    ['w_usage', SQL.usage, usageRows(events)],
-    ['w_stages', SQL.stages, stageRows(events)],
+    ['w_usage', SQL.usage, usageRows(events, results)],
+    ['w_stages', SQL.stages, stageRows(events, results)],
     ['w_transitions', SQL.transitions, transitionRows(events)],
     ['w_exports', SQL.exports, exports],
   ];
   const values: unknown[] = [batchId, events.length];
   let text = 'WITH ledger AS (INSERT INTO sink_batches (batch_id, events) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1)';
   for (const [name, sql, rows] of parts) {
-    if (rows.length > 0) text += `,\n  ${name} AS (${sql.replace('@', () => `$${values.push(pgJson(rows))}`)})`;
+    // w_runs is always there (maybe empty): the other kinds' gates read what it inserted.
+    if (rows.length > 0 || name === 'w_runs') text += `,\n  ${name} AS (${sql.replace('@', () => `$${values.push(pgJson(rows))}`)})`;
   }
   return { text: `${text}\nSELECT count(*)::int AS applied FROM ledger`, values };
 }

@@ -71,7 +71,7 @@ export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions):
     // after a crash either all of them are in the database or none (and a resume redoes the company).
     const events = deps.obs.group();
     for (const e of stages) void events.recordStage(runId, e);
-    for (const [vendor, t] of usage.byVendor) void events.bumpVendor(runId, company.tenantId, vendor, t);
+    for (const [vendor, t] of usage.byVendor) void events.bumpVendor(runId, company.tenantId, vendor, { ...t, companyId: company.companyId });
     await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
     processed += 1;
     if (deps.logger.isLevelEnabled('debug')) {

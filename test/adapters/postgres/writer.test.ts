@@ -95,3 +95,55 @@ describe('the batch writer keeps every character of every text column (real Post
     ]);
   });
 });
+
+describe("a company's first recorded result wins (fleet: a stale worker finishing a job handed to another)", () => {
+  let pool: pg.Pool;
+  beforeAll(() => {
+    pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 2 });
+  });
+  afterAll(() => pool.end());
+
+  /** One worker's group for company 1: its stage event, its usage and its result, told apart by `who`. */
+  const group = (runId: number, who: string, companyId = 1): RunEvent[] => {
+    const finished = companyFinished(runId, 5403, companyId);
+    if (finished.type === 'company.finished') finished.output.facts = { ...finished.output.facts, name: `by ${who}` };
+    return [
+      { type: 'stage.event', runId, tenantId: 5403, companyId, stage: 'crawl', event: 'finish', status: 'ok', errorCode: null, durationMs: 1, extra: { who }, at: Date.UTC(2026, 0, 1) },
+      { type: 'vendor.usage', runId, tenantId: 5403, companyId, vendor: 'tavily', calls: who === 'first' ? 1 : 5, errors: 0, retries: 0, tokens: 0, costUsd: 0 },
+      finished,
+    ];
+  };
+  const state = async (runId: number) => ({
+    rows: (await pool.query('SELECT facts->>\'name\' AS name FROM company_enrichment_runs WHERE run_id = $1', [runId])).rows,
+    calls: (await pool.query('SELECT calls::int FROM run_vendor_usage WHERE run_id = $1', [runId])).rows,
+    stages: (await pool.query("SELECT extra->>'who' AS who FROM run_event_logs WHERE run_id = $1", [runId])).rows,
+    facts: (await pool.query("SELECT facts->>'name' AS name FROM companies WHERE tenant_id = 5403 AND company_id = 1")).rows,
+  });
+
+  it('a second result in a later batch changes nothing: one row, its usage and stage events only', async () => {
+    const runId = await createRunStore(pool).createRun(5403, {});
+    await pool.query('INSERT INTO companies (tenant_id, company_id) VALUES (5403, 1) ON CONFLICT DO NOTHING');
+    const writer = createPgBatchWriter(pool);
+    expect(await writer(`first-${runId}`, group(runId, 'first'))).toBe('applied');
+    expect(await writer(`second-${runId}`, group(runId, 'second'))).toBe('applied');
+    expect(await state(runId)).toEqual({ rows: [{ name: 'by first' }], calls: [{ calls: 1 }], stages: [{ who: 'first' }], facts: [{ name: 'by first' }] });
+  });
+
+  it('two writers committing the same company at once: exactly one wins, whole', async () => {
+    const runId = await createRunStore(pool).createRun(5403, {});
+    const writer = createPgBatchWriter(pool);
+    await Promise.all([writer(`a-${runId}`, group(runId, 'first')), writer(`b-${runId}`, group(runId, 'second'))]);
+    const s = await state(runId);
+    expect(s.rows).toHaveLength(1);
+    const who = s.rows[0].name === 'by first' ? 'first' : 'second';
+    expect(s).toMatchObject({ calls: [{ calls: who === 'first' ? 1 : 5 }], stages: [{ who }] });
+  });
+
+  it('an export outcome written with a losing result still reaches the row recorded earlier', async () => {
+    const runId = await createRunStore(pool).createRun(5403, {});
+    const writer = createPgBatchWriter(pool);
+    await writer(`first-${runId}`, group(runId, 'first'));
+    await writer(`late-${runId}`, [...group(runId, 'second'), { type: 'export.outcome', runId, tenantId: 5403, companyId: 1, exportStatus: 'exported', partnerId: 7, detail: null }]);
+    expect((await pool.query('SELECT export_status, export_partner_id FROM company_enrichment_runs WHERE run_id = $1', [runId])).rows).toEqual([{ export_status: 'exported', export_partner_id: 7 }]);
+  });
+});
