@@ -14,3 +14,4 @@ export * from './sink.js';
 export * from './input.js';
 export * from './exportDisabled.js';
 export * from './backoff.js';
+export * from './queue.js';

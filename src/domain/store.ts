@@ -37,6 +37,8 @@ export interface RunRow {
   runId: number;
   tenantId: TenantId;
   status: 'running' | FinalRunStatus;
+  /** Which part of the run is under way (the fleet's claims: enriching → exporting → finalising → done). */
+  phase: 'enriching' | 'exporting' | 'finalising' | 'done';
   degraded: boolean;
   odooExportDisabled: boolean;
   params: RunParams;
@@ -94,7 +96,13 @@ export interface RunStore {
   recordRunInputs(
     runId: number,
     companies: Iterable<Company | InputCompany> | AsyncIterable<Company | InputCompany>,
-    options?: { batchSize?: number; signal?: AbortSignal; onRefused?: (row: MalformedRow) => void },
+    options?: {
+      batchSize?: number;
+      signal?: AbortSignal;
+      onRefused?: (row: MalformedRow) => void;
+      /** Told the ids of each batch once it is recorded (the run queues their jobs then). */
+      onRecorded?: (companyIds: number[]) => Promise<void>;
+    },
   ): Promise<number>;
   /** Sets the status; a final status sets finished_at, `running` clears it (resume). */
   markRun(runId: number, status: RunRow['status']): Promise<void>;
@@ -125,6 +133,13 @@ export interface RunStore {
    * @throws Error when the run does not exist
    */
   finaliseRun(runId: number, status: FinalRunStatus): Promise<RunCounts>;
+  /**
+   * Finalises the run as `completed` if its export is over (every company has an export outcome),
+   * once for the fleet: claims phase `finalising` (or takes up a finalisation whose process died),
+   * then {@link RunStore.finaliseRun}, then phase `done`.
+   * @returns the counts, or null when the export is not over or the run is already done
+   */
+  finaliseIfExported(runId: number): Promise<RunCounts | null>;
 }
 
 /**
@@ -139,6 +154,13 @@ export interface RunQueue {
   pending(runId: number): AsyncIterable<Company>;
   /** The run's companies with a result and no export outcome yet, by company id. */
   unexported(runId: number): AsyncIterable<ExportCompany>;
+  /** The ids of the run's companies without a result row, a page at a time (to queue their jobs). */
+  pendingIds(runId: number): AsyncIterable<number[]>;
+  /**
+   * These companies of the run as the chain takes them (with what is stored for them), by id; a
+   * company that has a result already is `done` (its job came back after its result was committed).
+   */
+  companies(runId: number, companyIds: readonly number[]): Promise<Map<number, Company | 'done'>>;
 }
 
 /** The addresses whose verification was deferred (`verify-deferred`). */

@@ -12,41 +12,37 @@ import { transaction, type Queryable } from './reconnect.js';
  * finished_at − started_at. Replaces earlier stats of the run, so it can be run again.
  */
 export async function aggregatePercentiles(pool: Queryable, runId: number): Promise<StageStats[]> {
-  const rows = await transaction(pool, async (client) => {
-    await client.query('DELETE FROM run_stage_stats WHERE run_id = $1', [runId]);
-    const result = await client.query<{ stage: string; n: number; p50: number; p90: number; p95: number; p99: number; max_ms: number }>(
-      `INSERT INTO run_stage_stats (run_id, tenant_id, stage, n, p50, p90, p95, p99, max_ms)
-       SELECT run_id, tenant_id, stage, count(*),
-         percentile_cont(0.50) WITHIN GROUP (ORDER BY d), percentile_cont(0.90) WITHIN GROUP (ORDER BY d),
-         percentile_cont(0.95) WITHIN GROUP (ORDER BY d), percentile_cont(0.99) WITHIN GROUP (ORDER BY d), max(d)
-       FROM (
-         SELECT run_id, tenant_id, stage, duration_ms AS d FROM run_event_logs WHERE run_id = $1 AND duration_ms IS NOT NULL
-         UNION ALL
-         SELECT run_id, tenant_id, 'company', extract(epoch FROM finished_at - started_at) * 1000
-         FROM company_enrichment_runs WHERE run_id = $1
-       ) s
-       GROUP BY run_id, tenant_id, stage
-       RETURNING stage, n, p50, p90, p95, p99, max_ms`,
-      [runId],
-    );
-    return result.rows;
-  });
-  return rows
-    .map((r) => ({ stage: r.stage, n: Number(r.n), p50: r.p50, p90: r.p90, p95: r.p95, p99: r.p99, maxMs: r.max_ms }))
-    .sort((a, b) => a.stage.localeCompare(b.stage));
+  return transaction(pool, (client) => percentilesOn(client, runId));
 }
 
-/**
- * Finalises a run once its events are committed (flush the sink first): counts from its company
- * rows, `degraded` = some company of the run has a reason, percentiles, status and finished_at;
- * then prunes the sink's ledger ({@link pruneSinkLedger}).
- *
- * @returns the run's counts as stored
- * @throws Error when the run does not exist
- */
-export async function finaliseRun(pool: Queryable, runId: number, status: FinalRunStatus = 'completed'): Promise<RunCounts> {
-  await aggregatePercentiles(pool, runId);
-  const { rows } = await pool.query<RunCountsRow>(
+type On = Pick<Queryable, 'query'>;
+
+/** The percentile statements on one connection (a transaction's). */
+async function percentilesOn(client: On, runId: number): Promise<StageStats[]> {
+  await client.query('DELETE FROM run_stage_stats WHERE run_id = $1', [runId]);
+  const { rows } = await client.query<{ stage: string; n: number; p50: number; p90: number; p95: number; p99: number; max_ms: number }>(
+    `INSERT INTO run_stage_stats (run_id, tenant_id, stage, n, p50, p90, p95, p99, max_ms)
+     SELECT run_id, tenant_id, stage, count(*),
+       percentile_cont(0.50) WITHIN GROUP (ORDER BY d), percentile_cont(0.90) WITHIN GROUP (ORDER BY d),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY d), percentile_cont(0.99) WITHIN GROUP (ORDER BY d), max(d)
+     FROM (
+       SELECT run_id, tenant_id, stage, duration_ms AS d FROM run_event_logs WHERE run_id = $1 AND duration_ms IS NOT NULL
+       UNION ALL
+       SELECT run_id, tenant_id, 'company', extract(epoch FROM finished_at - started_at) * 1000
+       FROM company_enrichment_runs WHERE run_id = $1
+     ) s
+     GROUP BY run_id, tenant_id, stage
+     RETURNING stage, n, p50, p90, p95, p99, max_ms`,
+    [runId],
+  );
+  return rows
+    .map((r) => ({ stage: r.stage, n: Number(r.n), p50: r.p50, p90: r.p90, p95: r.p95, p99: r.p99, maxMs: r.max_ms }))
+    .sort((x, y) => x.stage.localeCompare(y.stage));
+}
+
+/** The run's counts, degraded flag, status and finished_at, from its company rows. */
+async function countsOn(client: On, runId: number, status: FinalRunStatus): Promise<RunCounts> {
+  const { rows } = await client.query<RunCountsRow>(
     `UPDATE enrichment_runs r SET status = $2, finished_at = coalesce(r.finished_at, now()),
        companies_total = greatest((SELECT count(*) FROM run_companies WHERE run_id = r.run_id), c.done),
        companies_done = c.done, companies_degraded = c.degraded, companies_failed = c.failed,
@@ -65,8 +61,47 @@ export async function finaliseRun(pool: Queryable, runId: number, status: FinalR
   );
   const row = rows[0];
   if (!row) throw new Error(`run ${runId} does not exist`);
-  await pruneSinkLedger(pool);
   return { total: row.total, done: row.done, degraded: row.degraded, failed: row.failed, exported: row.exported, exportFailed: row.export_failed, runDegraded: row.run_degraded };
+}
+
+/**
+ * Finalises a run once its events are committed (flush the sink first): counts from its company
+ * rows, `degraded` = some company of the run has a reason, percentiles, status and finished_at;
+ * then prunes the sink's ledger ({@link pruneSinkLedger}).
+ *
+ * @returns the run's counts as stored
+ * @throws Error when the run does not exist
+ */
+export async function finaliseRun(pool: Queryable, runId: number, status: FinalRunStatus = 'completed'): Promise<RunCounts> {
+  await aggregatePercentiles(pool, runId);
+  const counts = await countsOn(pool, runId, status);
+  await pruneSinkLedger(pool);
+  return counts;
+}
+
+/**
+ * {@link RunStore.finaliseIfExported}, in one transaction: the claim of phase `finalising` (the
+ * UPDATE locks the run's row, so a second claimer waits and then finds the phase moved on), the
+ * percentiles, the counts and status, phase `done`. A process dying half-way rolls it all back,
+ * and the next one to finish the export does it again.
+ */
+export async function finaliseIfExported(pool: Queryable, runId: number): Promise<RunCounts | null> {
+  const counts = await transaction(pool, async (client) => {
+    const { rows } = await client.query(
+      `UPDATE enrichment_runs r SET phase = 'finalising'
+        WHERE r.run_id = $1 AND r.phase = 'exporting' AND r.status <> 'failed'
+          AND NOT EXISTS (SELECT 1 FROM company_enrichment_runs c WHERE c.run_id = r.run_id AND c.export_status IS NULL)
+        RETURNING r.run_id`,
+      [runId],
+    );
+    if (rows.length === 0) return null;
+    await percentilesOn(client, runId);
+    const result = await countsOn(client, runId, 'completed');
+    await client.query(`UPDATE enrichment_runs SET phase = 'done' WHERE run_id = $1`, [runId]);
+    return result;
+  });
+  if (counts) await pruneSinkLedger(pool);
+  return counts;
 }
 
 /** How long a `sink_batches` row is kept: far longer than any batch can stay in retry. */

@@ -48,7 +48,7 @@ export async function runReport(pool: Pick<Queryable, 'query'>, runId: number): 
   const c = live.rows[0] ?? { inputs: 0, done: 0, degraded: 0, failed: 0, exported: 0, export_failed: 0 };
   return {
     run: {
-      runId: Number(r.run_id), tenantId: r.tenant_id, status: r.status, degraded: r.degraded, odooExportDisabled: r.odoo_export_disabled,
+      runId: Number(r.run_id), tenantId: r.tenant_id, status: r.status, phase: r.phase ?? 'enriching', degraded: r.degraded, odooExportDisabled: r.odoo_export_disabled,
       odooExportDisabledReason: r.odoo_export_disabled_reason, params: r.params, startedAt: r.started_at, finishedAt: r.finished_at,
       counts: { total: Math.max(c.inputs, c.done), done: c.done, degraded: c.degraded, failed: c.failed, exported: c.exported, exportFailed: c.export_failed },
     },

@@ -112,6 +112,7 @@ export async function recordRunInputs(pool: Queryable, runId: number, tenantId: 
     batch = [];
     await writeRecorded(pool, runId, tenantId, recorded);
     count += recorded.length;
+    if (recorded.length > 0) await options.onRecorded?.(recorded.map((r) => r.company_id));
     // Reported once the batch is written: a batch that fails reports nothing.
     for (const row of refused) options.onRefused?.(row);
   };

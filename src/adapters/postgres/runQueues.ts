@@ -104,10 +104,54 @@ export async function* exportPendingPages(pool: Queryable, runId: number, pageSi
   }
 }
 
+/** The ids of the run's companies without a result row, by windows of input positions (as {@link pendingCompanyPages}). */
+export async function* pendingIdPages(pool: Queryable, runId: number, pageSize = 1000): AsyncGenerator<number[]> {
+  const { rows: bounds } = await pool.query<{ last: number | null }>('SELECT max(position) AS last FROM run_companies WHERE run_id = $1', [runId]);
+  const last = bounds[0]?.last ?? -1;
+  for (let from = 0; from <= last; from += pageSize) {
+    const { rows } = await pool.query<{ company_id: string }>(
+      `SELECT rc.company_id FROM run_companies rc
+        WHERE rc.run_id = $1 AND rc.position >= $2 AND rc.position < $3
+          AND NOT EXISTS (SELECT 1 FROM company_enrichment_runs c WHERE c.run_id = rc.run_id AND c.company_id = rc.company_id)
+        ORDER BY rc.position`,
+      [runId, from, from + pageSize],
+    );
+    if (rows.length > 0) yield rows.map((r) => Number(r.company_id));
+  }
+}
+
+/** {@link RunQueue.companies}: one query for the companies, one for what is stored for them. */
+export async function companiesOfRun(pool: Queryable, runId: number, companyIds: readonly number[]): Promise<Map<number, Company | 'done'>> {
+  const out = new Map<number, Company | 'done'>();
+  if (companyIds.length === 0) return out;
+  const { rows } = await pool.query<{ tenant_id: number; company_id: string; name: string | null; domain: string | null; done: boolean }>(
+    `SELECT rc.tenant_id, rc.company_id, rc.name, rc.domain,
+            EXISTS (SELECT 1 FROM company_enrichment_runs c WHERE c.run_id = rc.run_id AND c.company_id = rc.company_id) AS done
+       FROM run_companies rc WHERE rc.run_id = $1 AND rc.company_id = ANY($2::bigint[])`,
+    [runId, companyIds],
+  );
+  const open = rows.filter((r) => !r.done);
+  const stored = open.length > 0 ? await storedContacts(pool, open[0]!.tenant_id, open.map((r) => r.company_id)) : new Map();
+  for (const r of rows) {
+    if (r.done) {
+      out.set(Number(r.company_id), 'done');
+      continue;
+    }
+    const company: Company = { tenantId: r.tenant_id, companyId: Number(r.company_id), name: r.name, domain: r.domain };
+    const known = stored.get(r.company_id);
+    if (known && known.people.length > 0) company.knownContacts = known.people.map((c: StoredContact) => c.contact);
+    if (known && known.emails.length > 0) company.knownEmails = known.emails;
+    out.set(company.companyId, company);
+  }
+  return out;
+}
+
 /** The {@link RunQueue} port over a pool (the `reconnecting` one in production). */
 export function createRunQueue(pool: Queryable): RunQueue {
   return {
     pending: (runId) => pendingCompanyPages(pool, runId),
     unexported: (runId) => exportPendingPages(pool, runId),
+    pendingIds: (runId) => pendingIdPages(pool, runId),
+    companies: (runId, companyIds) => companiesOfRun(pool, runId, companyIds),
   };
 }

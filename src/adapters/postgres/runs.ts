@@ -1,5 +1,5 @@
 import type { Company, RunStore, TenantId } from '../../domain/index.js';
-import { aggregatePercentiles, finaliseRun } from './finalise.js';
+import { aggregatePercentiles, finaliseIfExported, finaliseRun } from './finalise.js';
 import { pgJson, pgText } from './pgJson.js';
 import type { Queryable } from './reconnect.js';
 import { recordRunInputs } from './runInputs.js';
@@ -48,7 +48,7 @@ export function createRunStore(pool: Queryable): RunStore {
       const { rows } = await pool.query('SELECT * FROM enrichment_runs WHERE run_id = $1', [runId]);
       const r = rows[0];
       return r
-        ? { runId: Number(r.run_id), tenantId: r.tenant_id, status: r.status, degraded: r.degraded, odooExportDisabled: r.odoo_export_disabled, params: r.params, startedAt: r.started_at, finishedAt: r.finished_at }
+        ? { runId: Number(r.run_id), tenantId: r.tenant_id, status: r.status, phase: r.phase ?? 'enriching', degraded: r.degraded, odooExportDisabled: r.odoo_export_disabled, params: r.params, startedAt: r.started_at, finishedAt: r.finished_at }
         : null;
     },
     async recordRunInputs(runId, companies, options = {}) {
@@ -102,6 +102,7 @@ export function createRunStore(pool: Queryable): RunStore {
     },
     aggregatePercentiles: (runId) => aggregatePercentiles(pool, runId),
     finaliseRun: (runId, status) => finaliseRun(pool, runId, status),
+    finaliseIfExported: (runId) => finaliseIfExported(pool, runId),
     async lastRunId(tenantId) {
       const { rows } = await pool.query<{ run_id: string | null }>('SELECT max(run_id) AS run_id FROM enrichment_runs WHERE tenant_id = $1', [tenantId]);
       return rows[0]?.run_id ? Number(rows[0].run_id) : null;

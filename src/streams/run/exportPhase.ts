@@ -36,7 +36,19 @@ export interface ExportPhaseOptions {
   signal: AbortSignal;
   /** Drain: the company in flight finishes and is recorded; no further one starts. The rest keep no export_status. */
   stopIntake?: AbortSignal;
+  /** At most this many companies (a chunk of the fleet's export); default all. */
+  limit?: number;
   onCompany?: (status: ExportStatus) => void;
+}
+
+/** The first `limit` items of `items`. */
+async function* upTo<T>(items: AsyncIterable<T>, limit: number): AsyncGenerator<T> {
+  if (limit <= 0) return;
+  let n = 0;
+  for await (const item of items) {
+    yield item;
+    if (++n >= limit) return;
+  }
 }
 
 /**
@@ -81,7 +93,7 @@ async function exportInTurn(deps: ExportPhaseDeps, options: ExportPhaseOptions, 
   // exports a company again counts only the calls it makes again.
   let usage = new CompanyUsage();
   const odoo = { ...deps.odoo, guard: countingGuard(deps.odoo.guard, () => usage) };
-  const iterator = exportTenant(odoo, request, deps.queue.unexported(runId));
+  const iterator = exportTenant(odoo, request, upTo(deps.queue.unexported(runId), options.limit ?? Number.POSITIVE_INFINITY));
   for (;;) {
     const next = await iterator.next();
     if (next.done) {
