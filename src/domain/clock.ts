@@ -3,3 +3,6 @@ export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
 }
+
+/** Waits `ms` (virtual in tests); resolves early, without error, when `signal` aborts. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
