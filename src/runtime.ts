@@ -17,14 +17,19 @@ import {
   type StageEvent,
   type Tenant,
   type TenantId,
+  type WorkQueue,
 } from './domain/index.js';
-import { systemClock } from './adapters/clock.js';
+import { systemClock, systemSleep } from './adapters/clock.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { createInputOpener } from './adapters/input.js';
 import { createLogger } from './adapters/logger.js';
 import { createOdooClient } from './adapters/odoo/client.js';
 import { createPgPartnerMap } from './adapters/odoo/partnerMapPg.js';
 import { lastOpenBreakerTransitions } from './adapters/postgres/breakers.js';
 import { createDeferredContactsStore } from './adapters/postgres/contacts.js';
+import { createFleetRegistry } from './adapters/postgres/fleetWorkers.js';
+import { createWorkQueue, leaseSecondsFor } from './adapters/postgres/queue.js';
 import { openDatabase, type Database } from './adapters/postgres/database.js';
 import { reconnecting } from './adapters/postgres/reconnect.js';
 import { runReport, type RunReport } from './adapters/postgres/report.js';
@@ -39,12 +44,14 @@ import { enrichCompany, type EnrichmentPorts } from './streams/enrichCompany.js'
 import { createGuardedCaller, probeTimeoutMsOf } from './streams/guardedCall.js';
 import { guardEventsTo, type BreakerInfo, type GuardEvent } from './streams/guard.types.js';
 import { createObservability } from './streams/observability.js';
-import { startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
+import { memberDepsOf, startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
+import { startWorker, type WorkHandle, type WorkOptions } from './streams/fleet/worker.js';
 import { createSink, type Sink } from './streams/sink.js';
 import { recordTransitions } from './streams/transitionRecorder.js';
 import { verifyDeferred, type VerifyDeferredResult } from './streams/verifyDeferred.js';
 
 export type { RunHandle, RunProgress, RunRequest, RunResult } from './streams/run/runJob.js';
+export type { WorkHandle, WorkOptions } from './streams/fleet/worker.js';
 export type { VerifyDeferredResult } from './streams/verifyDeferred.js';
 export type { BreakerInfo, GuardEvent } from './streams/guard.types.js';
 
@@ -98,6 +105,13 @@ export interface Runtime {
    * @throws RangeError for a bad `concurrency`; TypeError for a request without a tenant or a run to resume
    */
   run(request: RunRequest): RunHandle;
+  /**
+   * Works as a member of the fleet (`lead-enrich worker`): the jobs of every run and tenant on this
+   * database, through the same chain, sink and export as `run`, until `stop()` or, with
+   * `untilIdle`, until no job of any run is waiting, active or due. Await `handle.done`.
+   * @throws RangeError for a bad `concurrency`
+   */
+  work(options?: Partial<WorkOptions>): WorkHandle;
   /**
    * Enriches one company without a run: its result is not persisted and none of its stage events
    * reaches `events$` (pass `onStageEvent` to see its stages); only breaker transitions it causes are
@@ -236,8 +250,20 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   await restoreBreakers(breakers, database, config, logger);
   const adapters = createVendorAdapters(config);
   const ports = enrichmentPorts(adapters);
+  // The fleet's work queue, started on first use (a runtime that only enriches never starts it).
+  // A job's lease outlasts its company's deadline and the shutdown grace: a job is handed to
+  // another member only once its first one cannot be working on it any more.
+  const leaseS = leaseSecondsFor(config.companyDeadlineMs, config.shutdownGraceMs);
+  let workQueue: Promise<WorkQueue> | null = null;
+  const work = (): Promise<WorkQueue> =>
+    (workQueue ??= createWorkQueue(db, { leaseS, exportLeaseS: leaseS, maintenanceS: config.fleet.maintenanceS, logger }).catch((error: unknown) => {
+      workQueue = null;
+      throw error;
+    }));
   const runDeps = {
     config,
+    work,
+    sleep: systemSleep,
     clock,
     sink,
     obs,
@@ -258,6 +284,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   };
   let closed: Promise<void> | null = null;
   const active = new Set<RunHandle>();
+  const workers = new Set<WorkHandle>();
+  const fleet = createFleetRegistry(db);
 
   return {
     config,
@@ -295,6 +323,32 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       void handle.done.catch(() => undefined).finally(() => active.delete(handle));
       return handle;
     },
+    work: (opts = {}) => {
+      if (closed) throw new Error('runtime is closed: create a new one to work');
+      const concurrency = opts.concurrency ?? config.runConcurrency;
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4096) {
+        throw new RangeError(`work: concurrency must be an integer from 1 to 4096, got ${String(concurrency)}`);
+      }
+      const handle = startWorker(
+        {
+          member: (q) => memberDepsOf(runDeps, q, logger),
+          work,
+          fleet,
+          transitions,
+          sleep: systemSleep,
+          logger,
+          identity: { workerId: randomUUID(), host: hostname(), pid: process.pid },
+          pollMs: config.fleet.pollMs,
+          exportChunk: config.fleet.exportChunk,
+          completeEveryMs: config.sink.flushMs,
+          graceMs: config.shutdownGraceMs,
+        },
+        { ...opts, concurrency },
+      );
+      workers.add(handle);
+      void handle.done.catch(() => undefined).finally(() => workers.delete(handle));
+      return handle;
+    },
     verifyDeferred: (tenantId) => {
       if (!adapters.zerobounce) return Promise.reject(new RunRequestError('ZEROBOUNCE_API_KEY is empty: ZeroBounce is off, nothing can be verified'));
       return verifyDeferred({ store: createDeferredContactsStore(db), guard, verifier: adapters.zerobounce }, tenantId);
@@ -307,8 +361,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
           // Runs still going are interrupted (drain, grace, flush, marked interrupted) before the
           // sink and the database go away under them.
           for (const handle of active) handle.interrupt();
+          for (const handle of workers) handle.stop();
           await settledWithin(
-            Promise.allSettled([...active].map((h) => h.done)).then(() => undefined),
+            Promise.allSettled([...[...active].map((h) => h.done), ...[...workers].map((h) => h.done)]).then(() => undefined),
             2 * config.shutdownGraceMs + 10_000,
             () => logger.warn({ runs: active.size }, 'runs still not ended at close'),
           );
@@ -317,6 +372,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
           const graceMs = config.shutdownGraceMs;
           await settledWithin(transitions.close(), graceMs, () => logger.warn({ graceMs }, 'breaker transitions still unrecorded at close'));
           await sink.close({ deadlineMs: config.shutdownGraceMs });
+          if (workQueue) await (await workQueue.catch(() => null))?.stop().catch(() => undefined);
         } finally {
           events.complete();
           calls.complete();

@@ -82,6 +82,15 @@ export interface Config {
   companyDeadlineMs: number;
   /** Grace for in-flight companies on shutdown, in milliseconds. Default 30000. */
   shutdownGraceMs: number;
+  /** The fleet's work queue (DESIGN.md "Scale-out"). */
+  fleet: {
+    /** Milliseconds between looks at an empty queue. Default 500. */
+    pollMs: number;
+    /** Companies per export job. Default 25. */
+    exportChunk: number;
+    /** Seconds between the queue's maintenance passes (leases that ran out come back). Default 10. */
+    maintenanceS: number;
+  };
   sink: {
     /** Events per batch. Default 200. */
     batchSize: number;

@@ -59,6 +59,18 @@ export interface WorkQueue {
   claimExport(runId: number): Promise<boolean>;
   /** Queues the run's next export chunk (its export job is being done and more is left). */
   continueExport(job: ExportJob): Promise<void>;
+  /**
+   * The run is exporting and has no export job waiting, due or under way: queues one (a resume of
+   * a run whose export job was completed by a process that died before queueing the next chunk).
+   */
+  ensureExport(runId: number, tenantId: TenantId): Promise<void>;
+  /**
+   * Hands the run's jobs under way back to the queue at once, without waiting for their leases (a
+   * resume: the process that held them is gone). A job still being done elsewhere is done twice,
+   * which changes nothing (a company's first recorded result wins; the export is idempotent).
+   * @returns how many jobs were handed back
+   */
+  reclaim(runId: number): Promise<number>;
   /** Runs whose queues have work waiting, due for a retry or under way, oldest first. */
   runsWithWork(): Promise<number[]>;
   /** Jobs by run and state; one run, or every run with a queue. */

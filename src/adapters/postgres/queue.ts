@@ -30,6 +30,16 @@ export interface WorkQueueOptions {
   logger?: Logger;
 }
 
+/**
+ * Seconds a company job stays leased: its company's deadline and the shutdown grace, plus a margin
+ * (a tenth, at least 2 s, at most 30 s) for the commit. pg-boss 10 has no heartbeat: a job whose
+ * member died comes back only when this runs out (docs/decisions/075-the-fleet-on-pg-boss.md).
+ */
+export function leaseSecondsFor(companyDeadlineMs: number, shutdownGraceMs: number): number {
+  const s = (companyDeadlineMs + shutdownGraceMs) / 1000;
+  return Math.ceil(s + Math.min(30, Math.max(2, s / 10)));
+}
+
 const enrichQueue = (runId: number): string => `enrich-${runId}`;
 const exportQueue = (runId: number): string => `export-${runId}`;
 const QUEUE_NAME = /^(enrich|export)-(\d+)$/;
@@ -167,6 +177,26 @@ export async function createWorkQueue(db: Queryable, options: WorkQueueOptions):
 
     async continueExport(job) {
       await boss.insert([{ name: exportQueue(job.runId), data: { runId: job.runId, tenantId: job.tenantId } }]);
+    },
+
+    async ensureExport(runId, tenantId) {
+      await openRun(runId);
+      const { rows } = await db.query<{ busy: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${QUEUE_SCHEMA}.job WHERE name = $1 AND state < 'completed') AS busy`, [exportQueue(runId)]);
+      if (rows[0]?.busy !== true) await boss.insert([{ name: exportQueue(runId), data: { runId, tenantId } }]);
+    },
+
+    async reclaim(runId) {
+      await openRun(runId);
+      let n = 0;
+      for (const name of [enrichQueue(runId), exportQueue(runId)]) {
+        const { rows } = await db.query<{ id: string }>(`SELECT id::text AS id FROM ${QUEUE_SCHEMA}.job WHERE name = $1 AND state = 'active'`, [name]);
+        for (let i = 0; i < rows.length; i += 1000) {
+          const ids = rows.slice(i, i + 1000).map((r) => r.id);
+          await boss.fail(name, ids);
+          n += ids.length;
+        }
+      }
+      return n;
     },
 
     async runsWithWork() {

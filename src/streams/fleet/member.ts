@@ -48,6 +48,8 @@ export interface MemberOptions {
   stopIntake: AbortSignal;
   /** Abort: jobs in flight end at once and go back to the queue. */
   abort: AbortSignal;
+  /** A job was taken and is about to be done. */
+  onJob?: (job: CompanyJob | ExportJob) => void;
   onCompany?: (done: { runId: number; companyId: number; degraded: boolean }) => void;
   onExport?: (done: { runId: number; status: ExportStatus }) => void;
   /** Jobs in flight changed (for the fleet's heartbeat). */
@@ -174,6 +176,7 @@ export async function runMember(deps: MemberDeps, options: MemberOptions): Promi
   const one = async (job: Job): Promise<void> => {
     inFlight += 1;
     load();
+    options.onJob?.(job);
     try {
       const ok = job.kind === 'company' ? await doCompany(job) : await doExport(job);
       if (ok) finished.next(job);

@@ -17,6 +17,8 @@ import {
   type RunQueue,
   type RunRow,
   type RunStore,
+  type Sleep,
+  type WorkQueue,
 } from '../../domain/index.js';
 import { runMachine, type PhaseCommand, type PhaseInput, type RunMachineOutput } from '../../machines/run.machine.js';
 import type { EnrichmentPorts } from '../enrichCompany.js';
@@ -25,8 +27,7 @@ import type { Observability } from '../observability.js';
 import type { OdooExportDeps } from '../odoo/odooExport.js';
 import type { Sink } from '../sink.js';
 import type { TransitionRecorder } from '../transitionRecorder.js';
-import { enrichPhase } from './enrichPhase.js';
-import { exportPhase } from './exportPhase.js';
+import { runMember, type MemberDeps } from '../fleet/member.js';
 import { startRunRow, type RunSource, type StartedRun } from './runStart.js';
 
 /** Everything a run is composed of (built once per runtime by the composition root). */
@@ -46,8 +47,34 @@ export interface RunJobDeps {
   logger: Logger;
   /** The runtime's transition recorder: the run's tenant's breaker transitions carry its run id while it lasts. */
   transitions: Pick<TransitionRecorder, 'enterRun'>;
+  /** The fleet's work queue (started on first use: a runtime that only enriches never starts it). */
+  work: () => Promise<WorkQueue>;
+  /** Waits between looks at the queue and between progress readings. */
+  sleep: Sleep;
   inspect?: (event: InspectionEvent) => void;
 }
+
+/** What a fleet member needs, from what a run is composed of. */
+export function memberDepsOf(deps: RunJobDeps, work: WorkQueue, logger: Logger): MemberDeps {
+  return {
+    config: deps.config,
+    clock: deps.clock,
+    obs: deps.obs,
+    guard: deps.guard,
+    ports: deps.ports,
+    logger,
+    ...(deps.inspect ? { inspect: deps.inspect } : {}),
+    work,
+    store: deps.store,
+    runQueue: deps.queue,
+    sink: deps.sink,
+    exportDeps: { config: deps.config, obs: deps.obs, locks: deps.locks, odoo: { ...deps.odoo, guard: deps.guard, logger } },
+    sleep: deps.sleep,
+  };
+}
+
+/** Milliseconds between readings of a run's progress from the database (what every worker did). */
+const PROGRESS_EVERY_MS = 1000;
 
 /** Live progress of a run. */
 export interface RunProgress {
@@ -92,6 +119,12 @@ export interface RunRequest {
   dryRun?: boolean;
   /** More parameters recorded on a new run's row (enrichment_runs.params). */
   params?: RunParams;
+  /**
+   * Record the input and queue one job per company, then stop: the run is left `running` for the
+   * fleet's workers (`lead-enrich run --enqueue-only`). `done` resolves with status `interrupted`
+   * and `enqueued: true`.
+   */
+  enqueueOnly?: boolean;
   /** Called whenever progress changes (cheap; throttle in the caller). */
   onProgress?: (progress: RunProgress) => void;
   /** Every malformed input row, which is skipped (and counted in the run's params.malformedRows). */
@@ -106,6 +139,8 @@ export interface RunResult extends RunMachineOutput {
    * `failed`, `error` says why. The CLI exits 2.
    */
   refused: boolean;
+  /** `enqueueOnly`: the run was recorded and queued, and is left `running` for the fleet. */
+  enqueued: boolean;
 }
 
 /** A started run. */
@@ -140,6 +175,8 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
   let lock: HeldLock | null = null;
   let started: StartedRun | null = null;
   let requestError: unknown = null;
+  // `enqueueOnly`: the input is recorded and queued, and the run left to the fleet.
+  let enqueuedOnly = false;
   // An interrupt stops the input's recording too (a large input, or a FIFO without a writer, would otherwise be waited for).
   const intake = new AbortController();
   // Fires when the run lock is lost to another process: the phases abort their work at once.
@@ -167,15 +204,21 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
     );
   };
 
-  const recordInput = async (run: StartedRun): Promise<void> => {
+  const recordInput = async (run: StartedRun, work: WorkQueue): Promise<void> => {
     try {
       if (run.companies) {
-        // Duplicates are found as their batch is recorded, and reported as the reader's malformed rows are.
-        await deps.store.recordRunInputs(run.runId, run.companies, { signal: intake.signal, onRefused: onMalformed });
+        // Duplicates are found as their batch is recorded, and reported as the reader's malformed
+        // rows are; each batch's jobs are queued once it is recorded, so workers start at once.
+        await deps.store.recordRunInputs(run.runId, run.companies, {
+          signal: intake.signal,
+          onRefused: onMalformed,
+          onRecorded: (ids) => work.enqueueCompanies(run.runId, run.tenantId, ids),
+        });
         // Interrupted while recording: not marked, so a resume records the input again.
         if (!intake.signal.aborted) await deps.store.markInputRecorded(run.runId);
         if (progress.malformed > 0) await deps.store.addMalformedRows(run.runId, progress.malformed);
       }
+      if (run.previousStatus !== null) await requeue(run, work);
       Object.assign(progress, await deps.store.countProgress(run.runId));
     } catch (error) {
       // The row exists: it must not stay `running` for ever. The error carries the run id so
@@ -185,6 +228,36 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
       throw Object.assign(error instanceof Error ? error : new Error(String(error)), { runId: run.runId });
     } finally {
       run.input?.close();
+    }
+  };
+
+  /**
+   * A resume: the process that ran the run is gone (this one holds its lock), so the jobs it held
+   * come back at once instead of at the end of their leases; every company without a result has a
+   * job (one whose batch was recorded just before a crash may have none); an exporting run has an
+   * export job.
+   */
+  const requeue = async (run: StartedRun, work: WorkQueue): Promise<void> => {
+    const reclaimed = await work.reclaim(run.runId);
+    if (reclaimed > 0) runLogger.info({ reclaimed }, 'jobs left under way by the stopped run handed back to the queue');
+    for await (const ids of deps.queue.pendingIds(run.runId)) await work.enqueueCompanies(run.runId, run.tenantId, ids);
+    if ((await deps.store.getRun(run.runId))?.phase === 'exporting') await work.ensureExport(run.runId, run.tenantId);
+  };
+
+  /** Reads the run's progress from the database (every worker's companies) until `signal` fires. */
+  const followProgress = async (runId: number, signal: AbortSignal): Promise<void> => {
+    while (!signal.aborted) {
+      await deps.sleep(PROGRESS_EVERY_MS, signal).catch(() => undefined);
+      if (signal.aborted) return;
+      try {
+        const counted = await deps.store.countProgress(runId);
+        progress.total = counted.total;
+        progress.done = Math.max(progress.done, counted.done);
+        progress.degraded = Math.max(progress.degraded, counted.degraded);
+        changed();
+      } catch {
+        // Progress is for display; the next reading tries again.
+      }
     }
   };
 
@@ -225,13 +298,27 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         runLogger = deps.logger.child(logContext({ runId: run.runId, tenantId: run.tenantId }));
         runLogger.info({ resumed: run.previousStatus !== null }, run.previousStatus !== null ? 'run resumed' : 'run started');
         changed();
-        await recordInput(run);
+        let work: WorkQueue;
+        try {
+          work = await deps.work();
+          await work.openRun(run.runId);
+        } catch (error) {
+          run.input?.close();
+          throw error;
+        }
+        await recordInput(run, work);
         changed();
+        if (request.enqueueOnly) {
+          intake.abort();
+          actor.send({ type: 'run.interrupt.requested' });
+          enqueuedOnly = true;
+        }
         return { runId: run.runId, tenantId: run.tenantId };
       }),
       enrich: fromCallback<PhaseCommand, PhaseInput>(({ input, sendBack, receive }) => {
         const stopIntake = new AbortController();
         const abort = new AbortController();
+        const following = new AbortController();
         // Every company in flight listens to it: not a leak, so no MaxListenersExceededWarning above 10.
         setMaxListeners(0, abort.signal);
         receive((command) => (command.type === 'run.drain' ? stopIntake.abort() : abort.abort(new Error('run aborted'))));
@@ -241,21 +328,40 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         progress.phase = 'enriching';
         changed();
         runLogger.info({ concurrency }, 'enriching');
-        enrichPhase({ ...deps, logger: runLogger }, {
-          runId: input.runId,
-          concurrency,
-          stopIntake: stopIntake.signal,
-          abort: abort.signal,
-          onCompany: (c) => {
-            progress.done += 1;
-            if (c.degraded) progress.degraded += 1;
-            changed();
-          },
-        }).then(
-          (processed) => sendBack({ type: 'run.enrich.completed', processed }),
-          (error: unknown) => sendBack({ type: 'run.fatal', error: error instanceof Error ? error.message : String(error) }),
-        );
+        void followProgress(input.runId, following.signal);
+        deps
+          .work()
+          .then((work) =>
+            // One member of the fleet, working this run's companies until its enrichment is over
+            // (whoever sees the last company done queues the export).
+            runMember(memberDepsOf(deps, work, runLogger), {
+              scope: { kind: 'enrich', runId: input.runId },
+              concurrency,
+              pollMs: deps.config.fleet.pollMs,
+              exportChunk: deps.config.fleet.exportChunk,
+              completeEveryMs: deps.config.sink.flushMs,
+              stopIntake: stopIntake.signal,
+              abort: abort.signal,
+              onCompany: (c) => {
+                progress.done += 1;
+                if (c.degraded) progress.degraded += 1;
+                changed();
+              },
+            }),
+          )
+          .then(
+            async (processed) => {
+              following.abort();
+              Object.assign(progress, await deps.store.countProgress(input.runId).catch(() => ({})));
+              sendBack({ type: 'run.enrich.completed', processed });
+            },
+            (error: unknown) => {
+              following.abort();
+              sendBack({ type: 'run.fatal', error: error instanceof Error ? error.message : String(error) });
+            },
+          );
         return () => {
+          following.abort();
           lockLost.signal.removeEventListener('abort', onLockLost);
           abort.abort(new Error('run phase stopped'));
         };
@@ -271,23 +377,28 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         progress.phase = 'exporting';
         changed();
         runLogger.info({ dryRun }, 'exporting to Odoo');
-        exportPhase(
-          { config: deps.config, sink: deps.sink, obs: deps.obs, store: deps.store, queue: deps.queue, locks: deps.locks, odoo: { ...deps.odoo, guard: deps.guard, logger: runLogger } },
-          {
-            runId: input.runId,
-            tenantId: input.tenantId,
-            dryRun,
-            signal: stop.signal,
-            stopIntake: drain.signal,
-            onCompany: (status) => {
-              progress.exported[status] = (progress.exported[status] ?? 0) + 1;
-              changed();
-            },
-          },
-        ).then(
-          () => sendBack({ type: 'run.export.completed' }),
-          (error: unknown) => sendBack({ type: 'run.fatal', error: error instanceof Error ? error.message : String(error) }),
-        );
+        deps
+          .work()
+          .then((work) =>
+            // The run's export jobs, a chunk each, until the run is finalised (by whoever exports its last company).
+            runMember(memberDepsOf(deps, work, runLogger), {
+              scope: { kind: 'export', runId: input.runId },
+              concurrency: 1,
+              pollMs: deps.config.fleet.pollMs,
+              exportChunk: deps.config.fleet.exportChunk,
+              completeEveryMs: deps.config.sink.flushMs,
+              stopIntake: drain.signal,
+              abort: stop.signal,
+              onExport: ({ status }) => {
+                progress.exported[status] = (progress.exported[status] ?? 0) + 1;
+                changed();
+              },
+            }),
+          )
+          .then(
+            () => sendBack({ type: 'run.export.completed' }),
+            (error: unknown) => sendBack({ type: 'run.fatal', error: error instanceof Error ? error.message : String(error) }),
+          );
         return () => {
           lockLost.signal.removeEventListener('abort', onLockLost);
           stop.abort();
@@ -302,7 +413,20 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
           runLogger.warn({ status: input.status }, 'run stopped: its row is left to the process that holds it now');
           return;
         }
-        // One flush, then one finalisation in the database (percentiles, counts, degraded flag, status).
+        if (enqueuedOnly) {
+          // Queued for the fleet: the run stays `running`, and whoever exports its last company finalises it.
+          runLogger.info({}, 'run queued; workers will do it');
+          return;
+        }
+        await deps.sink.flush();
+        if (input.status === 'completed' || (await deps.store.getRun(input.runId))?.phase === 'done') {
+          // Finalised once for the fleet, by whoever exported the last company (this process or another).
+          const counts = await deps.store.finaliseIfExported(input.runId);
+          runLogger.info({ status: 'completed', counts: counts ?? undefined }, 'run finalised');
+          return;
+        }
+        // Stopped here: the results so far are the run's (percentiles, counts), marked interrupted or
+        // failed; workers still at it finish it, and the last of them finalises it as completed.
         const counts = await deps.obs.finaliseRun(input.runId, input.status);
         runLogger.info({ status: input.status, error: input.error, counts }, 'run finalised');
       }),
@@ -320,7 +444,7 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         changed();
         const output = actor.getSnapshot().output as RunMachineOutput;
         // The run is another process's to resume only once this one has let go of it.
-        void Promise.resolve((lock as HeldLock | null)?.release()).finally(() => resolve({ ...output, refused: isRunRequestError(requestError) }));
+        void Promise.resolve((lock as HeldLock | null)?.release()).finally(() => resolve({ ...output, refused: isRunRequestError(requestError), enqueued: enqueuedOnly }));
       },
       error: (error: unknown) => {
         void Promise.resolve((lock as HeldLock | null)?.release()).finally(() => reject(error));
