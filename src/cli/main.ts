@@ -6,6 +6,7 @@ import { registerMachines } from './commands/machines.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
+import { registerWorker } from './commands/worker.js';
 import { isUsageError } from './context.js';
 
 /** Exit codes of DESIGN.md "Command line". */
@@ -50,6 +51,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       }
     });
   registerRun(program, setExit);
+  registerWorker(program, setExit);
   registerDemo(program, setExit);
   registerReport(program, setExit);
   registerMachines(program, setExit);

@@ -122,6 +122,19 @@ export async function createWorkQueue(db: Queryable, options: WorkQueueOptions):
     return out;
   };
 
+  /** Runs of the queue whose enrichment is over (input recorded whole, every company with a result) and whose export is not queued yet. */
+  const claimableRuns = async (): Promise<number[]> => {
+    const { rows } = await db.query<{ run_id: string }>(
+      `SELECT r.run_id FROM enrichment_runs r
+        WHERE r.phase = 'enriching' AND r.status <> 'failed' AND (r.params->>'inputRecorded') = 'true'
+          AND EXISTS (SELECT 1 FROM ${QUEUE_SCHEMA}.queue q WHERE q.name = 'enrich-' || r.run_id)
+          AND NOT EXISTS (SELECT 1 FROM run_companies rc WHERE rc.run_id = r.run_id
+            AND NOT EXISTS (SELECT 1 FROM company_enrichment_runs c WHERE c.run_id = rc.run_id AND c.company_id = rc.company_id))
+        ORDER BY r.run_id`,
+    );
+    return rows.map((r) => Number(r.run_id));
+  };
+
   return {
     openRun,
 
@@ -200,6 +213,8 @@ export async function createWorkQueue(db: Queryable, options: WorkQueueOptions):
     },
 
     async runsWithWork() {
+      // Runs with jobs to do, and runs whose every company is done but whose export nobody queued
+      // yet (the member that did the last company stopped first): someone must claim it.
       const { rows } = await db.query<{ name: string }>(
         `SELECT q.name FROM ${QUEUE_SCHEMA}.queue q
           WHERE q.name ~ '^(enrich|export)-[0-9]+$'
@@ -211,6 +226,7 @@ export async function createWorkQueue(db: Queryable, options: WorkQueueOptions):
         const runId = Number(QUEUE_NAME.exec(name)?.[2]);
         if (Number.isInteger(runId) && !runs.includes(runId)) runs.push(runId);
       }
+      for (const runId of await claimableRuns()) if (!runs.includes(runId)) runs.push(runId);
       return runs;
     },
 
@@ -220,7 +236,7 @@ export async function createWorkQueue(db: Queryable, options: WorkQueueOptions):
       const { rows } = await db.query<{ busy: boolean }>(
         `SELECT EXISTS (SELECT 1 FROM ${QUEUE_SCHEMA}.job WHERE name ~ '^(enrich|export)-[0-9]+$' AND state < 'completed') AS busy`,
       );
-      return rows[0]?.busy !== true;
+      return rows[0]?.busy !== true && (await claimableRuns()).length === 0;
     },
 
     async closeRun(runId) {

@@ -23,6 +23,7 @@ interface RunOptions {
   staleDays?: string;
   concurrency?: string;
   dryRun?: boolean;
+  enqueueOnly?: boolean;
   inspect?: boolean | string;
   inspectPort?: string;
   json?: boolean;
@@ -39,6 +40,8 @@ export interface RunPlan {
   staleDays: number | null;
   concurrency: number | undefined;
   dryRun: boolean;
+  /** `--enqueue-only`: record and queue the run, print its id, leave it to the workers. */
+  enqueueOnly: boolean;
 }
 
 /** `--inspect [mode]`: null when absent, `server` when given without a mode; a UsageError for an unknown mode. */
@@ -92,6 +95,7 @@ export function planRun(options: RunOptions): RunPlan {
     staleDays: intOption('--stale-days', options.staleDays, 0) ?? null,
     concurrency: intOption('--concurrency', options.concurrency, 1, 4096),
     dryRun: options.dryRun === true,
+    enqueueOnly: options.enqueueOnly === true,
   };
 }
 
@@ -123,8 +127,9 @@ async function tellWhatWeWaitFor(path: string): Promise<void> {
 export function runRequestOf(plan: RunPlan): RunRequest {
   const input = plan.input !== null ? { input: { path: plan.input, format: plan.format } } : {};
   const concurrency = plan.concurrency !== undefined ? { concurrency: plan.concurrency } : {};
-  if (plan.resumeRunId !== null) return { resumeRunId: plan.resumeRunId, ...input, ...concurrency };
-  return { tenantId: plan.tenantId as number, ...input, ...(plan.input === null ? { stored: { staleDays: plan.staleDays } } : {}), ...concurrency, dryRun: plan.dryRun };
+  const enqueueOnly = plan.enqueueOnly ? { enqueueOnly: true } : {};
+  if (plan.resumeRunId !== null) return { resumeRunId: plan.resumeRunId, ...input, ...concurrency, ...enqueueOnly };
+  return { tenantId: plan.tenantId as number, ...input, ...(plan.input === null ? { stored: { staleDays: plan.staleDays } } : {}), ...concurrency, dryRun: plan.dryRun, ...enqueueOnly };
 }
 
 /**
@@ -174,6 +179,12 @@ async function executeWith(runtime: Runtime, plan: RunPlan, signals: RunSignals,
     if (result.refused) throw new UsageError(result.error ?? 'the run could not start as asked');
     if (result.runId === null) return stoppedBeforeRun();
     onRunId?.(result.runId);
+    if (result.enqueued) {
+      // The run id alone on stdout, for scripts: `RUN=$(lead-enrich run --enqueue-only ...)`.
+      process.stdout.write(`${result.runId}\n`);
+      process.stderr.write(`lead-enrich: run ${result.runId} queued (${handle.progress.total ?? 0} companies); \`lead-enrich worker\` processes do it\n`);
+      return 0;
+    }
     if (handle.progress.previousStatus === 'completed') process.stderr.write(`lead-enrich: run ${result.runId} was already completed; nothing was left to resume\n`);
     const report = await runtime.report(result.runId);
     if (report) {
@@ -211,6 +222,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--resume <run_id>', 'resume an interrupted run: enrich the companies without a row, export the rest')
     .option('--concurrency <n>', 'companies enriched at once (default RUN_CONCURRENCY)')
     .option('--dry-run', 'write nothing to Odoo; report what would be written')
+    .option('--enqueue-only', 'record the input and queue one job per company, print the run id and exit: `lead-enrich worker` processes do the run')
     .option('--inspect [mode]', 'attach the Stately inspector to every actor: server (default; open http://127.0.0.1:8080), browser (also opens it), websocket (to a relay already running)')
     .option('--inspect-port <port>', `with --inspect: the relay's port on 127.0.0.1 (default ${DEFAULT_INSPECT_PORT})`)
     .option('--json', 'print the summary as JSON')
