@@ -1,20 +1,19 @@
 /**
  * A stage's time reaches run_event_logs as the machine recorded it: the time its actor reported,
  * not the time the company's group was committed (issue 12 item 3: every stage of a company used to
- * get the commit time). One company through the run's enrich phase, on real PostgreSQL, with an
+ * get the commit time). One company through `enrichOne` (what a fleet member does with a job), on real PostgreSQL, with an
  * injected clock that only the ports move.
  */
 import { describe, expect, it } from 'vitest';
 import { EMPTY } from 'rxjs';
 import { createLogger } from '../../../src/adapters/logger.js';
-import { createRunQueue } from '../../../src/adapters/postgres/runQueues.js';
 import { createRunStore } from '../../../src/adapters/postgres/runs.js';
 import { createObservability } from '../../../src/streams/observability.js';
 import { configFrom } from '../../../src/config/index.js';
 import type { Company } from '../../../src/domain/index.js';
 import type { EnrichmentPorts } from '../../../src/streams/enrichCompany.js';
 import type { GuardedCaller } from '../../../src/streams/guard.types.js';
-import { enrichPhase } from '../../../src/streams/run/enrichPhase.js';
+import { enrichOne } from '../../../src/streams/run/enrichOne.js';
 import { sinkOnTestDatabase } from '../../support/sinkFixture.js';
 import { fixtures } from '../../support/enrichment/fixtures.js';
 
@@ -50,9 +49,8 @@ describe('stage times in run_event_logs', () => {
     const config = configFrom({ OPENAI_API_KEY: 'o', ZEROBOUNCE_API_KEY: 'z', APIFY_TOKEN: 'a', COMPANY_DEADLINE_MS: '3600000' });
     const obs = createObservability({ sink, store: runs, clock });
     const logger = createLogger({ level: 'silent' });
-    const stopIntake = new AbortController().signal;
     const abort = new AbortController().signal;
-    expect(await enrichPhase({ config, clock, queue: createRunQueue(pool), obs, guard, ports, logger }, { runId, concurrency: 1, stopIntake, abort })).toBe(1);
+    expect(await enrichOne({ config, clock, obs, guard, ports, logger }, runId, company, abort)).not.toBeNull();
     await sink.flush();
     const { rows } = await pool.query<{ stage: string; event: string; at_ms: number; duration_ms: number | null }>(
       `SELECT stage, event, (extract(epoch FROM at) * 1000)::float8 AS at_ms, duration_ms FROM run_event_logs WHERE run_id = $1 ORDER BY id`,
