@@ -27,6 +27,7 @@ import { createLogger } from './adapters/logger.js';
 import { createOdooClient } from './adapters/odoo/client.js';
 import { createPgPartnerMap } from './adapters/odoo/partnerMapPg.js';
 import { lastOpenBreakerTransitions } from './adapters/postgres/breakers.js';
+import { createBreakerStateStore } from './adapters/postgres/breakerState.js';
 import { createDeferredContactsStore } from './adapters/postgres/contacts.js';
 import { createFleetRegistry } from './adapters/postgres/fleetWorkers.js';
 import { createWorkQueue, leaseSecondsFor } from './adapters/postgres/queue.js';
@@ -39,7 +40,8 @@ import { createRunStore } from './adapters/postgres/runs.js';
 import { createPgBatchWriter } from './adapters/postgres/writer.js';
 import { createVendorAdapters } from './adapters/vendors.js';
 import { OPENING_REASONS } from './machines/breaker.machine.js';
-import { createBreakerRegistry, type BreakerRegistry } from './streams/breakerRegistry.js';
+import { createBreakerRegistry } from './streams/breakerRegistry.js';
+import { createSharedBreakers, type SharedBreakers } from './streams/sharedBreakers.js';
 import { enrichCompany, type EnrichmentPorts } from './streams/enrichCompany.js';
 import { createGuardedCaller, probeTimeoutMsOf } from './streams/guardedCall.js';
 import { guardEventsTo, type BreakerInfo, type GuardEvent } from './streams/guard.types.js';
@@ -180,7 +182,14 @@ async function settledWithin(work: Promise<void>, ms: number, onLate: () => void
  * goes on; a half-open one's `restored` transition is recorded like any other. A failure to read
  * does not stop the runtime: it is logged and every breaker starts closed.
  */
-async function restoreBreakers(breakers: BreakerRegistry, database: Database, config: Config, logger: Logger): Promise<void> {
+async function restoreBreakers(breakers: SharedBreakers, database: Database, config: Config, logger: Logger): Promise<void> {
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  const logRestored = (b: { tenantId: number; vendor: string; openedAt: number | null }, as: string): void => {
+    const coolOffEndsAt = b.openedAt === null ? null : b.openedAt + config.breaker.coolOffS * 1000;
+    logger.info({ tenantId: b.tenantId, vendor: b.vendor, openedAt: iso(b.openedAt), coolOffEndsAt: iso(coolOffEndsAt) }, `breaker ${b.vendor} restored ${as}`);
+  };
+  // The fleet's breakers first (breaker_state); a half-open one's probe belongs to its owner, whose lease runs.
+  for (const row of await breakers.start()) logRestored(row, row.state);
   let last;
   try {
     last = await lastOpenBreakerTransitions(database.pool, OPENING_REASONS);
@@ -188,11 +197,8 @@ async function restoreBreakers(breakers: BreakerRegistry, database: Database, co
     logger.warn({ err: error }, 'breakers not restored (breaker_transitions unreadable): every breaker starts closed');
     return;
   }
-  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-  for (const b of breakers.restoreFromTransitions(last)) {
-    const coolOffEndsAt = b.openedAt === null ? null : b.openedAt + config.breaker.coolOffS * 1000;
-    logger.info({ tenantId: b.tenantId, vendor: b.vendor, openedAt: iso(b.openedAt), coolOffEndsAt: iso(coolOffEndsAt) }, `breaker ${b.vendor} restored open`);
-  }
+  // Breakers with no shared row yet (a database from before breaker_state): from their last transition.
+  for (const b of breakers.restoreFromTransitions(last)) logRestored(b, 'open');
 }
 
 /** The ports of the chain; a vendor without its key gets a port that is never called (its step is skipped). */
@@ -232,11 +238,20 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const db = reconnecting(database.pool, { logger });
   const store = createRunStore(db);
   const obs = createObservability({ sink, store, clock, logger });
-  const breakers = createBreakerRegistry({
-    breaker: config.breaker,
+  // One breaker per (tenant, vendor) for every process on this database: this registry mirrors
+  // breaker_state, failures and transitions are written there (docs/decisions/076-shared-breakers.md).
+  const breakers = createSharedBreakers({
+    local: createBreakerRegistry({
+      breaker: config.breaker,
+      clock,
+      probeTimeoutMs: probeTimeoutMsOf(config),
+      ...(inspect ? { inspect } : {}),
+    }),
+    store: createBreakerStateStore(database.pool, { logger }),
+    owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     clock,
-    probeTimeoutMs: probeTimeoutMsOf(config),
-    ...(inspect ? { inspect } : {}),
+    exempt: config.breaker.exemptVendors,
+    logger,
   });
   const calls = new Subject<GuardEvent>();
   const guard = createGuardedCaller({ config, clock, registry: breakers, observer: guardEventsTo((e) => calls.next(e)) });
@@ -370,6 +385,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
           // At most the grace: a sink whose buffer is full of events the database does not take
           // would otherwise hold close() for ever.
           const graceMs = config.shutdownGraceMs;
+          await settledWithin(breakers.close(), graceMs, () => logger.warn({ graceMs }, 'shared breaker writes still under way at close'));
           await settledWithin(transitions.close(), graceMs, () => logger.warn({ graceMs }, 'breaker transitions still unrecorded at close'));
           await sink.close({ deadlineMs: config.shutdownGraceMs });
           if (workQueue) await (await workQueue.catch(() => null))?.stop().catch(() => undefined);

@@ -30,6 +30,12 @@ export interface FaultProfile {
   fault?: FaultMode;
   /** Apply the fault to the first N calls only, then answer normally (outage then recovery). */
   firstN?: number;
+  /**
+   * Apply the fault only during the first `firstMs` milliseconds after the vendor's first call
+   * (since start or reset), then answer normally: an outage of a given length, whatever the
+   * concurrency of its callers (firstN depends on how many calls were in flight).
+   */
+  firstMs?: number;
   /** Apply the fault to each call with this probability, drawn from the seeded generator. */
   probability?: number;
   /** Explicit answers for the first calls (call i gets script[i]); consulted before `fault`. */
@@ -66,13 +72,15 @@ export function toProfile(input: ProfileInput): FaultProfile {
  *
  * @param callIndex 0-based index of this call to the vendor since start or reset
  * @param random the vendor's seeded generator (drawn only when `probability` is set)
+ * @param sinceFirstMs milliseconds since the vendor's first call (for `firstMs`)
  */
-export function decideFault(profile: FaultProfile, callIndex: number, random: () => number): FaultMode {
+export function decideFault(profile: FaultProfile, callIndex: number, random: () => number, sinceFirstMs = 0): FaultMode {
   const scripted = profile.script?.[callIndex];
   if (scripted) return scripted;
   const fault = profile.fault ?? 'ok';
   if (fault === 'ok') return 'ok';
   if (profile.firstN !== undefined && callIndex >= profile.firstN) return 'ok';
+  if (profile.firstMs !== undefined && sinceFirstMs >= profile.firstMs) return 'ok';
   if (profile.probability !== undefined && random() >= profile.probability) return 'ok';
   return fault;
 }

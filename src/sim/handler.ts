@@ -33,6 +33,8 @@ export interface SimState {
   keys: Record<Exclude<SimVendor, 'crawler'>, string>;
   profiles: Map<SimVendor, FaultProfile>;
   counts: Map<SimVendor, number>;
+  /** When each vendor's first call (since start or reset) arrived, epoch ms. */
+  firstCallAt: Map<SimVendor, number>;
   randoms: Map<SimVendor, () => number>;
   /** Every request received, per vendor, for assertions. */
   requests: Map<SimVendor, RecordedRequest[]>;
@@ -122,10 +124,12 @@ export async function handle(state: SimState, req: IncomingMessage, res: ServerR
   const { vendor, path } = target;
   const callIndex = state.counts.get(vendor) ?? 0;
   state.counts.set(vendor, callIndex + 1);
+  const firstCallAt = state.firstCallAt.get(vendor) ?? Date.now();
+  state.firstCallAt.set(vendor, firstCallAt);
   const profile = state.profiles.get(vendor) ?? {};
   // A site whose domain starts with `stuck` never answers (a company that runs into its deadline).
   const stuckSite = vendor === 'crawler' && path.startsWith('/stuck');
-  const fault = stuckSite ? 'hang' : decideFault(profile, callIndex, state.randoms.get(vendor) ?? Math.random);
+  const fault = stuckSite ? 'hang' : decideFault(profile, callIndex, state.randoms.get(vendor) ?? Math.random, Date.now() - firstCallAt);
   state.requests.get(vendor)?.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: { ...req.headers }, json, fault });
   const latency = state.latencyMs + (profile.latencyMs ?? 0);
   if (latency > 0) {

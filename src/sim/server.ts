@@ -64,12 +64,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     keys: { ...SIM_KEYS },
     profiles: new Map(),
     counts: new Map(),
+    firstCallAt: new Map(),
     randoms: new Map(),
     requests: new Map(),
     timers: new Set(),
   };
   const reset = (): void => {
     state.profiles = new Map(initial);
+    state.firstCallAt.clear();
     for (const vendor of SIM_VENDORS) {
       state.counts.set(vendor, 0);
       state.randoms.set(vendor, mulberry32(hash(seed, 'faults', vendor)));

@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import type { ErrorKind } from '../domain/errors.js';
 import type { BreakerTransition, LastBreakerTransition } from '../domain/events.js';
 import type { BreakerVendor, TenantId } from '../domain/vendor.js';
-import { breakerMachine, coolOffElapsed, type BreakerContext, type BreakerEvent } from '../machines/breaker.machine.js';
+import { breakerMachine, coolOffElapsed, type BreakerContext, type BreakerEvent, type BreakerInput } from '../machines/breaker.machine.js';
 import { admitsWithoutEvent, failureChangesNothing, refusesWithoutEvent, successChangesNothing } from './breakerNoOps.js';
 import type { BreakerInfo, BreakerRegistryView } from './guard.types.js';
 
@@ -37,8 +37,21 @@ export interface BreakerRegistryOptions {
   inspect?: (event: InspectionEvent) => void;
 }
 
+/**
+ * What the guarded call asks of the breakers: a process's own registry ({@link BreakerRegistry})
+ * or the fleet's (src/streams/sharedBreakers.ts), whose admission may need the database.
+ */
+export interface BreakerGate extends BreakerRegistryView {
+  /** Asks the (tenant, vendor) breaker whether a call may go out now. */
+  admit(tenantId: TenantId, vendor: BreakerVendor): Admission | Promise<Admission>;
+  recordSuccess(tenantId: TenantId, vendor: BreakerVendor, admission: Admission): void;
+  recordFailure(tenantId: TenantId, vendor: BreakerVendor, kind: ErrorKind, admission: Admission): void;
+  recordAbandoned(tenantId: TenantId, vendor: BreakerVendor, admission: Admission): void;
+  isClosed(tenantId: TenantId, vendor: BreakerVendor): boolean;
+}
+
 /** Breakers per (tenant, vendor): admission, outcomes, listing, persistence and transitions. */
-export interface BreakerRegistry extends BreakerRegistryView {
+export interface BreakerRegistry extends BreakerGate {
   /** Asks the (tenant, vendor) breaker whether a call may go out now; creates it on first use. */
   admit(tenantId: TenantId, vendor: BreakerVendor): Admission;
   /** One guarded call succeeded (after its retries). A healthy closed breaker sends no event. */
@@ -64,6 +77,20 @@ export interface BreakerRegistry extends BreakerRegistryView {
    * alone. Returns the breakers it restored, as listed now.
    */
   restoreFromTransitions(last: readonly LastBreakerTransition[]): BreakerInfo[];
+  /** The (tenant, vendor) breaker's snapshot now, or undefined before its first use. */
+  snapshotOf(tenantId: TenantId, vendor: BreakerVendor): SnapshotFrom<typeof breakerMachine> | undefined;
+  /**
+   * Makes the (tenant, vendor) breaker the given snapshot, as is and silently (no transition): the
+   * registry then mirrors a breaker kept elsewhere (the fleet's, src/streams/sharedBreakers.ts).
+   */
+  mirror(tenantId: TenantId, vendor: BreakerVendor, snapshot: SnapshotFrom<typeof breakerMachine>): void;
+  /**
+   * Sends `event` to the (tenant, vendor) breaker (created on first use) without announcing a
+   * transition: a mirror following what was decided for the fleet, step by step.
+   */
+  mirrorEvent(tenantId: TenantId, vendor: BreakerVendor, event: BreakerEvent): void;
+  /** The thresholds every breaker of this registry is created with. */
+  readonly input: BreakerInput;
 }
 
 type BreakerActor = Actor<typeof breakerMachine>;
@@ -81,7 +108,7 @@ interface Entry {
  */
 export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerRegistry {
   const { clock } = options;
-  const input = {
+  const input: BreakerInput = {
     errorThreshold: options.breaker.errorThreshold,
     coolOffMs: options.breaker.coolOffS * 1000,
     probeLeaseMs: options.breaker.coolOffS * 1000 + (options.probeTimeoutMs ?? 15_000),
@@ -153,6 +180,20 @@ export function createBreakerRegistry(options: BreakerRegistryOptions): BreakerR
 
   return {
     transitions$: transitions.asObservable(),
+    input,
+
+    snapshotOf(tenantId, vendor) {
+      return find(tenantId, vendor)?.actor.getSnapshot();
+    },
+
+    mirrorEvent(tenantId, vendor, event) {
+      (find(tenantId, vendor) ?? install(tenantId, vendor, createActor(breakerMachine, { input, inspect: options.inspect }).start())).actor.send(event);
+    },
+
+    mirror(tenantId, vendor, snapshot) {
+      const persisted = breakerMachine.getPersistedSnapshot(snapshot);
+      install(tenantId, vendor, createActor(breakerMachine, { snapshot: persisted as never, input, inspect: options.inspect }).start());
+    },
 
     admit(tenantId, vendor) {
       if (exempt.has(vendor)) return ADMITTED;

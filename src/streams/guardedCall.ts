@@ -2,8 +2,8 @@ import { defer, firstValueFrom, type SchedulerLike } from 'rxjs';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { CircuitOpenError, VendorError, isVendorError } from '../domain/errors.js';
-import type { TenantId, VendorName } from '../domain/vendor.js';
-import { ADMITTED, createBreakerRegistry, type Admission, type BreakerRegistry } from './breakerRegistry.js';
+import type { BreakerVendor, TenantId, VendorName } from '../domain/vendor.js';
+import { ADMITTED, createBreakerRegistry, type Admission, type BreakerGate } from './breakerRegistry.js';
 import type { GuardObserver, GuardedCallOptions, GuardedCaller } from './guard.types.js';
 import { retryWithBackoff } from './retryWithBackoff.js';
 import { timedAttempt, timerHostFor } from './timedAttempt.js';
@@ -17,8 +17,8 @@ export interface GuardedCallerDeps {
   };
   /** The injected clock: breaker time, deadlines and attempt durations. */
   clock: Clock;
-  /** The breakers; default a new registry from `config.breaker` and `clock`. */
-  registry?: BreakerRegistry;
+  /** The breakers (this process's, or the fleet's); default a new registry from `config.breaker` and `clock`. */
+  registry?: BreakerGate;
   /** Uniform randomness in [0, 1) for the backoff jitter. Default `Math.random`. */
   random?: () => number;
   /** Where backoff waits and attempt timeouts are scheduled. Default `asyncScheduler`. */
@@ -53,10 +53,10 @@ type Fn<T> = (signal: AbortSignal) => Promise<T>;
  *
  * @throws RangeError when the retry configuration is invalid
  */
-export function createGuardedCaller(deps: GuardedCallerDeps): GuardedCaller & { readonly registry: BreakerRegistry } {
+export function createGuardedCaller<R extends BreakerGate = BreakerGate>(deps: GuardedCallerDeps & { registry?: R }): GuardedCaller & { readonly registry: R } {
   const { config, clock, random = Math.random, scheduler, observer = {} } = deps;
   const apifyTimeoutMs = config.vendors?.apify?.timeoutMs ?? config.vendorTimeoutMs;
-  const registry = deps.registry ?? createBreakerRegistry({ breaker: config.breaker, clock, probeTimeoutMs: probeTimeoutMsOf(config) });
+  const registry = (deps.registry ?? createBreakerRegistry({ breaker: config.breaker, clock, probeTimeoutMs: probeTimeoutMsOf(config) })) as R;
   const host = timerHostFor(scheduler);
   // Apify's synchronous actor runs take tens of seconds (container start, scraping): their own timeout.
   const timeoutMsOf = (vendor: VendorName): number =>
@@ -64,12 +64,16 @@ export function createGuardedCaller(deps: GuardedCallerDeps): GuardedCaller & { 
   const { maxAttempts, baseDelayMs, maxDelayMs } = config.retry;
   retryWithBackoff({ maxAttempts, baseDelayMs, maxDelayMs }); // validates once, throws RangeError early
 
-  /** Admission, or the error that ends the call before any request. */
-  function admit(tenantId: TenantId, vendor: VendorName, options: GuardedCallOptions | undefined): Admission | Error {
+  /** Admission, or the error that ends the call before any request; a promise when the fleet's breaker must be asked. */
+  function admit(tenantId: TenantId, vendor: VendorName, options: GuardedCallOptions | undefined): Admission | Error | Promise<Admission | Error> {
     if (options?.signal?.aborted) return new VendorError({ vendor, kind: 'timeout', detail: 'aborted', cause: options.signal.reason });
     if (options?.deadline !== undefined && clock.now() >= options.deadline) return new VendorError({ vendor, kind: 'timeout', detail: 'deadline passed' });
     if (vendor === 'crawler') return ADMITTED;
     const admission = registry.admit(tenantId, vendor);
+    return admission instanceof Promise ? admission.then((a) => refusedOr(tenantId, vendor, a)) : refusedOr(tenantId, vendor, admission);
+  }
+
+  function refusedOr(tenantId: TenantId, vendor: BreakerVendor, admission: Admission): Admission | Error {
     if (admission.status !== 'refused') return admission;
     observer.onRefused?.({ tenantId, vendor });
     return new CircuitOpenError(tenantId, vendor, admission.retryAt);
@@ -81,49 +85,55 @@ export function createGuardedCaller(deps: GuardedCallerDeps): GuardedCaller & { 
     call<T>(tenantId: TenantId, vendor: VendorName, fn: Fn<T>, options?: GuardedCallOptions): Promise<T> {
       const admission = admit(tenantId, vendor, options);
       if (admission instanceof Error) return Promise.reject(admission);
-      const breakerVendor = vendor === 'crawler' ? null : vendor;
-      const signal = options?.signal;
-      const attemptOptions = { vendor, timeoutMs: timeoutMsOf(vendor), finalTimeout: FINAL_ATTEMPT_TIMEOUT.has(vendor), signal, host };
-      let attempt = 0;
-      const attempts = defer((): Promise<T> => {
-        const n = ++attempt;
-        const started = observer.onAttempt ? clock.now() : 0;
-        const promise = timedAttempt(fn, attemptOptions);
-        if (!observer.onAttempt) return promise;
-        const report = (ok: boolean, error?: VendorError): void =>
-          observer.onAttempt?.({ tenantId, vendor, attempt: n, ok, error, durationMs: clock.now() - started });
-        return promise.then(
-          (value) => (report(true), value),
-          (error: VendorError) => {
-            report(false, error);
-            throw error;
-          },
-        );
-      });
-      const retrying = retryWithBackoff<T>({
-        maxAttempts: admission.status === 'probe' ? 1 : maxAttempts,
-        baseDelayMs,
-        maxDelayMs,
-        random,
-        ...(scheduler ? { scheduler } : {}),
-        signal,
-        deadline: options?.deadline,
-        clock,
-        onRetry: observer.onRetry && ((e) => observer.onRetry?.({ tenantId, vendor, attempt: e.attempt, delayMs: e.delayMs, kind: e.kind })),
-        canRetry: breakerVendor === null ? undefined : () => registry.isClosed(tenantId, breakerVendor),
-      });
-      return firstValueFrom(attempts.pipe(retrying)).then(
-        (value) => {
-          if (breakerVendor !== null) registry.recordSuccess(tenantId, breakerVendor, admission);
-          return value;
-        },
-        (error: unknown) => {
-          if (breakerVendor === null) throw error;
-          if (signal?.aborted || !isVendorError(error)) registry.recordAbandoned(tenantId, breakerVendor, admission);
-          else registry.recordFailure(tenantId, breakerVendor, error.kind, admission);
+      if (admission instanceof Promise) return admission.then((a) => (a instanceof Error ? Promise.reject(a) : guarded(tenantId, vendor, fn, options, a)));
+      return guarded(tenantId, vendor, fn, options, admission);
+    },
+  };
+
+  /** The attempts of one admitted call, and its one verdict to the breaker. */
+  function guarded<T>(tenantId: TenantId, vendor: VendorName, fn: Fn<T>, options: GuardedCallOptions | undefined, admission: Admission): Promise<T> {
+    const breakerVendor = vendor === 'crawler' ? null : vendor;
+    const signal = options?.signal;
+    const attemptOptions = { vendor, timeoutMs: timeoutMsOf(vendor), finalTimeout: FINAL_ATTEMPT_TIMEOUT.has(vendor), signal, host };
+    let attempt = 0;
+    const attempts = defer((): Promise<T> => {
+      const n = ++attempt;
+      const started = observer.onAttempt ? clock.now() : 0;
+      const promise = timedAttempt(fn, attemptOptions);
+      if (!observer.onAttempt) return promise;
+      const report = (ok: boolean, error?: VendorError): void =>
+        observer.onAttempt?.({ tenantId, vendor, attempt: n, ok, error, durationMs: clock.now() - started });
+      return promise.then(
+        (value) => (report(true), value),
+        (error: VendorError) => {
+          report(false, error);
           throw error;
         },
       );
-    },
-  };
+    });
+    const retrying = retryWithBackoff<T>({
+      maxAttempts: admission.status === 'probe' ? 1 : maxAttempts,
+      baseDelayMs,
+      maxDelayMs,
+      random,
+      ...(scheduler ? { scheduler } : {}),
+      signal,
+      deadline: options?.deadline,
+      clock,
+      onRetry: observer.onRetry && ((e) => observer.onRetry?.({ tenantId, vendor, attempt: e.attempt, delayMs: e.delayMs, kind: e.kind })),
+      canRetry: breakerVendor === null ? undefined : () => registry.isClosed(tenantId, breakerVendor),
+    });
+    return firstValueFrom(attempts.pipe(retrying)).then(
+      (value) => {
+        if (breakerVendor !== null) registry.recordSuccess(tenantId, breakerVendor, admission);
+        return value;
+      },
+      (error: unknown) => {
+        if (breakerVendor === null) throw error;
+        if (signal?.aborted || !isVendorError(error)) registry.recordAbandoned(tenantId, breakerVendor, admission);
+        else registry.recordFailure(tenantId, breakerVendor, error.kind, admission);
+        throw error;
+      },
+    );
+  }
 }

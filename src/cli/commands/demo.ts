@@ -28,11 +28,11 @@ export const DEMO_SETTINGS: Record<string, string> = {
 async function startDemoSimulators(): Promise<{ sim: Simulator; odoo: FakeOdoo }> {
   const sim = await startSimulator({
     seed: 7,
-    latencyMs: 15,
+    latencyMs: 20,
     profiles: {
       tavily: { fault: 'quota', probability: 0.25 }, // TAVILY_FAIL (quota: not retried)
       openai: { fault: 'malformed', probability: 0.12 }, // OPENAI_FAIL → deterministic extraction
-      apify_linkedin: { fault: 'quota', firstN: 6 }, // credits run out, then topped up: open → halfOpen → closed
+      apify_linkedin: { fault: 'quota', firstMs: 700 }, // credits run out, topped up 0.7 s later: open → halfOpen → closed
       lusha: { fault: 'schema', probability: 0.2 }, // LUSHA_FAIL
       zerobounce: { fault: 'rate_limit', probability: 0.15, retryAfterS: 30 }, // Retry-After too long: ZEROBOUNCE_DEFER
     },
