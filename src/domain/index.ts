@@ -15,3 +15,4 @@ export * from './input.js';
 export * from './exportDisabled.js';
 export * from './backoff.js';
 export * from './queue.js';
+export * from './window.js';
