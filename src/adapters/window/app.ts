@@ -129,6 +129,7 @@ export function createWindowApp(options: WindowAppOptions): Hono {
   }
 
   app.get('/', (c) => c.redirect('/runs', 302));
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/assets/window.css', (c) => c.body(WINDOW_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
   app.get('/assets/window.js', (c) => c.body(WINDOW_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
 
