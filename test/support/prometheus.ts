@@ -15,6 +15,9 @@ export interface Scrape {
 
 export function scrape(text: string): Scrape {
   const families = parsePrometheusTextFormat(text);
+  // The parser keeps one series per histogram family (it drops every label but `le`): parsed again
+  // with histograms untyped, each histogram's _bucket, _sum and _count lines are families of their own.
+  const flat = parsePrometheusTextFormat(text.replace(/^# TYPE (\S+) histogram$/gm, '# TYPE $1 untyped'));
   const family = (name: string) => families.find((f) => f.name === name);
   const matching = (name: string, labels: Record<string, string>) =>
     (family(name)?.metrics ?? []).filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
@@ -28,10 +31,12 @@ export function scrape(text: string): Scrape {
     },
     samples: (name) => (family(name)?.metrics ?? []).map((m) => ({ labels: m.labels ?? {}, value: Number(m.value) })),
     histogram(name, labels = {}) {
-      const found = matching(name, labels);
-      if (found.length !== 1) return undefined;
-      const m = found[0]!;
-      return { count: Number(m.count), sum: Number(m.sum), buckets: Object.fromEntries(Object.entries(m.buckets ?? {}).map(([k, v]) => [k, Number(v)])) };
+      const series = (suffix: string) =>
+        (flat.find((f) => f.name === `${name}_${suffix}`)?.metrics ?? []).filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+      const count = series('count');
+      if (count.length !== 1) return undefined;
+      const buckets = Object.fromEntries(series('bucket').map((m) => [m.labels?.le ?? '', Number(m.value)]));
+      return { count: Number(count[0]!.value), sum: Number(series('sum')[0]?.value), buckets };
     },
   };
 }

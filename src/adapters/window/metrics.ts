@@ -139,7 +139,8 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
     async collect() {
       this.reset();
       // A database that does not answer leaves the gauge empty for this scrape rather than failing it.
-      setQueueDepth(this, await sources.queueDepth().catch(() => []));
+      const depth = await sources.queueDepth().catch(() => null);
+      if (depth) setQueueDepth(this, depth);
     },
   });
   return {
