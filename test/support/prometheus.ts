@@ -16,7 +16,8 @@ export interface Scrape {
 export function scrape(text: string): Scrape {
   const families = parsePrometheusTextFormat(text);
   // The parser keeps one series per histogram family (it drops every label but `le`): parsed again
-  // with histograms untyped, each histogram's _bucket, _sum and _count lines are families of their own.
+  // with histograms untyped, each histogram's _bucket, _sum and _count lines are families of their
+  // own (one per run of lines: a series' lines come together, so a name can come back).
   const flat = parsePrometheusTextFormat(text.replace(/^# TYPE (\S+) histogram$/gm, '# TYPE $1 untyped'));
   const family = (name: string) => families.find((f) => f.name === name);
   const matching = (name: string, labels: Record<string, string>) =>
@@ -32,7 +33,7 @@ export function scrape(text: string): Scrape {
     samples: (name) => (family(name)?.metrics ?? []).map((m) => ({ labels: m.labels ?? {}, value: Number(m.value) })),
     histogram(name, labels = {}) {
       const series = (suffix: string) =>
-        (flat.find((f) => f.name === `${name}_${suffix}`)?.metrics ?? []).filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+        flat.filter((f) => f.name === `${name}_${suffix}`).flatMap((f) => f.metrics).filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
       const count = series('count');
       if (count.length !== 1) return undefined;
       const buckets = Object.fromEntries(series('bucket').map((m) => [m.labels?.le ?? '', Number(m.value)]));
