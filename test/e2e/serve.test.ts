@@ -6,12 +6,13 @@
  * database, and the token rules. `worker --metrics-port` is scraped while it works a queued run.
  * Screenshots of every page go to test-output/serve/.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrape } from '../support/prometheus.js';
-import { ROOT, ensureBuilt, runCli, spawnCli, type CliChild } from './support/cli.js';
+import { ROOT, childEnv, ensureBuilt, runCli, spawnCli, type CliChild } from './support/cli.js';
 import { runsOf, waitFor } from './support/queries.js';
 import { companiesCsv, useDatabase, useWorld } from './support/world.js';
 
@@ -286,4 +287,28 @@ describe('lead-enrich worker --metrics-port', () => {
       expect(await stop(worker)).toBe(0);
     }
   }, 120_000);
+});
+
+describe('npm start (the demo)', () => {
+  // util-linux's script(1) gives the demo a terminal; Ctrl-C is typed into it.
+  const SCRIPT = '/usr/bin/script';
+  it.skipIf(!existsSync(SCRIPT))('on a terminal, ends by serving the window over its two runs until Ctrl-C, then exits 0', async () => {
+    const command = `exec ${JSON.stringify(process.execPath)} bin/lead-enrich.js demo --companies 3 --port 0`;
+    const child = spawn(SCRIPT, ['-qec', command, '/dev/null'], { cwd: ROOT, env: childEnv({ DATABASE_URL: db.url(), LEAD_ENRICH_DATA_DIR: join(ROOT, 'test-output', 'demo-data'), LOG_LEVEL: 'silent' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.resume();
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      const url = await waitFor(async () => /The operators' window: (http:\/\/\S+)\/runs/.exec(out)?.[1], { what: "the demo's window", timeoutMs: 180_000, abandon: exited });
+      const ids = /runs: (\d+), (\d+)/.exec(out)!.slice(1).map(Number);
+      const body = await (await fetch(`${url}/runs`)).text();
+      for (const id of ids) expect(body).toContain(`data-run="${id}"`);
+      expect((await fetch(`${url}/runs/${ids[1]}`)).status).toBe(200);
+      child.stdin.write('\x03');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 240_000);
 });
