@@ -119,7 +119,8 @@ export function createWindowApp(options: WindowAppOptions): Hono {
       if (given !== null && same(given, token)) {
         url.searchParams.delete('token');
         c.header('Set-Cookie', `${COOKIE}=${expectedCookie}; HttpOnly; SameSite=Strict; Path=/`);
-        return c.redirect(`${url.pathname}${url.search}`, 303);
+        // Same-origin path only: `//host/...` would be another site.
+        return c.redirect(`/${url.pathname.replace(/^\/+/, '')}${url.search}`, 303);
       }
       const cookie = /(?:^|;\s*)lead_enrich_window=([0-9a-f]{64})(?:;|$)/.exec(c.req.header('cookie') ?? '')?.[1];
       if (cookie !== undefined && same(cookie, expectedCookie)) return next();

@@ -191,7 +191,8 @@ export function breakerRows(breakers: readonly BreakerView[], coolOffS: number, 
 
 /** Every (tenant, vendor) breaker of the fleet, refreshed in place by /assets/window.js. */
 export function breakersPage(breakers: readonly BreakerView[], coolOffS: number, now: number): string {
-  const body = h`<p class="dim">As recorded in breaker_transitions by every process of the fleet; refreshed every few seconds (<span id="refreshed">${iso(new Date(now))}</span>).</p>
+  const body = h`<p class="dim">As recorded in breaker_transitions by every process of the fleet; refreshed every few seconds (<span id="refreshed">${iso(new Date(now))}</span>).
+An open breaker's next probe: its last opening plus CB_COOL_OFF_S as this server has it (${coolOffS} s); the first call after that probes.</p>
 <table id="breakers-table"><thead><tr><th>tenant</th><th>vendor</th><th>state</th><th>since</th><th>next probe</th><th>run</th></tr></thead>
 <tbody id="breakers" data-refresh="/breakers/rows">${new Safe(breakerRows(breakers, coolOffS, now))}</tbody></table>`;
   return layout('Breakers', 'breakers', body);

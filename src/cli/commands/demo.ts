@@ -101,7 +101,15 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
           // The usual port, or any free one when it is taken (another demo, a `serve`).
           window = await serveWindow(config, { database, port, logger }).catch(() => serveWindow(config, { database: database!, port: 0, logger }));
           process.stdout.write(`The operators' window: ${window.url}/runs  (runs ${runIds.join(' and ')}: ${runIds.map((id) => `${window!.url}/runs/${id}`).join(', ')})\nCtrl-C to stop.\n`);
-          await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+          await new Promise<void>((resolve) => {
+            const stop = (): void => {
+              process.off('SIGINT', stop);
+              process.off('SIGTERM', stop);
+              resolve();
+            };
+            process.on('SIGINT', stop);
+            process.on('SIGTERM', stop);
+          });
           process.stdout.write('\n');
         } else {
           process.stdout.write(`The operators' window over these runs: lead-enrich serve (then http://127.0.0.1:8790/runs)\n`);

@@ -146,6 +146,13 @@ describe('the window with SERVE_TOKEN', () => {
     expect((await app.request('/runs/7', { headers: { cookie } })).status).toBe(200);
   });
 
+  it('the redirect after ?token= stays on this server, whatever the path', async () => {
+    const { app } = appWith(TOKEN);
+    const res = await app.request(`http://127.0.0.1//evil.example/runs?token=${TOKEN}`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/evil.example/runs');
+  });
+
   it('the token is in no page, header or log line', async () => {
     const { app, logger } = appWith(TOKEN);
     const seen: string[] = [];
