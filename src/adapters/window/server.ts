@@ -19,14 +19,17 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Serves `app` on host:port (port 0: any free port).
- * @throws the listen error (EADDRINUSE, EADDRNOTAVAIL...)
+ * @throws Error `cannot listen on host:port: <why>` (its `code`: EADDRINUSE, EADDRNOTAVAIL...)
  */
 export async function listen(app: Hono, host: string, port: number): Promise<Listening> {
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'the port is in use (another --port, or --port 0 for any free one)' : error.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : error.message;
+      reject(Object.assign(new Error(`cannot listen on ${host}:${port}: ${why}`), { code: error.code }));
+    });
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });

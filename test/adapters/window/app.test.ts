@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createWindowApp } from '../../../src/adapters/window/app.js';
-import { isLoopbackHost } from '../../../src/adapters/window/server.js';
+import { isLoopbackHost, listen } from '../../../src/adapters/window/server.js';
 import { configFrom } from '../../../src/config/index.js';
 import { serveAccessProblem } from '../../../src/runtime.js';
 import { SCRIPT_NAME, fakeReader, memoryLogger } from './fakeReader.js';
@@ -188,5 +188,18 @@ describe('who may serve where', () => {
     expect(serveAccessProblem(configFrom({ SERVE_TOKEN: TOKEN }), '0.0.0.0')).toBeNull();
     // A token of blanks is no token.
     expect(serveAccessProblem(configFrom({ SERVE_TOKEN: '   ' }), '0.0.0.0')).not.toBeNull();
+  });
+});
+
+describe('listening', () => {
+  it('a port in use is an error that says so and what to do', async () => {
+    const { app } = appWith(null);
+    const first = await listen(app, '127.0.0.1', 0);
+    try {
+      await expect(listen(app, '127.0.0.1', first.port)).rejects.toThrow(`cannot listen on 127.0.0.1:${first.port}: the port is in use (another --port, or --port 0 for any free one)`);
+      expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    } finally {
+      await first.close();
+    }
   });
 });
