@@ -22,6 +22,10 @@
 export { createRuntime } from './runtime.js';
 export type { Runtime, RuntimeOptions } from './runtime.js';
 
+// The operators' window (`lead-enrich serve`) and a process's /metrics (`worker --metrics-port`).
+export { serveWindow, serveAccessProblem, startMetricsServer } from './runtime.js';
+export type { ServeHandle, ServeOptions } from './runtime.js';
+
 // Configuration: one loader, validated once.
 export { loadConfig, loadConfigWith, configFrom, describeConfig, ConfigError, isConfigError, maskSecret, maskUrl } from './config/index.js';
 export type { Config, ConfigProblem, RetryConfig, BreakerConfig, VendorEndpoint } from './config/index.js';

@@ -17,6 +17,7 @@ import {
   type StageEvent,
   type Tenant,
   type TenantId,
+  type QueueDepth,
   type WorkQueue,
 } from './domain/index.js';
 import { systemClock, systemSleep } from './adapters/clock.js';
@@ -30,7 +31,11 @@ import { lastOpenBreakerTransitions } from './adapters/postgres/breakers.js';
 import { createBreakerStateStore } from './adapters/postgres/breakerState.js';
 import { createDeferredContactsStore } from './adapters/postgres/contacts.js';
 import { createFleetRegistry } from './adapters/postgres/fleetWorkers.js';
-import { createWorkQueue, leaseSecondsFor } from './adapters/postgres/queue.js';
+import { createWorkQueue, leaseSecondsFor, readQueueDepth } from './adapters/postgres/queue.js';
+import { createWindowReader } from './adapters/postgres/window.js';
+import { createMetricsApp, createWindowApp } from './adapters/window/app.js';
+import { createWorkerMetrics } from './adapters/window/metrics.js';
+import { isLoopbackHost, listen } from './adapters/window/server.js';
 import { openDatabase, type Database } from './adapters/postgres/database.js';
 import { reconnecting } from './adapters/postgres/reconnect.js';
 import { runReport, type RunReport } from './adapters/postgres/report.js';
@@ -129,6 +134,8 @@ export interface Runtime {
   verifyDeferred(tenantId: TenantId): Promise<VerifyDeferredResult>;
   /** What `report --run` shows; null when the run does not exist. */
   report(runId: number): Promise<RunReport | null>;
+  /** Jobs of the fleet's queue by run and state (empty when no run was ever queued). */
+  queueDepth(): Promise<QueueDepth[]>;
   /** Registers a tenant, or updates it: its name and its Odoo target (the NAME of its key's variable, never the key). */
   upsertTenant(tenant: Tenant): Promise<void>;
   /**
@@ -369,6 +376,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       return verifyDeferred({ store: createDeferredContactsStore(db), guard, verifier: adapters.zerobounce }, tenantId);
     },
     report: (runId) => runReport(db, runId),
+    queueDepth: () => readQueueDepth(db),
     upsertTenant: (tenant) => store.upsertTenant(tenant),
     close: () =>
       (closed ??= (async () => {
@@ -397,4 +405,101 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         }
       })()),
   };
+}
+
+/** A server of the operators' window or of a process's metrics, listening. */
+export interface ServeHandle {
+  /** http://host:port, never with the token. */
+  readonly url: string;
+  /** Where the data is, password masked. */
+  readonly databaseUrl: string;
+  /** Stops listening and closes the database it opened (not one it was given). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link serveWindow}. */
+export interface ServeOptions {
+  /** Default 127.0.0.1; another host than loopback needs `config.serve.token`. */
+  host?: string;
+  /** Default 8790; 0: any free port. */
+  port?: number;
+  logger?: Logger;
+  /** An open database to read instead of opening one from `config.database` (not closed by the server). */
+  database?: Database;
+}
+
+/**
+ * The reason `serveWindow` refuses `host`: any other host than loopback needs SERVE_TOKEN; null
+ * when it may serve.
+ */
+export function serveAccessProblem(config: Config, host: string): string | null {
+  if (config.serve.token === null && !isLoopbackHost(host)) {
+    return `--host ${host} is not a loopback address: set SERVE_TOKEN (every request must then carry it), or serve on 127.0.0.1`;
+  }
+  return null;
+}
+
+/**
+ * `lead-enrich serve`: the operators' window (DESIGN.md "The operators' window") over the
+ * database, read-only: runs, one run and its companies, the breakers, the queue, /metrics and
+ * /healthz. Opens the database as `report` does (the embedded server started on demand, migrations applied).
+ *
+ * @throws Error when the host needs a token and none is set, or the database or the port cannot be opened
+ */
+export async function serveWindow(config: Config, options: ServeOptions = {}): Promise<ServeHandle> {
+  const host = options.host ?? '127.0.0.1';
+  const problem = serveAccessProblem(config, host);
+  if (problem) throw new Error(problem);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const database = options.database ?? (await openDatabase(config, { logger }));
+  try {
+    const reader = createWindowReader(reconnecting(database.pool, { logger }), { openingReasons: OPENING_REASONS });
+    const app = createWindowApp({ reader, token: config.serve.token, coolOffS: config.breaker.coolOffS, logger });
+    const server = await listen(app, host, options.port ?? 8790);
+    let closed: Promise<void> | null = null;
+    return {
+      url: server.url,
+      databaseUrl: database.url,
+      close: () =>
+        (closed ??= (async () => {
+          try {
+            await server.close();
+          } finally {
+            if (!options.database) await database.close();
+          }
+        })()),
+    };
+  } catch (error) {
+    if (!options.database) await database.close();
+    throw error;
+  }
+}
+
+/**
+ * `worker --metrics-port`: Prometheus /metrics and /healthz of this process on host:port (default
+ * 127.0.0.1): counters fed by the runtime's calls$ and events$, the breakers, the sink's backlog and
+ * the queue's depth read at scrape time.
+ */
+export async function startMetricsServer(runtime: Runtime, port: number, host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
+  const metrics = createWorkerMetrics({
+    breakers: () => runtime.breakers.list(),
+    sinkPending: () => runtime.sinkPending,
+    queueDepth: () => runtime.queueDepth(),
+  });
+  const subs = [runtime.calls$.subscribe((e) => metrics.onCall(e)), runtime.events$.subscribe((e) => metrics.onRunEvent(e))];
+  const logger = createLogger({ level: runtime.config.logLevel, destination: process.stderr });
+  try {
+    const app = createMetricsApp({ metrics: () => metrics.text(), health: () => runtime.queueDepth().then(() => undefined), logger });
+    const server = await listen(app, host, port);
+    return {
+      url: server.url,
+      close: async () => {
+        for (const s of subs) s.unsubscribe();
+        await server.close();
+      },
+    };
+  } catch (error) {
+    for (const s of subs) s.unsubscribe();
+    throw error;
+  }
 }

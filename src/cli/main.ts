@@ -7,6 +7,8 @@ import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerDemo } from './commands/demo.js';
 import { registerWorker } from './commands/worker.js';
+import { registerServe } from './commands/serve.js';
+import { startMetricsServer } from '../runtime.js';
 import { isUsageError } from './context.js';
 
 /** Exit codes of DESIGN.md "Command line". */
@@ -51,9 +53,10 @@ function buildProgram(setExit: (code: number) => void): Command {
       }
     });
   registerRun(program, setExit);
-  registerWorker(program, setExit);
+  registerWorker(program, setExit, { startMetrics: (runtime, port) => startMetricsServer(runtime, port) });
   registerDemo(program, setExit);
   registerReport(program, setExit);
+  registerServe(program, setExit);
   registerMachines(program, setExit);
   return program;
 }

@@ -99,6 +99,11 @@ export interface Config {
     /** Events buffered before producers wait. Default 10000. */
     maxBuffer: number;
   };
+  /** The operators' window (`lead-enrich serve`). */
+  serve: {
+    /** SERVE_TOKEN; null when empty (then serve binds a loopback address only). Never logged. */
+    token: string | null;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * Reads a secret by the name of the variable that holds it (a tenant row stores the *name*

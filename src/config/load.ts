@@ -147,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: v('SHUTDOWN_GRACE_MS'),
     fleet: { pollMs: v('FLEET_POLL_MS'), exportChunk: v('FLEET_EXPORT_CHUNK'), maintenanceS: v('FLEET_MAINTENANCE_S') },
     sink: { batchSize: v('SINK_BATCH_SIZE'), flushMs: v('SINK_FLUSH_MS'), maxBuffer: v('SINK_MAX_BUFFER') },
+    serve: { token: v('SERVE_TOKEN') },
     logLevel: v('LOG_LEVEL'),
     secret: () => null,
     keyVariableProblem: () => null,

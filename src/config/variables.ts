@@ -152,6 +152,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'SINK_BATCH_SIZE', default: '200', schema: int(1, 10000), expected: 'an integer from 1 to 10000', doc: 'Events written per database statement batch.' },
   { name: 'SINK_FLUSH_MS', default: '250', schema: ms(1), expected: msExpected(1), doc: 'Longest an event waits in the sink before it is written.' },
   { name: 'SINK_MAX_BUFFER', default: '10000', schema: int(1), expected: 'an integer >= 1', doc: 'Events the sink holds before producers wait.' },
+  { name: 'SERVE_TOKEN', default: '', schema: optionalText, expected: 'a token or empty', doc: '`lead-enrich serve`: the token every request must carry (`Authorization: Bearer`, or `?token=` once, which sets a cookie); required when `--host` is not a loopback address. Empty: no token (loopback only).', secret: true },
   { name: 'LOG_LEVEL', default: 'info', schema: logLevel, expected: 'fatal, error, warn, info, debug, trace or silent', doc: 'pino log level.' },
 ];
 

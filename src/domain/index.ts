@@ -16,3 +16,4 @@ export * from './exportDisabled.js';
 export * from './backoff.js';
 export * from './queue.js';
 export * from './breakerState.js';
+export * from './window.js';

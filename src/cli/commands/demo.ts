@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import { loadConfigWith, maskUrl } from '../../config/index.js';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { startFakeOdoo, type FakeOdoo } from '../../sim/fakeOdoo.js';
-import { createRuntime, type Runtime } from '../../runtime.js';
-import { cliLogger } from '../context.js';
+import { openDatabase, type Database } from '../../adapters/postgres/index.js';
+import { createRuntime, serveWindow, type Runtime, type ServeHandle } from '../../runtime.js';
+import { cliLogger, intOption } from '../context.js';
 import { demoCsv } from '../demo/data.js';
 import { EXIT_INTERRUPTED, executeRun, planRun } from './run.js';
 
@@ -50,9 +51,13 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
     .command('demo')
     .description('run the whole system on a fresh machine: vendor simulators, fake Odoo, embedded PostgreSQL, two tenants')
     .option('--companies <n>', 'companies per tenant', '100')
-    .action(async (options: { companies: string }) => {
+    .option('--port <port>', "port of the operators' window served at the end, on a terminal (0: any free port)", '8790')
+    .action(async (options: { companies: string; port: string }) => {
+      const port = intOption('--port', options.port, 0, 65535) as number;
       const { sim, odoo } = await startDemoSimulators();
       let runtime: Runtime | null = null;
+      let database: Database | null = null;
+      let window: ServeHandle | null = null;
       try {
         const config = loadConfigWith({ ...DEMO_SETTINGS, ...sim.overrides, ODOO_KEY_DEMO: 'demo-odoo-key' });
         const { logger, logFile } = cliLogger(config);
@@ -61,7 +66,9 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
         const count = Math.max(1, Math.min(5000, Number(options.companies) || 100));
         process.stderr.write(`demo: simulators on ${sim.baseUrl}, fake Odoo on ${odoo.url}\n`);
         process.stderr.write(`demo: starting PostgreSQL (${config.database.url ? maskUrl(config.database.url) : `embedded, under ${resolve(config.database.dataDir, 'pg')}`})\n`);
-        runtime = await createRuntime(config, { logger });
+        // One database for the runs and for the operators' window served at the end.
+        database = await openDatabase(config, { logger });
+        runtime = await createRuntime(config, { logger, database });
         await runtime.upsertTenant({ tenantId: 1, name: 'Acme Holdings (demo)', odooUrl: odoo.url, odooDb: 'acme', odooLogin: 'demo@acme.example', odooKeyEnv: 'ODOO_KEY_DEMO' });
         await runtime.upsertTenant({ tenantId: 2, name: 'Globex Group (demo)', odooUrl: odoo.url, odooDb: 'globex', odooLogin: 'demo@globex.example', odooKeyEnv: 'ODOO_KEY_DEMO' });
         const runIds: number[] = [];
@@ -87,8 +94,30 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
           ].join('\n'),
         );
         setExit(worst);
+        await runtime.close();
+        // On a terminal the demo ends on the operators' window over its runs, until Ctrl-C; in a
+        // script or CI (stdout not a terminal) it ends here.
+        if (process.stdout.isTTY === true && worst !== EXIT_INTERRUPTED) {
+          // The usual port, or any free one when it is taken (another demo, a `serve`).
+          window = await serveWindow(config, { database, port, logger }).catch(() => serveWindow(config, { database: database!, port: 0, logger }));
+          process.stdout.write(`The operators' window: ${window.url}/runs  (runs ${runIds.join(' and ')}: ${runIds.map((id) => `${window!.url}/runs/${id}`).join(', ')})\nCtrl-C to stop.\n`);
+          await new Promise<void>((resolve) => {
+            const stop = (): void => {
+              process.off('SIGINT', stop);
+              process.off('SIGTERM', stop);
+              resolve();
+            };
+            process.on('SIGINT', stop);
+            process.on('SIGTERM', stop);
+          });
+          process.stdout.write('\n');
+        } else {
+          process.stdout.write(`The operators' window over these runs: lead-enrich serve (then http://127.0.0.1:8790/runs)\n`);
+        }
       } finally {
+        await window?.close();
         await runtime?.close();
+        await database?.close();
         await odoo.close();
         await sim.close();
       }
