@@ -4,7 +4,7 @@
 // outage (Apify down throughout) at 1 worker of concurrency 6 and 3 workers of 2 (target: equal).
 // Usage: npm run build && node bench/fleet.js
 // Knobs: BENCH_FLEET_COMPANIES (600), BENCH_FLEET_CONCURRENCY (16 per worker), BENCH_FLEET_WORKERS (1,2,4),
-// BENCH_FLEET_LATENCY (200), DATABASE_URL (a server: a fresh database is created and dropped; unset:
+// BENCH_FLEET_LATENCY (200), BENCH_FLEET_OUTAGE (1; 0 leaves the outage out), DATABASE_URL (a server: a fresh database is created and dropped; unset:
 // the embedded PostgreSQL in a temporary directory).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -88,24 +88,36 @@ async function fleetRun(n, workers, concurrency, extra = {}, profiles = {}) {
   for (const [vendor, profile] of Object.entries(profiles)) sim.setProfile(vendor, profile);
   await Promise.all(Array.from({ length: workers }, () => cli(['worker', '--concurrency', String(concurrency), '--until-idle'], environment)));
   const { rows } = await pool.query(
-    `SELECT count(*)::int AS n, (extract(epoch FROM max(finished_at) - min(started_at)))::float8 AS s FROM company_enrichment_runs WHERE run_id = $1`,
+    `SELECT count(*)::int AS n, (extract(epoch FROM max(finished_at) - min(started_at)))::float8 AS s,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))::float8 AS company_s
+       FROM company_enrichment_runs WHERE run_id = $1`,
     [runId],
   );
   const { rows: status } = await pool.query('SELECT status FROM enrichment_runs WHERE run_id = $1', [runId]);
   if (rows[0].n !== n || status[0].status !== 'completed') throw new Error(`run ${runId}: ${rows[0].n} of ${n} companies, ${status[0].status}`);
-  return { runId, seconds: rows[0].s, perSecond: n / rows[0].s };
+  return { runId, seconds: rows[0].s, perSecond: n / rows[0].s, companySeconds: rows[0].company_s };
 }
 
+const OUTAGE = env.BENCH_FLEET_OUTAGE !== '0';
 try {
   console.log(`fleet bench: ${COMPANIES} companies per run, ${CONCURRENCY} per worker, simulators at ${LATENCY} ms, node ${process.version}, ${os.cpus().length} cores`);
-  console.log(`${'workers'.padEnd(8)} ${'seconds'.padStart(8)} ${'c/s'.padStart(7)} ${'÷ N×1'.padStart(7)}`);
+  console.log(`${'workers'.padEnd(8)} ${'seconds'.padStart(8)} ${'c/s'.padStart(7)} ${'÷ N×1'.padStart(7)} ${'company s p50'.padStart(14)}`);
   let one = null;
   for (const n of WORKERS) {
     const r = await fleetRun(COMPANIES, n, CONCURRENCY);
     one ??= n === 1 ? r.perSecond : null;
     const ratio = one === null ? '' : (r.perSecond / (n * one)).toFixed(2);
-    console.log(`${String(n).padEnd(8)} ${r.seconds.toFixed(1).padStart(8)} ${r.perSecond.toFixed(1).padStart(7)} ${ratio.padStart(7)}`);
+    console.log(`${String(n).padEnd(8)} ${r.seconds.toFixed(1).padStart(8)} ${r.perSecond.toFixed(1).padStart(7)} ${ratio.padStart(7)} ${r.companySeconds.toFixed(2).padStart(14)}`);
   }
+  if (OUTAGE) await outage();
+} finally {
+  await pool.end();
+  await sim.close();
+  await db.drop();
+  await rm(tmp, { recursive: true, force: true });
+}
+
+async function outage() {
   // An outage: Apify down throughout, the same total concurrency, a cool-off longer than the run.
   const outageEnv = { CB_ERROR_THRESHOLD: '3', RETRY_MAX_ATTEMPTS: '2', CB_COOL_OFF_S: '300', ENABLE_LUSHA_FALLBACK: 'false', RETRY_BASE_DELAY_MS: '20' };
   const requests = {};
@@ -114,9 +126,4 @@ try {
     requests[workers] = sim.calls('apify_linkedin');
   }
   console.log(`outage (Apify down, total concurrency 6, 60 companies): Apify requests 1 worker ${requests[1]}, 3 workers ${requests[3]} (bound (3 + 6 - 1) x 2 = 16)`);
-} finally {
-  await pool.end();
-  await sim.close();
-  await db.drop();
-  await rm(tmp, { recursive: true, force: true });
 }

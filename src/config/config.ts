@@ -86,7 +86,7 @@ export interface Config {
   fleet: {
     /** Milliseconds between looks at an empty queue. Default 500. */
     pollMs: number;
-    /** Companies per export job. Default 25. */
+    /** Companies per export job. Default 500. */
     exportChunk: number;
     /** Seconds between the queue's maintenance passes (leases that ran out come back). Default 10. */
     maintenanceS: number;

@@ -147,7 +147,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'COMPANY_DEADLINE_MS', default: '120000', schema: ms(1), expected: msExpected(1), doc: 'Time one company may take before it ends with what it has.' },
   { name: 'SHUTDOWN_GRACE_MS', default: '30000', schema: ms(0), expected: msExpected(0), doc: 'On SIGINT/SIGTERM, how long in-flight companies may take to finish.' },
   { name: 'FLEET_POLL_MS', default: '500', schema: ms(10), expected: msExpected(10), doc: 'How often a fleet member with nothing to do looks at the work queue again, in milliseconds.' },
-  { name: 'FLEET_EXPORT_CHUNK', default: '25', schema: int(1, 10000), expected: 'an integer from 1 to 10000', doc: "Companies exported to Odoo per export job: the next chunk is a job of its own, so a member that dies costs at most one chunk's lease." },
+  { name: 'FLEET_EXPORT_CHUNK', default: '500', schema: int(1, 10000), expected: 'an integer from 1 to 10000', doc: "Companies exported to Odoo per export job: the next chunk is a job of its own, so a member that dies costs at most one chunk's lease; each chunk waits for the sink to commit its outcomes (up to SINK_FLUSH_MS), so small chunks slow the export." },
   { name: 'FLEET_MAINTENANCE_S', default: '10', schema: int(1, 3600), expected: 'an integer from 1 to 3600 (seconds)', doc: "How often the work queue hands back the jobs of members that died (leases past COMPANY_DEADLINE_MS + SHUTDOWN_GRACE_MS + a margin), in seconds." },
   { name: 'SINK_BATCH_SIZE', default: '200', schema: int(1, 10000), expected: 'an integer from 1 to 10000', doc: 'Events written per database statement batch.' },
   { name: 'SINK_FLUSH_MS', default: '250', schema: ms(1), expected: msExpected(1), doc: 'Longest an event waits in the sink before it is written.' },

@@ -73,6 +73,13 @@ export async function runMember(deps: MemberDeps, options: MemberOptions): Promi
   let done = 0;
   const finished = new Subject<Job>();
   const load = (): void => options.onLoad?.(inFlight, done);
+  // A job that ends may have queued more (the next export chunk, the run's export): a member
+  // waiting for work looks again at once instead of at its next poll.
+  let wake = new AbortController();
+  const wakeUp = (): void => {
+    wake.abort();
+    wake = new AbortController();
+  };
 
   const phaseOf = async (runId: number): Promise<string | null> => (await deps.store.getRun(runId))?.phase ?? null;
 
@@ -88,7 +95,7 @@ export async function runMember(deps: MemberDeps, options: MemberOptions): Promi
           continue;
         }
         if (await over()) return;
-        await deps.sleep(options.pollMs, AbortSignal.any([options.stopIntake, options.abort]));
+        await deps.sleep(options.pollMs, AbortSignal.any([options.stopIntake, options.abort, wake.signal]));
       }
     } finally {
       // Taken but not started: back to the queue at once.
@@ -187,6 +194,7 @@ export async function runMember(deps: MemberDeps, options: MemberOptions): Promi
     } finally {
       inFlight -= 1;
       load();
+      wakeUp();
     }
   };
 
