@@ -37,6 +37,7 @@ import { createLocks } from './adapters/postgres/runLock.js';
 import { createRunQueue } from './adapters/postgres/runQueues.js';
 import { createRunStore } from './adapters/postgres/runs.js';
 import { createPgBatchWriter } from './adapters/postgres/writer.js';
+import { createSwitchingRateLimiter } from './adapters/rateLimiter.js';
 import { createVendorAdapters } from './adapters/vendors.js';
 import { OPENING_REASONS } from './machines/breaker.machine.js';
 import { createBreakerRegistry, type BreakerRegistry } from './streams/breakerRegistry.js';
@@ -135,6 +136,9 @@ export interface Runtime {
    */
   close(): Promise<void>;
 }
+
+/** A member seen within this many seconds is alive (it heartbeats every few seconds). */
+const FLEET_SEEN_S = 30;
 
 function offPort(vendor: string): never {
   throw new VendorError({ vendor: 'crawler', kind: 'bad_request', detail: `${vendor} is off (no key)` });
@@ -239,7 +243,18 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ...(inspect ? { inspect } : {}),
   });
   const calls = new Subject<GuardEvent>();
-  const guard = createGuardedCaller({ config, clock, registry: breakers, observer: guardEventsTo((e) => calls.next(e)) });
+  // The vendors' rates: in memory while this process is alone, through PostgreSQL once it works as
+  // a member of a fleet (work(), or a run beside live members) — docs/decisions/080-vendor-rate-limits.md.
+  const limiter = createSwitchingRateLimiter(config.quotas.rates, () => database.pool);
+  const guard = createGuardedCaller({
+    config,
+    clock,
+    registry: breakers,
+    observer: guardEventsTo((e) => calls.next(e)),
+    limiter,
+    concurrency: config.quotas.concurrency,
+    retryBudget: config.quotas.retryBudget,
+  });
   // One subscription for the runtime's lifetime: every transition is logged and persisted, whoever caused it.
   const transitions = recordTransitions({
     transitions$: breakers.transitions$,
@@ -319,6 +334,15 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       }
       if (sources > 1 || (request.resumeRunId !== undefined && request.stored !== undefined)) throw new TypeError('run: give one of companies, input and stored');
       const handle = startRun(runDeps, request);
+      // Another live member of the fleet on this database: the vendors' rates are shared with it.
+      if (!limiter.shared) {
+        void fleet
+          .seen(FLEET_SEEN_S)
+          .then((members) => {
+            if (members.some((m) => m.stoppedAt === null && (m.pid !== process.pid || m.host !== hostname()))) limiter.share();
+          })
+          .catch(() => undefined);
+      }
       active.add(handle);
       void handle.done.catch(() => undefined).finally(() => active.delete(handle));
       return handle;
@@ -329,6 +353,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4096) {
         throw new RangeError(`work: concurrency must be an integer from 1 to 4096, got ${String(concurrency)}`);
       }
+      limiter.share();
       const handle = startWorker(
         {
           member: (q) => memberDepsOf(runDeps, q, logger),

@@ -3,7 +3,7 @@ import type { TenantId } from '../domain/vendor.js';
 import { explainDisabledReason } from '../domain/index.js';
 
 /** Usage of one vendor during the run (from run_vendor_usage): the sums of its `vendor.usage` events. */
-export type VendorUsageSummary = Pick<Extract<RunEvent, { type: 'vendor.usage' }>, 'vendor' | 'calls' | 'errors' | 'retries' | 'tokens' | 'costUsd'>;
+export type VendorUsageSummary = Pick<Extract<RunEvent, { type: 'vendor.usage' }>, 'vendor' | 'calls' | 'errors' | 'retries' | 'tokens' | 'costUsd' | 'rateWaits' | 'rateWaitMs' | 'retriesRefused'>;
 
 /** Latency of one stage over the run's companies, in milliseconds. */
 export interface StageSummary {
@@ -70,6 +70,8 @@ function table(rows: string[][], indent = '  '): string[] {
   return rows.map((row) => indent + row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd());
 }
 
+/** `n (total s)`: the attempts that waited for a rate-limit turn and how long they waited in all. */
+const rateWaits = (v: VendorUsageSummary): string => ((v.rateWaits ?? 0) === 0 ? '0' : `${v.rateWaits} (${((v.rateWaitMs ?? 0) / 1000).toFixed(1)}s)`);
 const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const seconds = (ms: number | null): string => (ms === null ? '' : ` in ${(ms / 1000).toFixed(1)}s`);
 
@@ -95,8 +97,10 @@ export function renderSummary(s: RunSummary, options: { colour?: boolean } = {})
   out.push(bold('Vendors'));
   if (s.vendors.length === 0) out.push('  (no vendor calls)');
   else {
-    const rows = [...s.vendors].sort((a, b) => a.vendor.localeCompare(b.vendor)).map((v) => [v.vendor, String(v.calls), String(v.errors), String(v.retries), String(v.tokens), v.costUsd.toFixed(4)]);
-    out.push(...table([['vendor', 'calls', 'errors', 'retries', 'tokens', 'cost USD'], ...rows]));
+    const rows = [...s.vendors]
+      .sort((a, b) => a.vendor.localeCompare(b.vendor))
+      .map((v) => [v.vendor, String(v.calls), String(v.errors), String(v.retries), String(v.retriesRefused ?? 0), rateWaits(v), String(v.tokens), v.costUsd.toFixed(4)]);
+    out.push(...table([['vendor', 'calls', 'errors', 'retries', 'retries refused', 'rate waits', 'tokens', 'cost USD'], ...rows]));
   }
   out.push(bold(`Breaker transitions: ${s.breakerTransitions.length}`));
   out.push(...table(s.breakerTransitions.map((t) => [`tenant ${t.tenantId} ${t.vendor}`, `${t.from} -> ${t.to}`, t.reason, new Date(t.at).toISOString()])));

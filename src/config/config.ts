@@ -1,3 +1,5 @@
+import type { VendorRates } from '../domain/quotas.js';
+import type { RetryBudgetPolicy } from '../domain/retryBudget.js';
 import type { BreakerVendor } from '../domain/vendor.js';
 
 /** Retry policy of every guarded call. */
@@ -31,6 +33,15 @@ export interface VendorEndpoint {
 export interface Config {
   retry: RetryConfig;
   breaker: BreakerConfig;
+  /** Vendor quotas (DESIGN.md "Vendor quotas, retry budgets and cost"). */
+  quotas: {
+    /** VENDOR_RATE_LIMITS: requests per window per vendor; a vendor not listed is not limited. */
+    rates: VendorRates;
+    /** VENDOR_CONCURRENCY: calls of a vendor at once per process; a vendor not listed has no bound. */
+    concurrency: Partial<Record<BreakerVendor, number>>;
+    /** RETRY_BUDGET_PERCENT and RETRY_BUDGET_MIN_PER_S over 10 s; null: retries are not budgeted. */
+    retryBudget: RetryBudgetPolicy | null;
+  };
   features: {
     tavilyFallback: boolean;
     apifyLinkedin: boolean;

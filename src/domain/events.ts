@@ -134,6 +134,11 @@ export type RunEvent =
       retries: number;
       tokens: number;
       costUsd: number;
+      /** Attempts that waited for a rate-limit turn (VENDOR_RATE_LIMITS), and how long in all, in ms. Absent: 0. */
+      rateWaits?: number;
+      rateWaitMs?: number;
+      /** Retries the (tenant, vendor) retry budget refused. Absent: 0. */
+      retriesRefused?: number;
     }
   | ({ type: 'stage.event'; runId: number } & StageEvent)
   | ({ type: 'breaker.transition'; runId: number | null } & BreakerTransition)

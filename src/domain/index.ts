@@ -15,3 +15,5 @@ export * from './input.js';
 export * from './exportDisabled.js';
 export * from './backoff.js';
 export * from './queue.js';
+export * from './quotas.js';
+export * from './retryBudget.js';

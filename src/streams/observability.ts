@@ -20,6 +20,11 @@ export interface VendorUsageIncrement {
   tokens?: number;
   /** US dollars. */
   costUsd?: number;
+  /** Attempts that waited for a rate-limit turn, and the milliseconds waited. */
+  rateWaits?: number;
+  rateWaitMs?: number;
+  /** Retries the retry budget refused. */
+  retriesRefused?: number;
   /** The company whose calls these were, counted only with the result recorded for it (RunEvent `vendor.usage`). */
   companyId?: number | null;
 }
@@ -90,6 +95,7 @@ export function createObservability(deps: { sink: Sink; store: Pick<RunStore, 'a
         push({
           type: 'vendor.usage', runId, tenantId, companyId: usage.companyId ?? null, vendor, calls: usage.calls ?? 0, errors: usage.errors ?? 0,
           retries: usage.retries ?? 0, tokens: usage.tokens ?? 0, costUsd: usage.costUsd ?? 0,
+          rateWaits: usage.rateWaits ?? 0, rateWaitMs: usage.rateWaitMs ?? 0, retriesRefused: usage.retriesRefused ?? 0,
         }),
     };
   };

@@ -1,4 +1,4 @@
-import type { GuardedCaller } from '../guard.types.js';
+import type { GuardedCaller, QuotaEvent } from '../guard.types.js';
 
 /** Calls, errors, retries, tokens and cost of one vendor for one company. */
 export interface UsageTally {
@@ -7,12 +7,18 @@ export interface UsageTally {
   retries: number;
   tokens: number;
   costUsd: number;
+  /** Attempts that waited for a rate-limit turn, and the milliseconds waited in all. */
+  rateWaits: number;
+  rateWaitMs: number;
+  /** Retries the retry budget refused. */
+  retriesRefused: number;
 }
 
 /**
  * Per-company usage accounting. Wraps the run's guarded caller so that every attempt (each
  * invocation of the call's `fn`) counts a call, every rejected attempt an error, and every attempt
- * after a call's first a retry. Counting per company lets the usage rows be written in the same
+ * after a call's first a retry; what the quotas did (rate-limit waits, refused retries) is counted
+ * from the call's `onQuota`. Counting per company lets the usage rows be written in the same
  * sink batch as the company's result, so a resumed run neither loses nor double-counts them.
  */
 export class CompanyUsage {
@@ -21,7 +27,7 @@ export class CompanyUsage {
   private tally(vendor: string): UsageTally {
     let t = this.byVendor.get(vendor);
     if (!t) {
-      t = { calls: 0, errors: 0, retries: 0, tokens: 0, costUsd: 0 };
+      t = { calls: 0, errors: 0, retries: 0, tokens: 0, costUsd: 0, rateWaits: 0, rateWaitMs: 0, retriesRefused: 0 };
       this.byVendor.set(vendor, t);
     }
     return t;
@@ -52,7 +58,18 @@ export class CompanyUsage {
     };
     return {
       registry: inner.registry,
-      call: (tenantId, vendor, fn, options) => inner.call(tenantId, vendor, counted(vendor, fn), options),
+      call: (tenantId, vendor, fn, options) => {
+        const onQuota = (e: QuotaEvent): void => {
+          options?.onQuota?.(e);
+          const t = this.tally(vendor);
+          if (e.type === 'retry_refused') t.retriesRefused += 1;
+          else {
+            t.rateWaits += 1;
+            t.rateWaitMs += e.waitedMs;
+          }
+        };
+        return inner.call(tenantId, vendor, counted(vendor, fn), { ...options, onQuota });
+      },
     };
   }
 }

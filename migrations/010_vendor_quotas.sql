@@ -1,0 +1,18 @@
+-- Vendor quotas, retry budgets and cost (issue 14, docs/decisions/080-vendor-rate-limits.md).
+
+-- The fleet's shared vendor rate limits: rate-limiter-flexible's RateLimiterPostgres keeps one row
+-- per vendor window here (key `rl_<vendor>:<vendor>`, points consumed, expiry in epoch ms). The
+-- library would create it itself; it is created here instead (tableCreated: true) so that the
+-- schema is the migrations' alone and the runtime needs no CREATE right.
+CREATE TABLE IF NOT EXISTS vendor_rate_limits (
+  key     varchar(255) PRIMARY KEY,
+  points  integer NOT NULL DEFAULT 0,
+  expire  bigint
+);
+
+-- Per vendor and run: the attempts that waited for a rate-limit turn and how long they waited,
+-- and the retries the (tenant, vendor) retry budget refused.
+ALTER TABLE run_vendor_usage
+  ADD COLUMN IF NOT EXISTS rate_waits      bigint NOT NULL DEFAULT 0 CHECK (rate_waits >= 0),
+  ADD COLUMN IF NOT EXISTS rate_wait_ms    bigint NOT NULL DEFAULT 0 CHECK (rate_wait_ms >= 0),
+  ADD COLUMN IF NOT EXISTS retries_refused bigint NOT NULL DEFAULT 0 CHECK (retries_refused >= 0);
