@@ -7,7 +7,8 @@ import type { BreakerVendor } from '../domain/vendor.js';
  * The {@link RateLimiterPort} on rate-limiter-flexible (docs/decisions/080-vendor-rate-limits.md):
  * one fixed-window limiter per vendor, keyed by the vendor name. In memory for a process alone;
  * on PostgreSQL (table `vendor_rate_limits`, migrations/010_vendor_quotas.sql) for a fleet, with a
- * memory limiter as its insurance while the database does not answer.
+ * memory limiter as its insurance while the database does not answer. Rows are keyed
+ * `<keyPrefix>_<vendor>:<vendor>` (keyPrefix `rl`; tests give their own).
  */
 
 /** The table RateLimiterPostgres keeps its windows in; created by the migration, never by the library. */
@@ -40,8 +41,8 @@ function portOf(limiters: Map<BreakerVendor, Limiter>): RateLimiterPort {
   };
 }
 
-const memoryLimiter = (vendor: string, rate: VendorRate): RateLimiterMemory =>
-  new RateLimiterMemory({ keyPrefix: `rl_${vendor}`, points: rate.points, duration: rate.durationS });
+const memoryLimiter = (vendor: string, rate: VendorRate, prefix = 'rl'): RateLimiterMemory =>
+  new RateLimiterMemory({ keyPrefix: `${prefix}_${vendor}`, points: rate.points, duration: rate.durationS });
 
 /** Vendor rates for this process alone. */
 export function createMemoryRateLimiter(rates: VendorRates): RateLimiterPort {
@@ -55,7 +56,8 @@ export function createMemoryRateLimiter(rates: VendorRates): RateLimiterPort {
  * migration creates it); when a query fails, the vendor's memory limiter answers instead
  * (rate-limiter-flexible's `insuranceLimiter`), so a database blip never stops the calls.
  */
-export function createPgRateLimiter(pool: pg.Pool, rates: VendorRates): RateLimiterPort {
+export function createPgRateLimiter(pool: pg.Pool, rates: VendorRates, options: { keyPrefix?: string } = {}): RateLimiterPort {
+  const prefix = options.keyPrefix ?? 'rl';
   const limiters = new Map<BreakerVendor, Limiter>();
   for (const [vendor, rate] of Object.entries(rates) as [BreakerVendor, VendorRate][]) {
     limiters.set(
@@ -66,10 +68,10 @@ export function createPgRateLimiter(pool: pg.Pool, rates: VendorRates): RateLimi
         tableName: RATE_LIMIT_TABLE,
         tableCreated: true,
         clearExpiredByTimeout: true,
-        keyPrefix: `rl_${vendor}`,
+        keyPrefix: `${prefix}_${vendor}`,
         points: rate.points,
         duration: rate.durationS,
-        insuranceLimiter: memoryLimiter(vendor, rate),
+        insuranceLimiter: memoryLimiter(vendor, rate, prefix),
       }),
     );
   }
@@ -85,7 +87,7 @@ export interface SharedRateLimiter extends RateLimiterPort {
   readonly shared: boolean;
 }
 
-export function createSwitchingRateLimiter(rates: VendorRates, pool: () => pg.Pool): SharedRateLimiter {
+export function createSwitchingRateLimiter(rates: VendorRates, pool: () => pg.Pool, options: { keyPrefix?: string } = {}): SharedRateLimiter {
   let current = createMemoryRateLimiter(rates);
   let shared = false;
   return {
@@ -95,7 +97,7 @@ export function createSwitchingRateLimiter(rates: VendorRates, pool: () => pg.Po
     share() {
       if (shared) return;
       shared = true;
-      current = createPgRateLimiter(pool(), rates);
+      current = createPgRateLimiter(pool(), rates, options);
     },
     get shared() {
       return shared;
