@@ -16,3 +16,12 @@ ALTER TABLE run_vendor_usage
   ADD COLUMN IF NOT EXISTS rate_waits      bigint NOT NULL DEFAULT 0 CHECK (rate_waits >= 0),
   ADD COLUMN IF NOT EXISTS rate_wait_ms    bigint NOT NULL DEFAULT 0 CHECK (rate_wait_ms >= 0),
   ADD COLUMN IF NOT EXISTS retries_refused bigint NOT NULL DEFAULT 0 CHECK (retries_refused >= 0);
+
+-- What a run has spent on vendor calls, fleet-wide, against its RUN_BUDGET_USD (enrichment_runs
+-- .params.budgetUsd): every member adds each paid call's cost here and reads the total back. Unlike
+-- run_vendor_usage.cost_usd (counted with the company's recorded result), every call paid counts.
+CREATE TABLE IF NOT EXISTS run_spend (
+  run_id     bigint PRIMARY KEY,
+  spent_usd  numeric(14, 6) NOT NULL DEFAULT 0 CHECK (spent_usd >= 0),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);

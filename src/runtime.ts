@@ -36,6 +36,7 @@ import { runReport, type RunReport } from './adapters/postgres/report.js';
 import { createLocks } from './adapters/postgres/runLock.js';
 import { createRunQueue } from './adapters/postgres/runQueues.js';
 import { createRunStore } from './adapters/postgres/runs.js';
+import { createRunSpend } from './adapters/postgres/runSpend.js';
 import { createPgBatchWriter } from './adapters/postgres/writer.js';
 import { createSwitchingRateLimiter } from './adapters/rateLimiter.js';
 import { createVendorAdapters } from './adapters/vendors.js';
@@ -45,6 +46,7 @@ import { enrichCompany, type EnrichmentPorts } from './streams/enrichCompany.js'
 import { createGuardedCaller, probeTimeoutMsOf } from './streams/guardedCall.js';
 import { guardEventsTo, type BreakerInfo, type GuardEvent } from './streams/guard.types.js';
 import { createObservability } from './streams/observability.js';
+import { RunBudgets } from './streams/run/budget.js';
 import { memberDepsOf, startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
 import { startWorker, type WorkHandle, type WorkOptions } from './streams/fleet/worker.js';
 import { createSink, type Sink } from './streams/sink.js';
@@ -290,6 +292,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ports,
     logger,
     transitions,
+    budgets: new RunBudgets(createRunSpend(db), logger),
     odoo: {
       partnerMap: createPgPartnerMap(database.pool),
       createClient: (target: Parameters<typeof createOdooClient>[0]) => createOdooClient(target, { timeoutMs: config.vendorTimeoutMs, maxResponseBytes: config.odoo.maxResponseBytes }),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import { VendorError } from '../domain/errors.js';
 import type { SearchPort, SearchResult } from '../domain/ports.js';
+import { withBilled } from '../domain/prices.js';
 import { systemClock } from './clock.js';
 import { requireKey, type HttpAdapterDeps } from './http/deps.js';
 import { expectJson } from './http/request.js';
@@ -23,6 +24,8 @@ const SearchResponseSchema = z.object({
   results: z.array(ResultSchema),
   // An older docs example shows a string ("1.67"); both are accepted.
   response_time: z.union([z.number(), z.string()]).optional(),
+  // Sent with include_usage (or by a proxy that adds it): the credits the search cost.
+  usage: z.object({ credits: z.number().nonnegative() }).optional(),
 });
 
 /** Options of the Tavily client. */
@@ -66,10 +69,11 @@ export function createTavilyClient(config: Pick<Config, 'vendors'>, deps: Tavily
         },
       );
       const parsed = validateBody('tavily', SearchResponseSchema, body);
-      return {
+      const result: SearchResult = {
         answer: parsed.answer ?? null,
         hits: parsed.results.map((r) => ({ title: r.title, url: r.url, content: r.content, ...(r.score === undefined ? {} : { score: r.score }) })),
       };
+      return parsed.usage ? withBilled(result, { credits: parsed.usage.credits }) : result;
     },
   };
 }

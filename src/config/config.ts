@@ -1,3 +1,4 @@
+import type { VendorPrices } from '../domain/prices.js';
 import type { VendorRates } from '../domain/quotas.js';
 import type { RetryBudgetPolicy } from '../domain/retryBudget.js';
 import type { BreakerVendor } from '../domain/vendor.js';
@@ -41,6 +42,10 @@ export interface Config {
     concurrency: Partial<Record<BreakerVendor, number>>;
     /** RETRY_BUDGET_PERCENT and RETRY_BUDGET_MIN_PER_S over 10 s; null: retries are not budgeted. */
     retryBudget: RetryBudgetPolicy | null;
+    /** VENDOR_PRICES: what each paid vendor's calls cost. */
+    prices: VendorPrices;
+    /** RUN_BUDGET_USD: a run's cap on vendor spend; null: none. */
+    runBudgetUsd: number | null;
   };
   features: {
     tavilyFallback: boolean;

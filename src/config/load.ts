@@ -117,6 +117,8 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: v('VENDOR_CONCURRENCY'),
       retryBudget:
         v<number | null>('RETRY_BUDGET_PERCENT') === null ? null : { percent: v('RETRY_BUDGET_PERCENT'), minPerS: v('RETRY_BUDGET_MIN_PER_S'), windowS: 10 },
+      prices: v('VENDOR_PRICES'),
+      runBudgetUsd: v('RUN_BUDGET_USD'),
     },
     features: {
       tavilyFallback: v('ENABLE_TAVILY_FALLBACK'),

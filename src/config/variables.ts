@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_VENDOR_PRICES, parseVendorPrices } from '../domain/prices.js';
 import { DEFAULT_VENDOR_CONCURRENCY, DEFAULT_VENDOR_RATE_LIMITS, parseVendorConcurrency, parseVendorRates } from '../domain/quotas.js';
 
 /**
@@ -132,6 +133,12 @@ const decimal = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min).max(max));
 
+/** An optional decimal number >= 0: empty means none. */
+const optionalDecimal = z
+  .string()
+  .trim()
+  .pipe(z.union([z.literal('').transform(() => null), decimal(0, 1_000_000_000)]));
+
 export const VARIABLES: readonly VariableSpec[] = [
   { name: 'RETRY_MAX_ATTEMPTS', default: '3', schema: int(1, 20), expected: 'an integer from 1 to 20', doc: 'Attempts per guarded call, the first included.' },
   { name: 'RETRY_BASE_DELAY_MS', default: '250', schema: ms(0), expected: msExpected(0), doc: 'First backoff delay, in milliseconds.' },
@@ -140,6 +147,8 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'RETRY_BUDGET_MIN_PER_S', default: '10', schema: decimal(0, 100000), expected: 'a number from 0 to 100000', doc: 'Retries a second per (tenant, vendor) the retry budget always allows, whatever the calls (Finagle\'s minRetriesPerSec).' },
   { name: 'VENDOR_RATE_LIMITS', default: DEFAULT_VENDOR_RATE_LIMITS, schema: vendorMap(parseVendorRates), expected: 'vendor=N/s or vendor=N/min, comma separated (vendors: tavily, openai, zerobounce, lusha, apify_linkedin, odoo)', doc: 'Requests per vendor for the whole fleet (PostgreSQL when several processes work, memory when one does); a call waits for its turn within its deadline. Defaults, smallest documented paid plan (docs/VENDOR_APIS.md): Tavily 100 RPM (development key; production keys 1,000 RPM, docs.tavily.com/documentation/rate-limits), OpenAI 500 RPM (usage tier 1; the account\'s Limits page has the real number), ZeroBounce 80,000 per 10 s on /v2/validate (zerobounce.net/docs/api-dashboard), Lusha 40/min (Free and Starter plans, docs.lusha.com), Apify 30/s per resource (apify-docs openapi.yaml). Empty: no vendor is limited.' },
   { name: 'VENDOR_CONCURRENCY', default: DEFAULT_VENDOR_CONCURRENCY, schema: vendorMap(parseVendorConcurrency), expected: 'vendor=N, comma separated, N from 1 to 4096', doc: 'Calls of a vendor at once per process (a bulkhead): a slow vendor cannot hold every company slot, and an outage\'s first wave is at most (CB_ERROR_THRESHOLD + N - 1) x RETRY_MAX_ATTEMPTS requests. Default apify_linkedin=8 (about 8 actor runs fit the smallest paid plan\'s memory). Empty: no bound but RUN_CONCURRENCY.' },
+  { name: 'VENDOR_PRICES', default: DEFAULT_VENDOR_PRICES, schema: vendorMap(parseVendorPrices), expected: 'vendor=USD/unit, comma separated, unit one of call, credit, result, 1k_tokens', doc: "USD per call, credit, result or 1,000 tokens of each paid vendor: every successful call's cost_usd in run_vendor_usage, from what the vendor reports it charged where it does (Lusha's billing.creditsCharged, Tavily's usage.credits, OpenAI's tokens), else the documented rule (a basic Tavily search is 1 credit, a ZeroBounce `unknown` is free, an actor bills per result). Defaults (list prices as assumed on 2026-12-04; set your contract's): Tavily 0.008/credit (pay-as-you-go, tavily.com/pricing), ZeroBounce 0.008/credit (smallest pack, zerobounce.net/email-validation-pricing), Lusha 0.1/credit (an estimate for the smaller plans), Apify LinkedIn 0.008/result (HarvestAPI Full mode, $8 per 1,000, docs/VENDOR_APIS.md). OpenAI without an entry: the model's list price per token." },
+  { name: 'RUN_BUDGET_USD', default: '', schema: optionalDecimal, expected: 'empty or a number of USD >= 0', doc: "Caps a run's spend on vendor calls (the run's, shared by every worker): once spent, paid steps are skipped with BUDGET_EXHAUSTED:<vendor>, free ones (the crawl, the deterministic extraction) still run and the run completes. Kept with the run when it starts. Empty: no cap." },
   { name: 'CB_ERROR_THRESHOLD', default: '3', schema: int(1), expected: 'an integer >= 1', doc: 'Consecutive failed guarded calls that open a (tenant, vendor) breaker.' },
   { name: 'CB_COOL_OFF_S', default: '300', schema: int(0), expected: 'an integer >= 0 (seconds)', doc: 'Seconds a breaker stays open before one probe is let through.' },
   { name: 'CB_GLOBAL_EXEMPT_VENDORS', default: '', schema: vendorList, expected: 'a comma-separated list of tavily, openai, zerobounce, lusha, apify_linkedin, odoo', doc: 'Vendors that are never short-circuited.' },

@@ -17,3 +17,4 @@ export * from './backoff.js';
 export * from './queue.js';
 export * from './quotas.js';
 export * from './retryBudget.js';
+export * from './prices.js';

@@ -102,3 +102,20 @@ export const UNLIMITED: RateLimiterPort = {
   take: () => Promise.resolve(0),
   backOff: () => Promise.resolve(),
 };
+
+/** A run's budget (RUN_BUDGET_USD when it started; null: none) and what it has spent, fleet-wide. */
+export interface RunSpend {
+  budgetUsd: number | null;
+  spentUsd: number;
+}
+
+/**
+ * The money a run has spent on vendor calls, shared by every member of the fleet working it
+ * (table run_spend; the budget is the run's, in its params). Every call's cost counts, whether or
+ * not its company's result is the one recorded: it was paid.
+ */
+export interface RunSpendPort {
+  state(runId: number): Promise<RunSpend>;
+  /** Adds `usd` to the run's spend; resolves with the new state. */
+  spend(runId: number, usd: number): Promise<RunSpend>;
+}

@@ -25,7 +25,17 @@ import type {
  */
 export type StepOutcome<T> =
   | { ok: true; value: T; at: number; durationMs: number }
-  | { ok: false; refused: boolean; kind: ErrorKind | null; detail: string | null; partial?: T; at: number; durationMs: number | null };
+  | {
+      ok: false;
+      refused: boolean;
+      /** Refused because the run's budget is spent (BUDGET_EXHAUSTED), not by an open breaker. */
+      budget?: boolean;
+      kind: ErrorKind | null;
+      detail: string | null;
+      partial?: T;
+      at: number;
+      durationMs: number | null;
+    };
 
 /** Feature switches of DESIGN.md "Configuration". */
 export interface EnrichmentFeatures {

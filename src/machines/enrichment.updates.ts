@@ -1,5 +1,7 @@
 import {
+  budgetExhaustedReason,
   circuitOpenReason,
+  isBudgetExhaustedError,
   isCircuitOpenError,
   isEmailAddress,
   isVendorError,
@@ -59,9 +61,11 @@ export function initialContext(input: EnrichmentInput): Ctx {
  */
 export function outcomeOfError(error: unknown): StepOutcome<never> & { ok: false } {
   const vendorError = !isCircuitOpenError(error) && isVendorError(error) ? error : null;
+  const budget = isBudgetExhaustedError(error);
   return {
     ok: false,
-    refused: isCircuitOpenError(error),
+    refused: isCircuitOpenError(error) || budget,
+    ...(budget ? { budget: true } : {}),
     kind: vendorError?.kind ?? null,
     detail: vendorError?.detail ?? null,
     at: Number.NaN,
@@ -102,9 +106,12 @@ function advance(ctx: Ctx, outcome: StepOutcome<unknown>): Ctx {
   return { ...ctx, lastAt, inFlight: null };
 }
 
+/** Why a refused call was refused: the run's budget (`BUDGET_EXHAUSTED:<vendor>`) or its breaker (`CIRCUIT_OPEN:<vendor>`). */
+const refusalReason = (vendor: BreakerVendor, o: { budget?: boolean }): ReasonCode => (o.budget ? budgetExhaustedReason(vendor) : circuitOpenReason(vendor));
+
 /** A breaker vendor's step failed: its own reason, or `CIRCUIT_OPEN:<vendor>` alone when refused. */
 function failureStage(ctx: Ctx, s: StepName, vendor: BreakerVendor, failReason: ReasonCode, o: StepOutcome<unknown> & { ok: false }, fallback: string | null): { reason: ReasonCode; record: Stage } {
-  const reason = o.refused ? circuitOpenReason(vendor) : failReason;
+  const reason = o.refused ? refusalReason(vendor, o) : failReason;
   const extra = { fallback_taken: fallback, vendor, error_kind: o.kind, detail: o.detail };
   const record = stage(ctx, s, o.refused ? 'refused' : 'error', endOf(ctx, o), { errorCode: reason, durationMs: o.durationMs, extra });
   return { reason, record };
@@ -271,7 +278,7 @@ export function applyVerification(ctx: Ctx, o: StepOutcome<EmailVerification[]>)
   const at = endOf(next, o);
   const partial = withStatuses(next, o.partial ?? [], at);
   const deferred = partial.emails.map((e) => (e.status === 'unverified' ? { ...e, status: 'unknown' as const } : e));
-  const reasons: ReasonCode[] = o.refused ? [circuitOpenReason('zerobounce'), 'ZEROBOUNCE_DEFER'] : ['ZEROBOUNCE_DEFER'];
+  const reasons: ReasonCode[] = o.refused ? [refusalReason('zerobounce', o), 'ZEROBOUNCE_DEFER'] : ['ZEROBOUNCE_DEFER'];
   const extra = { vendor: 'zerobounce' as const, error_kind: o.kind, detail: o.detail };
   const record = stage(next, 'verify', o.refused ? 'refused' : 'error', at, { errorCode: reasons[0] ?? null, durationMs: o.durationMs, extra });
   return { ...partial, emails: deferred, reasons: [...partial.reasons, ...reasons], stages: [...partial.stages, record], outcomes: { ...partial.outcomes, verify: o.refused ? 'refused' : 'failed' } };

@@ -3,6 +3,7 @@ import { logContext, type Clock, type Company, type EnrichmentOutput, type Logge
 import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts } from '../enrichCompany.js';
 import type { GuardedCaller } from '../guard.types.js';
 import type { Observability } from '../observability.js';
+import { budgetedGuard, type RunBudgets } from './budget.js';
 import { CompanyUsage } from './usage.js';
 
 /** What {@link enrichOne} needs. */
@@ -14,6 +15,8 @@ export interface EnrichOneDeps {
   ports: EnrichmentPorts;
   logger: Logger;
   inspect?: EnrichCompanyDeps['inspect'];
+  /** The runs' budgets (RUN_BUDGET_USD): paid calls are refused once a run's is spent. Default none. */
+  budgets?: RunBudgets;
 }
 
 /**
@@ -23,14 +26,16 @@ export interface EnrichOneDeps {
  * (the company then has no row, so it is done again). Vendor failures never reject; only the sink can.
  */
 export async function enrichOne(deps: EnrichOneDeps, runId: number, company: Company, abort: AbortSignal): Promise<EnrichmentOutput | null> {
-  const usage = new CompanyUsage();
+  const { budgets } = deps;
+  const prices = deps.config.quotas.prices;
+  const usage = new CompanyUsage(prices, budgets ? (usd) => budgets.spend(runId, usd) : undefined);
   const stages: StageEvent[] = [];
   const startedAt = deps.clock.now();
   let output: EnrichmentOutput;
   try {
     output = await enrichCompany(company, {
       config: deps.config,
-      guard: usage.wrap(deps.guard),
+      guard: usage.wrap(budgets ? budgetedGuard(deps.guard, budgets, runId, prices) : deps.guard),
       ports: deps.ports,
       clock: deps.clock,
       signal: abort,

@@ -47,7 +47,7 @@ export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions):
   const { runId } = options;
   let processed = 0;
   const one = async (company: Company): Promise<void> => {
-    const usage = new CompanyUsage();
+    const usage = new CompanyUsage(deps.config.quotas.prices);
     const stages: StageEvent[] = [];
     const startedAt = deps.clock.now();
     let output: EnrichmentOutput;

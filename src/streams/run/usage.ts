@@ -1,3 +1,5 @@
+import { costOf, tokenCostOf, type VendorPrices } from '../../domain/prices.js';
+import type { VendorName } from '../../domain/vendor.js';
 import type { GuardedCaller, QuotaEvent } from '../guard.types.js';
 
 /** Calls, errors, retries, tokens and cost of one vendor for one company. */
@@ -24,6 +26,15 @@ export interface UsageTally {
 export class CompanyUsage {
   readonly byVendor = new Map<string, UsageTally>();
 
+  /**
+   * @param prices VENDOR_PRICES: each successful attempt's cost (what the vendor reported it charged, else the documented rule). Default none (free).
+   * @param onCost told of every cost counted (the run's budget), in USD
+   */
+  constructor(
+    private readonly prices: VendorPrices = {},
+    private readonly onCost?: (usd: number) => void,
+  ) {}
+
   private tally(vendor: string): UsageTally {
     let t = this.byVendor.get(vendor);
     if (!t) {
@@ -37,7 +48,9 @@ export class CompanyUsage {
   addTokens(vendor: string, tokens: number, costUsd: number | null): void {
     const t = this.tally(vendor);
     t.tokens += tokens;
-    t.costUsd += costUsd ?? 0;
+    const cost = tokenCostOf(vendor as VendorName, tokens, costUsd, this.prices);
+    t.costUsd += cost;
+    if (cost > 0) this.onCost?.(cost);
   }
 
   /** A GuardedCaller that delegates to `inner` and counts into this tally. */
@@ -49,7 +62,13 @@ export class CompanyUsage {
         t.calls += 1;
         if (attempts++ > 0) t.retries += 1;
         try {
-          return await fn(signal);
+          const value = await fn(signal);
+          const cost = costOf(vendor as VendorName, value, this.prices);
+          if (cost > 0) {
+            t.costUsd += cost;
+            this.onCost?.(cost);
+          }
+          return value;
         } catch (error) {
           t.errors += 1;
           throw error;
