@@ -25,3 +25,8 @@ CREATE TABLE IF NOT EXISTS run_spend (
   spent_usd  numeric(14, 6) NOT NULL DEFAULT 0 CHECK (spent_usd >= 0),
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- What each company's vendor calls cost (the sum of its run_vendor_usage increments), for the
+-- report's cost per company.
+ALTER TABLE company_enrichment_runs
+  ADD COLUMN IF NOT EXISTS cost_usd numeric(14, 6) NOT NULL DEFAULT 0 CHECK (cost_usd >= 0);

@@ -35,6 +35,10 @@ export interface RunSummary {
   odooExportDisabledReason: string | null;
   /** The fatal error when status is failed. */
   error?: string | null;
+  /** Cost per company (from company_enrichment_runs.cost_usd); absent: not known. */
+  cost?: { totalUsd: number; perCompanyUsd: number; top: { companyId: number; costUsd: number }[] };
+  /** RUN_BUDGET_USD and what the run spent; absent: not known. */
+  budget?: { budgetUsd: number | null; spentUsd: number; companiesSkipped: number };
 }
 
 /** Degraded companies as a fraction of all companies (0 for an empty run). */
@@ -101,6 +105,25 @@ export function renderSummary(s: RunSummary, options: { colour?: boolean } = {})
       .sort((a, b) => a.vendor.localeCompare(b.vendor))
       .map((v) => [v.vendor, String(v.calls), String(v.errors), String(v.retries), String(v.retriesRefused ?? 0), rateWaits(v), String(v.tokens), v.costUsd.toFixed(4)]);
     out.push(...table([['vendor', 'calls', 'errors', 'retries', 'retries refused', 'rate waits', 'tokens', 'cost USD'], ...rows]));
+  }
+  const waits = s.vendors.filter((v) => (v.rateWaits ?? 0) > 0);
+  const waitMs = waits.reduce((n, v) => n + (v.rateWaitMs ?? 0), 0);
+  out.push(
+    `  rate limits: ${waits.length === 0 ? 'no call waited' : `${waits.reduce((n, v) => n + (v.rateWaits ?? 0), 0)} attempts waited ${(waitMs / 1000).toFixed(1)}s for their turn (${waits.map((v) => `${v.vendor} ${v.rateWaits}`).join(', ')})`}`,
+  );
+  const refused = s.vendors.reduce((n, v) => n + (v.retriesRefused ?? 0), 0);
+  if (refused > 0) out.push(`  retry budget: ${refused} retries refused`);
+  if (s.cost) {
+    const top = s.cost.top[0];
+    out.push(`  cost: ${s.cost.totalUsd.toFixed(4)} USD, ${s.cost.perCompanyUsd.toFixed(4)} per company${top ? `, most ${top.costUsd.toFixed(4)} (company ${top.companyId})` : ''}`);
+  }
+  if (s.budget) {
+    const b = s.budget;
+    out.push(
+      b.budgetUsd === null
+        ? `  budget: none (spent ${b.spentUsd.toFixed(4)} USD)`
+        : `  budget: spent ${b.spentUsd.toFixed(4)} of ${b.budgetUsd} USD${b.companiesSkipped > 0 ? `, exhausted: ${b.companiesSkipped} companies had paid steps skipped (BUDGET_EXHAUSTED)` : ''}`,
+    );
   }
   out.push(bold(`Breaker transitions: ${s.breakerTransitions.length}`));
   out.push(...table(s.breakerTransitions.map((t) => [`tenant ${t.tenantId} ${t.vendor}`, `${t.from} -> ${t.to}`, t.reason, new Date(t.at).toISOString()])));

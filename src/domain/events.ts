@@ -117,7 +117,16 @@ export interface StageEvent {
 
 /** Events that flow through the persistence sink. `runId` is the enrichment run's id. */
 export type RunEvent =
-  | { type: 'company.finished'; runId: number; tenantId: TenantId; output: EnrichmentOutput; startedAt: number; finishedAt: number }
+  | {
+      type: 'company.finished';
+      runId: number;
+      tenantId: TenantId;
+      output: EnrichmentOutput;
+      startedAt: number;
+      finishedAt: number;
+      /** What the company's vendor calls cost, in USD (company_enrichment_runs.cost_usd). Absent: 0. */
+      costUsd?: number;
+    }
   | {
       type: 'vendor.usage';
       runId: number;

@@ -48,6 +48,8 @@ describe('run summary', () => {
     expect(new Set(reasonLines.map((l) => l.length)).size).toBe(1);
     expect(lineWith(text, '  openai')).toMatch(/openai\s+188\s+3\s+2\s+0\s+0\s+91234\s+0\.1235$/);
     expect(lineWith(text, '  tavily')).toMatch(/tavily\s+60\s+14\s+9\s+4\s+12 \(34\.5s\)\s+0\s+0\.4800$/);
+    expect(lineWith(text, 'rate limits:')).toBe('  rate limits: 12 attempts waited 34.5s for their turn (tavily 12)');
+    expect(lineWith(text, 'retry budget:')).toBe('  retry budget: 4 retries refused');
     expect(lineWith(text, 'Breaker transitions')).toContain('2');
     expect(lineWith(text, 'closed -> open')).toMatch(/tenant 7 openai\s+closed -> open\s+threshold\s+2026-01-02T03:04:05\.000Z/);
     expect(lineWith(text, '  crawl')).toMatch(/crawl\s+120\s+981$/);

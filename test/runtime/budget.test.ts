@@ -9,6 +9,19 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configFrom, createRuntime, type Company } from '../../src/index.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { createTestDatabase } from '../support/database.js';
+import { renderSummary } from '../../src/cli/summary.js';
+import { summaryFromReport } from '../../src/cli/reportSummary.js';
+import type { Config } from '../../src/index.js';
+
+/** The run's report, from a runtime of its own (the run's runtime is closed). */
+async function reportOf(config: Config, runId: number) {
+  const runtime = await createRuntime(config);
+  try {
+    return await runtime.report(runId);
+  } finally {
+    await runtime.close();
+  }
+}
 
 const TENANT = 1401;
 const company = (companyId: number): Company => ({ tenantId: TENANT, companyId, name: `Budget Co ${companyId}`, domain: `rich-budget-${companyId}.example` });
@@ -69,6 +82,15 @@ describe('a run with RUN_BUDGET_USD (real PostgreSQL, simulated vendors)', () =>
     expect(spend.rows[0]!.spent).toBeLessThan(5.1);
     const params = await pool.query<{ budget: string }>(`SELECT params->>'budgetUsd' AS budget FROM enrichment_runs WHERE run_id = $1`, [result.runId]);
     expect(params.rows[0]!.budget).toBe('5');
+    // The report and the summary say so, with the cost per company.
+    const report = (await reportOf(config, result.runId))!;
+    expect(report.budget).toMatchObject({ budgetUsd: 5, companiesSkipped: 7 });
+    expect(report.cost.totalUsd).toBeGreaterThanOrEqual(5);
+    expect(report.cost.top).toHaveLength(5);
+    expect(report.cost.top[0]!.costUsd).toBeGreaterThanOrEqual(1);
+    const text = renderSummary(summaryFromReport(report));
+    expect(text).toMatch(/budget: spent 5\.\d{4} of 5 USD, exhausted: 7 companies had paid steps skipped \(BUDGET_EXHAUSTED\)/);
+    expect(text).toMatch(/cost: 5\.\d{4} USD, 0\.4\d{3} per company, most 1\.\d{4} \(company \d+\)/);
   });
 
   it('without RUN_BUDGET_USD nothing is skipped, and default prices give every paid call its cost', async () => {

@@ -33,6 +33,7 @@ export function companyRows(events: readonly RunEvent[]): { companies: object[];
     timings: e.output.timings,
     started_at: e.startedAt,
     finished_at: Math.max(e.finishedAt, e.startedAt),
+    cost_usd: e.costUsd ?? 0,
   }));
   const companies = lastByKey(finished, (e) => `${e.tenantId}/${e.output.companyId}`).map((e) => ({
     run_id: e.runId,

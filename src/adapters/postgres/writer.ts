@@ -37,13 +37,13 @@ const SQL = {
       name = coalesce(companies.name, EXCLUDED.name), facts = EXCLUDED.facts,
       last_enriched_at = greatest(companies.last_enriched_at, EXCLUDED.last_enriched_at), updated_at = now()`,
   companyRuns: `INSERT INTO company_enrichment_runs AS c (run_id, company_id, tenant_id, status, degraded_reasons, reasons,
-      facts, provenance, fallbacks, timings, started_at, finished_at, export_status, export_partner_id, export_detail, exported_at)
+      facts, provenance, fallbacks, timings, started_at, finished_at, export_status, export_partner_id, export_detail, exported_at, cost_usd)
     SELECT r.run_id, r.company_id, r.tenant_id, r.status, r.degraded_reasons, r.reasons, r.facts, r.provenance,
       r.fallbacks, r.timings, to_timestamp(r.started_at / 1000.0), to_timestamp(r.finished_at / 1000.0),
-      r.export_status, r.partner_id, r.detail, CASE WHEN r.exported THEN now() END
+      r.export_status, r.partner_id, r.detail, CASE WHEN r.exported THEN now() END, coalesce(r.cost_usd, 0)
     FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, company_id bigint, tenant_id int, status text,
       degraded_reasons text, reasons text[], facts jsonb, provenance jsonb, fallbacks text[], timings jsonb,
-      started_at float8, finished_at float8, exported boolean, export_status text, partner_id int, detail text)
+      started_at float8, finished_at float8, exported boolean, export_status text, partner_id int, detail text, cost_usd numeric)
     WHERE EXISTS (SELECT FROM ledger)
     ON CONFLICT (run_id, company_id) DO NOTHING
     RETURNING c.run_id, c.company_id`,

@@ -53,7 +53,7 @@ export async function enrichOne(deps: EnrichOneDeps, runId: number, company: Com
   const events = deps.obs.group();
   for (const e of stages) void events.recordStage(runId, e);
   for (const [vendor, t] of usage.byVendor) void events.bumpVendor(runId, company.tenantId, vendor, { ...t, companyId: company.companyId });
-  await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
+  await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt, costUsd: usage.totalCostUsd() });
   if (deps.logger.isLevelEnabled('debug')) {
     deps.logger.child(logContext({ runId, companyId: company.companyId })).debug({ reasons: output.degradedReasons, fallbacks: output.fallbacks }, 'company enriched');
   }

@@ -72,7 +72,7 @@ export function enrichPhase(deps: EnrichPhaseDeps, options: EnrichPhaseOptions):
     const events = deps.obs.group();
     for (const e of stages) void events.recordStage(runId, e);
     for (const [vendor, t] of usage.byVendor) void events.bumpVendor(runId, company.tenantId, vendor, { ...t, companyId: company.companyId });
-    await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
+    await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt, costUsd: usage.totalCostUsd() });
     processed += 1;
     if (deps.logger.isLevelEnabled('debug')) {
       deps.logger.child(logContext({ companyId: company.companyId })).debug({ reasons: output.degradedReasons, fallbacks: output.fallbacks }, 'company enriched');

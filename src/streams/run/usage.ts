@@ -44,6 +44,13 @@ export class CompanyUsage {
     return t;
   }
 
+  /** What every vendor's calls cost in all, in USD. */
+  totalCostUsd(): number {
+    let sum = 0;
+    for (const t of this.byVendor.values()) sum += t.costUsd;
+    return sum;
+  }
+
   /** Adds model usage (OpenAI tokens and cost) to a vendor's tally. */
   addTokens(vendor: string, tokens: number, costUsd: number | null): void {
     const t = this.tally(vendor);
