@@ -83,7 +83,7 @@ describe('a run with RUN_BUDGET_USD (real PostgreSQL, simulated vendors)', () =>
     const params = await pool.query<{ budget: string }>(`SELECT params->>'budgetUsd' AS budget FROM enrichment_runs WHERE run_id = $1`, [result.runId]);
     expect(params.rows[0]!.budget).toBe('5');
     // The report and the summary say so, with the cost per company.
-    const report = (await reportOf(config, result.runId))!;
+    const report = (await reportOf(config, result.runId!))!;
     expect(report.budget).toMatchObject({ budgetUsd: 5, companiesSkipped: 7 });
     expect(report.cost.totalUsd).toBeGreaterThanOrEqual(5);
     expect(report.cost.top).toHaveLength(5);
