@@ -124,18 +124,18 @@ export function createGuardedCaller(deps: GuardedCallerDeps): GuardedCaller & { 
     const limited = breakerVendor !== null && limiter.limits(breakerVendor);
     const turn = (): Promise<void> => {
       if (breakerVendor === null) return Promise.resolve();
-      return waitForTurn(limiter, breakerVendor, { clock, host, deadline: options?.deadline, signal }).then(
-        (waitedMs) => {
-          if (waitedMs > 0) {
-            options?.onQuota?.({ type: 'rate_wait', waitedMs });
-            observer.onRateWait?.({ tenantId, vendor: breakerVendor, waitedMs });
-          }
-        },
-        (error: unknown) => {
-          waitEnded = true;
-          throw error;
-        },
-      );
+      const waitStarted = clock.now();
+      const waited = (waitedMs: number): void => {
+        if (waitedMs <= 0) return;
+        options?.onQuota?.({ type: 'rate_wait', waitedMs });
+        observer.onRateWait?.({ tenantId, vendor: breakerVendor, waitedMs });
+      };
+      return waitForTurn(limiter, breakerVendor, { clock, host, deadline: options?.deadline, signal }).then(waited, (error: unknown) => {
+        // A wait that ended without a turn (the deadline, an abort) counts as a wait too.
+        waited(clock.now() - waitStarted);
+        waitEnded = true;
+        throw error;
+      });
     };
     const attemptNow = (): Promise<T> => {
       const n = ++attempt;

@@ -35,9 +35,10 @@ function sleep(ms: number, host: TimerHost, signal: AbortSignal | undefined, onA
 
 /**
  * Waits for one turn of `vendor` from the limiter (no request is sent meanwhile): asks, and when
- * there is none sleeps until the limiter says one may be free, and asks again. A wait that would
- * reach the deadline is not started: the call fails at once as `timeout` "deadline passed waiting
- * for a rate-limit turn"; the caller's abort ends it as `timeout` "aborted". A limiter that fails
+ * there is none sleeps until the limiter says one may be free, and asks again. When the next turn
+ * would come at or after the deadline, it sleeps until the deadline and fails as `timeout` "deadline
+ * passed waiting for a rate-limit turn" (the company's deadline has then ended it: DEADLINE_EXCEEDED,
+ * not a vendor failure); the caller's abort ends a wait at once as `timeout` "aborted". A limiter that fails
  * (its store unreachable and no insurance) lets the call go: the vendor's own 429 still protects it.
  *
  * @returns the milliseconds waited (0 when a turn was free at once)
@@ -50,7 +51,12 @@ export async function waitForTurn(limiter: RateLimiterPort, vendor: BreakerVendo
     const ms = await limiter.take(vendor).catch(() => 0);
     if (ms <= 0) return clock.now() - start;
     if (signal?.aborted) throw aborted(vendor, signal);
-    if (deadline !== undefined && clock.now() + ms >= deadline) throw pastDeadline(vendor, 'a rate-limit turn');
+    if (deadline !== undefined && clock.now() + ms >= deadline) {
+      // No turn before the deadline: the call ends when the deadline does, as the deadline says
+      // (the company's DEADLINE_EXCEEDED), not earlier as if the vendor had failed.
+      await sleep(Math.max(0, deadline - clock.now()), host, signal, () => aborted(vendor, signal!));
+      throw pastDeadline(vendor, 'a rate-limit turn');
+    }
     await sleep(ms, host, signal, () => aborted(vendor, signal!));
   }
 }

@@ -72,15 +72,17 @@ describe('rate limits: a call waits for its turn', () => {
     expect(lusha.requests.map((r) => r.at - T0)).toEqual([0, 60_000]);
   });
 
-  it('a call whose turn would come after its deadline fails at once as the deadline says, with no request and no breaker failure', async () => {
+  it('a call whose turn would come after its deadline ends at the deadline, as the deadline says, with no request and no breaker failure', async () => {
     const { guard, registry } = caller({ rates: 'tavily=1/min' });
     const { fn, requests } = scripted('tavily', ['ok']);
     await settle(guard.call(1, 'tavily', fn));
     const started = Date.now();
-    const out = await settle(guard.call(1, 'tavily', fn, { deadline: Date.now() + 30_000 }));
+    const quota: QuotaEvent[] = [];
+    const out = await settle(guard.call(1, 'tavily', fn, { deadline: Date.now() + 30_000, onQuota: (e) => quota.push(e) }));
+    expect(quota).toEqual([{ type: 'rate_wait', waitedMs: 30_000 }]); // counted, though no turn came
     expect(out.error).toBeInstanceOf(VendorError);
     expect(out.error).toMatchObject({ kind: 'timeout', detail: 'deadline passed waiting for a rate-limit turn' });
-    expect(Date.now() - started).toBe(0);
+    expect(Date.now() - started).toBe(30_000);
     expect(requests).toHaveLength(1);
     expect(registry.list()).toMatchObject([{ vendor: 'tavily', state: 'closed', consecutiveFailures: 0 }]);
   });

@@ -22,6 +22,12 @@ export const DEMO_SETTINGS: Record<string, string> = {
   RUN_CONCURRENCY: '6',
   SHUTDOWN_GRACE_MS: '3000',
   ODOO_URL: '',
+  // Quotas at work (issue 14): OpenAI held to 15 calls a second (some companies wait for their
+  // turn: the summary's rate-limits line; the plans' own limits, e.g. Lusha's 40 a minute, would
+  // hold the demo's one-second deadlines), and a budget that runs out before the run ends (its
+  // budget line, and BUDGET_EXHAUSTED on the companies after it).
+  VENDOR_RATE_LIMITS: 'tavily=20/s,openai=15/s,lusha=20/s,apify_linkedin=30/s',
+  RUN_BUDGET_USD: '5',
 };
 
 /** Fault profile of the simulators: every reason code, a breaker that opens and recovers. */
