@@ -30,3 +30,22 @@ CREATE TABLE IF NOT EXISTS run_spend (
 -- report's cost per company.
 ALTER TABLE company_enrichment_runs
   ADD COLUMN IF NOT EXISTS cost_usd numeric(14, 6) NOT NULL DEFAULT 0 CHECK (cost_usd >= 0);
+
+-- No double spend: paid vendor answers, per tenant, keyed by the request (vendor, endpoint, a hash
+-- of the normalised query), reused while younger than VENDOR_ANSWER_TTL_DAYS.
+CREATE TABLE IF NOT EXISTS vendor_answers (
+  tenant_id  integer NOT NULL,
+  vendor     text NOT NULL,
+  endpoint   text NOT NULL,
+  query_key  text NOT NULL,
+  answer     jsonb NOT NULL,
+  cost_usd   numeric(14, 6) NOT NULL DEFAULT 0 CHECK (cost_usd >= 0),
+  fetched_at timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, vendor, endpoint, query_key)
+);
+CREATE INDEX IF NOT EXISTS vendor_answers_fetched_idx ON vendor_answers (fetched_at);
+
+-- Per vendor and run: the answers reused instead of bought again, and what they had cost.
+ALTER TABLE run_vendor_usage
+  ADD COLUMN IF NOT EXISTS reuses    bigint NOT NULL DEFAULT 0 CHECK (reuses >= 0),
+  ADD COLUMN IF NOT EXISTS saved_usd numeric(14, 6) NOT NULL DEFAULT 0 CHECK (saved_usd >= 0);

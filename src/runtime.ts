@@ -36,6 +36,7 @@ import { runReport, type RunReport } from './adapters/postgres/report.js';
 import { createLocks } from './adapters/postgres/runLock.js';
 import { createRunQueue } from './adapters/postgres/runQueues.js';
 import { createRunStore } from './adapters/postgres/runs.js';
+import { createAnswerStore } from './adapters/postgres/answers.js';
 import { createRunSpend } from './adapters/postgres/runSpend.js';
 import { createPgBatchWriter } from './adapters/postgres/writer.js';
 import { createSwitchingRateLimiter } from './adapters/rateLimiter.js';
@@ -46,6 +47,7 @@ import { enrichCompany, type EnrichmentPorts } from './streams/enrichCompany.js'
 import { createGuardedCaller, probeTimeoutMsOf } from './streams/guardedCall.js';
 import { guardEventsTo, type BreakerInfo, type GuardEvent } from './streams/guard.types.js';
 import { createObservability } from './streams/observability.js';
+import { AnswerReuse } from './streams/answers.js';
 import { RunBudgets } from './streams/run/budget.js';
 import { memberDepsOf, startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
 import { startWorker, type WorkHandle, type WorkOptions } from './streams/fleet/worker.js';
@@ -293,6 +295,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     logger,
     transitions,
     budgets: new RunBudgets(createRunSpend(db), logger),
+    answers: new AnswerReuse(createAnswerStore(db), config.quotas.answerTtlDays, clock, logger),
     odoo: {
       partnerMap: createPgPartnerMap(database.pool),
       createClient: (target: Parameters<typeof createOdooClient>[0]) => createOdooClient(target, { timeoutMs: config.vendorTimeoutMs, maxResponseBytes: config.odoo.maxResponseBytes }),

@@ -3,7 +3,7 @@ import type { TenantId } from '../domain/vendor.js';
 import { explainDisabledReason } from '../domain/index.js';
 
 /** Usage of one vendor during the run (from run_vendor_usage): the sums of its `vendor.usage` events. */
-export type VendorUsageSummary = Pick<Extract<RunEvent, { type: 'vendor.usage' }>, 'vendor' | 'calls' | 'errors' | 'retries' | 'tokens' | 'costUsd' | 'rateWaits' | 'rateWaitMs' | 'retriesRefused'>;
+export type VendorUsageSummary = Pick<Extract<RunEvent, { type: 'vendor.usage' }>, 'vendor' | 'calls' | 'errors' | 'retries' | 'tokens' | 'costUsd' | 'rateWaits' | 'rateWaitMs' | 'retriesRefused' | 'reuses' | 'savedUsd'>;
 
 /** Latency of one stage over the run's companies, in milliseconds. */
 export interface StageSummary {
@@ -113,6 +113,11 @@ export function renderSummary(s: RunSummary, options: { colour?: boolean } = {})
   );
   const refused = s.vendors.reduce((n, v) => n + (v.retriesRefused ?? 0), 0);
   if (refused > 0) out.push(`  retry budget: ${refused} retries refused`);
+  const reused = s.vendors.filter((v) => (v.reuses ?? 0) > 0);
+  if (reused.length > 0) {
+    const saved = reused.reduce((n, v) => n + (v.savedUsd ?? 0), 0);
+    out.push(`  stored answers: ${reused.reduce((n, v) => n + (v.reuses ?? 0), 0)} reused, ${saved.toFixed(4)} USD saved (${reused.map((v) => `${v.vendor} ${v.reuses}`).join(', ')})`);
+  }
   if (s.cost) {
     const top = s.cost.top[0];
     out.push(`  cost: ${s.cost.totalUsd.toFixed(4)} USD, ${s.cost.perCompanyUsd.toFixed(4)} per company${top ? `, most ${top.costUsd.toFixed(4)} (company ${top.companyId})` : ''}`);

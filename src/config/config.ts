@@ -1,3 +1,4 @@
+import type { AnswerTtlDays } from '../domain/answers.js';
 import type { VendorPrices } from '../domain/prices.js';
 import type { VendorRates } from '../domain/quotas.js';
 import type { RetryBudgetPolicy } from '../domain/retryBudget.js';
@@ -46,6 +47,8 @@ export interface Config {
     prices: VendorPrices;
     /** RUN_BUDGET_USD: a run's cap on vendor spend; null: none. */
     runBudgetUsd: number | null;
+    /** VENDOR_ANSWER_TTL_DAYS: days a paid answer is reused; a vendor absent or 0: never. */
+    answerTtlDays: AnswerTtlDays;
   };
   features: {
     tavilyFallback: boolean;

@@ -119,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
         v<number | null>('RETRY_BUDGET_PERCENT') === null ? null : { percent: v('RETRY_BUDGET_PERCENT'), minPerS: v('RETRY_BUDGET_MIN_PER_S'), windowS: 10 },
       prices: v('VENDOR_PRICES'),
       runBudgetUsd: v('RUN_BUDGET_USD'),
+      answerTtlDays: v('VENDOR_ANSWER_TTL_DAYS'),
     },
     features: {
       tavilyFallback: v('ENABLE_TAVILY_FALLBACK'),

@@ -148,6 +148,9 @@ export type RunEvent =
       rateWaitMs?: number;
       /** Retries the (tenant, vendor) retry budget refused. Absent: 0. */
       retriesRefused?: number;
+      /** Stored paid answers reused instead of bought again, and what they had cost. Absent: 0. */
+      reuses?: number;
+      savedUsd?: number;
     }
   | ({ type: 'stage.event'; runId: number } & StageEvent)
   | ({ type: 'breaker.transition'; runId: number | null } & BreakerTransition)

@@ -18,3 +18,4 @@ export * from './queue.js';
 export * from './quotas.js';
 export * from './retryBudget.js';
 export * from './prices.js';
+export * from './answers.js';

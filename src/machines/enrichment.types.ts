@@ -24,7 +24,14 @@ import type {
  * `partial` carries what a multi-call step got before it failed (email verification).
  */
 export type StepOutcome<T> =
-  | { ok: true; value: T; at: number; durationMs: number }
+  | {
+      ok: true;
+      value: T;
+      at: number;
+      durationMs: number;
+      /** The value is a stored paid answer (VENDOR_ANSWER_TTL_DAYS) the vendor gave then (epoch ms); no call was made. */
+      reused?: { fetchedAt: number };
+    }
   | {
       ok: false;
       refused: boolean;

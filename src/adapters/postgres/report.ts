@@ -8,7 +8,7 @@ export interface RunReport {
   reasons: { reason: string; companies: number }[];
   /** Companies per export_status (`pending` when none yet). */
   exports: { exportStatus: string; companies: number }[];
-  vendors: { vendor: string; calls: number; errors: number; retries: number; tokens: number; costUsd: number; rateWaits: number; rateWaitMs: number; retriesRefused: number }[];
+  vendors: { vendor: string; calls: number; errors: number; retries: number; tokens: number; costUsd: number; rateWaits: number; rateWaitMs: number; retriesRefused: number; reuses: number; savedUsd: number }[];
   breakerTransitions: { vendor: string; from: string; to: string; at: Date; reason: string }[];
   stages: { stage: string; n: number; p50: number; p90: number; p95: number; p99: number; maxMs: number }[];
   /** Events the database refused for their content (should be empty). */
@@ -33,7 +33,7 @@ export async function runReport(pool: Pick<Queryable, 'query'>, runId: number): 
                 WHERE run_id = $1 GROUP BY reason ORDER BY companies DESC, reason`, [runId]),
     pool.query(`SELECT coalesce(export_status, 'pending') AS export_status, count(*)::int AS companies FROM company_enrichment_runs
                 WHERE run_id = $1 GROUP BY 1 ORDER BY companies DESC, 1`, [runId]),
-    pool.query(`SELECT vendor, calls, errors, retries, tokens, cost_usd, rate_waits, rate_wait_ms, retries_refused FROM run_vendor_usage WHERE run_id = $1 ORDER BY vendor`, [runId]),
+    pool.query(`SELECT vendor, calls, errors, retries, tokens, cost_usd, rate_waits, rate_wait_ms, retries_refused, reuses, saved_usd FROM run_vendor_usage WHERE run_id = $1 ORDER BY vendor`, [runId]),
     pool.query(`SELECT vendor, from_state, to_state, at, reason FROM breaker_transitions WHERE run_id = $1 ORDER BY at, id`, [runId]),
     pool.query(`SELECT stage, n, p50, p90, p95, p99, max_ms FROM run_stage_stats WHERE run_id = $1 ORDER BY stage`, [runId]),
     pool.query(`SELECT count(*)::int AS n FROM sink_rejected_events WHERE run_id = $1`, [runId]),
@@ -72,7 +72,8 @@ export async function runReport(pool: Pick<Queryable, 'query'>, runId: number): 
     reasons: reasons.rows.map((x) => ({ reason: x.reason, companies: x.companies })),
     exports: exports.rows.map((x) => ({ exportStatus: x.export_status, companies: x.companies })),
     vendors: vendors.rows.map((x) => ({ vendor: x.vendor, calls: Number(x.calls), errors: Number(x.errors), retries: Number(x.retries), tokens: Number(x.tokens), costUsd: Number(x.cost_usd),
-      rateWaits: Number(x.rate_waits), rateWaitMs: Number(x.rate_wait_ms), retriesRefused: Number(x.retries_refused) })),
+      rateWaits: Number(x.rate_waits), rateWaitMs: Number(x.rate_wait_ms), retriesRefused: Number(x.retries_refused),
+      reuses: Number(x.reuses), savedUsd: Number(x.saved_usd) })),
     breakerTransitions: transitions.rows.map((x) => ({ vendor: x.vendor, from: x.from_state, to: x.to_state, at: x.at, reason: x.reason })),
     stages: stages.rows.map((x) => ({ stage: x.stage, n: x.n, p50: x.p50, p90: x.p90, p95: x.p95, p99: x.p99, maxMs: x.max_ms })),
     rejectedEvents: rejected.rows[0]?.n ?? 0,

@@ -66,11 +66,11 @@ const SQL = {
         THEN contacts.email_sub_status ELSE EXCLUDED.email_sub_status END,
       verified_at = coalesce(EXCLUDED.verified_at, contacts.verified_at),
       last_seen_run_id = EXCLUDED.last_seen_run_id, updated_at = now()`,
-  usage: `INSERT INTO run_vendor_usage (run_id, tenant_id, vendor, calls, errors, retries, tokens, cost_usd, rate_waits, rate_wait_ms, retries_refused)
+  usage: `INSERT INTO run_vendor_usage (run_id, tenant_id, vendor, calls, errors, retries, tokens, cost_usd, rate_waits, rate_wait_ms, retries_refused, reuses, saved_usd)
     SELECT r.run_id, r.tenant_id, r.vendor, sum(r.calls), sum(r.errors), sum(r.retries), sum(r.tokens), sum(r.cost_usd),
-      sum(r.rate_waits), sum(r.rate_wait_ms), sum(r.retries_refused)
+      sum(r.rate_waits), sum(r.rate_wait_ms), sum(r.retries_refused), sum(r.reuses), sum(r.saved_usd)
     FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, gated boolean, vendor text,
-      calls bigint, errors bigint, retries bigint, tokens bigint, cost_usd numeric, rate_waits bigint, rate_wait_ms bigint, retries_refused bigint)
+      calls bigint, errors bigint, retries bigint, tokens bigint, cost_usd numeric, rate_waits bigint, rate_wait_ms bigint, retries_refused bigint, reuses bigint, saved_usd numeric)
     WHERE EXISTS (SELECT FROM ledger) AND ${GATE}
     GROUP BY r.run_id, r.tenant_id, r.vendor
     ON CONFLICT (run_id, tenant_id, vendor) DO UPDATE SET calls = run_vendor_usage.calls + EXCLUDED.calls,
@@ -78,6 +78,7 @@ const SQL = {
       tokens = run_vendor_usage.tokens + EXCLUDED.tokens, cost_usd = run_vendor_usage.cost_usd + EXCLUDED.cost_usd,
       rate_waits = run_vendor_usage.rate_waits + EXCLUDED.rate_waits, rate_wait_ms = run_vendor_usage.rate_wait_ms + EXCLUDED.rate_wait_ms,
       retries_refused = run_vendor_usage.retries_refused + EXCLUDED.retries_refused,
+      reuses = run_vendor_usage.reuses + EXCLUDED.reuses, saved_usd = run_vendor_usage.saved_usd + EXCLUDED.saved_usd,
       updated_at = now()`,
   stages: `INSERT INTO run_event_logs (run_id, tenant_id, company_id, stage, event, status, error_code, duration_ms, extra, at)
     SELECT r.run_id, r.tenant_id, r.company_id, r.stage, r.event, r.status, r.error_code, r.duration_ms, r.extra,

@@ -3,6 +3,7 @@ import { logContext, type Clock, type Company, type EnrichmentOutput, type Logge
 import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts } from '../enrichCompany.js';
 import type { GuardedCaller } from '../guard.types.js';
 import type { Observability } from '../observability.js';
+import type { AnswerReuse } from '../answers.js';
 import { budgetedGuard, type RunBudgets } from './budget.js';
 import { CompanyUsage } from './usage.js';
 
@@ -15,6 +16,8 @@ export interface EnrichOneDeps {
   ports: EnrichmentPorts;
   logger: Logger;
   inspect?: EnrichCompanyDeps['inspect'];
+  /** Stored paid answers (VENDOR_ANSWER_TTL_DAYS). Default none. */
+  answers?: AnswerReuse;
   /** The runs' budgets (RUN_BUDGET_USD): paid calls are refused once a run's is spent. Default none. */
   budgets?: RunBudgets;
 }
@@ -42,6 +45,7 @@ export async function enrichOne(deps: EnrichOneDeps, runId: number, company: Com
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
       onStageEvent: (event) => stages.push(event),
       onUsage: (u) => usage.addTokens(u.vendor, u.usage.totalTokens, u.costUsd),
+      ...(deps.answers ? { answers: { reuse: deps.answers, prices, onReuse: (vendor, savedUsd) => usage.addReuse(vendor, savedUsd) } } : {}),
     });
   } catch (error) {
     if (abort.aborted) return null;

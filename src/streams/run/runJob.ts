@@ -28,6 +28,7 @@ import type { OdooExportDeps } from '../odoo/odooExport.js';
 import type { Sink } from '../sink.js';
 import type { TransitionRecorder } from '../transitionRecorder.js';
 import { runMember, type MemberDeps } from '../fleet/member.js';
+import type { AnswerReuse } from '../answers.js';
 import type { RunBudgets } from './budget.js';
 import { startRunRow, type RunSource, type StartedRun } from './runStart.js';
 
@@ -55,6 +56,8 @@ export interface RunJobDeps {
   inspect?: (event: InspectionEvent) => void;
   /** The runs' budgets (RUN_BUDGET_USD), shared by every run and worker of the runtime. Default none. */
   budgets?: RunBudgets;
+  /** Stored paid answers (VENDOR_ANSWER_TTL_DAYS). Default none. */
+  answers?: AnswerReuse;
 }
 
 /** What a fleet member needs, from what a run is composed of. */
@@ -68,6 +71,7 @@ export function memberDepsOf(deps: RunJobDeps, work: WorkQueue, logger: Logger):
     logger,
     ...(deps.inspect ? { inspect: deps.inspect } : {}),
     ...(deps.budgets ? { budgets: deps.budgets } : {}),
+    ...(deps.answers ? { answers: deps.answers } : {}),
     work,
     store: deps.store,
     runQueue: deps.queue,

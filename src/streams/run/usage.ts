@@ -14,6 +14,9 @@ export interface UsageTally {
   rateWaitMs: number;
   /** Retries the retry budget refused. */
   retriesRefused: number;
+  /** Stored paid answers reused instead of bought again, and what they had cost. */
+  reuses: number;
+  savedUsd: number;
 }
 
 /**
@@ -38,10 +41,17 @@ export class CompanyUsage {
   private tally(vendor: string): UsageTally {
     let t = this.byVendor.get(vendor);
     if (!t) {
-      t = { calls: 0, errors: 0, retries: 0, tokens: 0, costUsd: 0, rateWaits: 0, rateWaitMs: 0, retriesRefused: 0 };
+      t = { calls: 0, errors: 0, retries: 0, tokens: 0, costUsd: 0, rateWaits: 0, rateWaitMs: 0, retriesRefused: 0, reuses: 0, savedUsd: 0 };
       this.byVendor.set(vendor, t);
     }
     return t;
+  }
+
+  /** A stored paid answer of `vendor` reused: no call, `savedUsd` not spent again. */
+  addReuse(vendor: string, savedUsd: number): void {
+    const t = this.tally(vendor);
+    t.reuses += 1;
+    t.savedUsd += savedUsd;
   }
 
   /** What every vendor's calls cost in all, in USD. */

@@ -106,7 +106,7 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
 
     const report = await runReport(pool, dirty);
     expect(report?.reasons).toEqual([{ reason: 'ZEROBOUNCE_DEFER', companies: 1 }]);
-    expect(report?.vendors).toEqual([{ vendor: 'tavily', calls: 1, errors: 1, retries: 2, tokens: 0, costUsd: 0, rateWaits: 2, rateWaitMs: 1250, retriesRefused: 3 }]);
+    expect(report?.vendors).toEqual([{ vendor: 'tavily', calls: 1, errors: 1, retries: 2, tokens: 0, costUsd: 0, rateWaits: 2, rateWaitMs: 1250, retriesRefused: 3, reuses: 0, savedUsd: 0 }]);
     expect(report?.breakerTransitions).toMatchObject([{ vendor: 'tavily', from: 'closed', to: 'open', reason: 'threshold' }]);
     expect(report?.stages.map((s) => s.stage)).toEqual(['company', 'crawl', 'search']);
     expect(report?.exports).toEqual([{ exportStatus: 'pending', companies: 4 }]);

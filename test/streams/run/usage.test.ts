@@ -18,8 +18,8 @@ describe('CompanyUsage', () => {
     };
     await expect(guard.call(1, 'tavily', flaky)).resolves.toBe('ok');
     await expect(guard.call(1, 'openai', async () => 'fine')).resolves.toBe('fine');
-    expect(usage.byVendor.get('tavily')).toEqual({ calls: 3, errors: 2, retries: 2, tokens: 0, costUsd: 0, rateWaits: 0, rateWaitMs: 0, retriesRefused: 0 });
-    expect(usage.byVendor.get('openai')).toEqual({ calls: 1, errors: 0, retries: 0, tokens: 0, costUsd: 0, rateWaits: 0, rateWaitMs: 0, retriesRefused: 0 });
+    expect(usage.byVendor.get('tavily')).toEqual({ calls: 3, errors: 2, retries: 2, tokens: 0, costUsd: 0, rateWaits: 0, rateWaitMs: 0, retriesRefused: 0, reuses: 0, savedUsd: 0 });
+    expect(usage.byVendor.get('openai')).toEqual({ calls: 1, errors: 0, retries: 0, tokens: 0, costUsd: 0, rateWaits: 0, rateWaitMs: 0, retriesRefused: 0, reuses: 0, savedUsd: 0 });
   });
 
   it("counts a call's rate-limit waits and the retries its budget refused, and still tells the caller's own onQuota", async () => {
