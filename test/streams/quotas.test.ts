@@ -12,6 +12,7 @@ import type { QuotaEvent } from '../../src/streams/guard.types.js';
 import { createGuardedCaller } from '../../src/streams/guardedCall.js';
 import { configFrom } from '../../src/config/index.js';
 import { createBreakerRegistry } from '../../src/streams/breakerRegistry.js';
+import { enrichCompany, type EnrichmentPorts } from '../../src/streams/enrichCompany.js';
 import { scripted, settle } from '../support/breakerHarness.js';
 
 const T0 = Date.UTC(2026, 0, 1); // on a whole second: the windows start with it
@@ -207,5 +208,29 @@ describe('retry budget per (tenant, vendor)', () => {
     const { fn, requests } = scripted('tavily', ['server']);
     await settleAll(Array.from({ length: 10 }, () => guard.call(1, 'tavily', fn)), 5000);
     expect(requests).toHaveLength(30);
+  });
+});
+
+describe('a rate-limit wait in the chain (enrichCompany, real guarded call and limiter)', () => {
+  it('a company whose OpenAI turn comes after its deadline ends DEADLINE_EXCEEDED, not OPENAI_FAIL, and OpenAI is not asked', async () => {
+    const env = { TAVILY_API_KEY: 't', OPENAI_API_KEY: 'o', ZEROBOUNCE_API_KEY: 'z', LUSHA_API_KEY: 'l', APIFY_TOKEN: 'a', COMPANY_DEADLINE_MS: '30000' };
+    const config = configFrom(env);
+    const clock = { now: () => Date.now() };
+    const guard = createGuardedCaller({ config, clock, limiter: createMemoryRateLimiter({ openai: { points: 1, durationS: 60 } }) });
+    let openai = 0;
+    const ports: EnrichmentPorts = {
+      crawler: { crawl: async () => ({ url: 'https://acme.test/', text: 'Acme makes rockets. '.repeat(50), mailtos: [], thin: false }) },
+      search: { search: async () => ({ answer: null, hits: [] }) },
+      extractor: { extract: async () => ((openai += 1), { facts: { industry: 'rockets' }, usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, costUsd: 0 }) },
+      apify: { findContacts: async () => [] },
+      lusha: { findContacts: async () => [] },
+      verifier: { verify: async (email) => ({ email, status: 'valid' as const, subStatus: null }) },
+    };
+    const enrich = (companyId: number) => settle(enrichCompany({ companyId, tenantId: 1, name: 'Acme', domain: 'acme.test' }, { config, guard, ports, clock }), 200);
+    const first = await enrich(1);
+    expect((first.value as { reasons: string[] }).reasons).toEqual([]);
+    const second = await enrich(2); // OpenAI's next turn is 60 s away, the deadline 30 s
+    expect((second.value as { reasons: string[] }).reasons).toEqual(['DEADLINE_EXCEEDED']);
+    expect(openai).toBe(1);
   });
 });
