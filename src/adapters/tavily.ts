@@ -36,7 +36,8 @@ export interface TavilyDeps extends HttpAdapterDeps {
 
 /**
  * Tavily search (SearchPort): `POST {TAVILY_BASE_URL}/search` with `Authorization: Bearer <key>`
- * (never the legacy body key), `search_depth: basic` (1 credit), `include_answer: basic`.
+ * (never the legacy body key), `search_depth: basic` (1 credit), `include_answer: basic`,
+ * `include_usage` (the credits it cost, kept on the result for its price: `billedOf`).
  *
  * @throws Error at construction when TAVILY_API_KEY is empty
  * @throws VendorError (vendor `tavily`) from `search`: HTTP 432/433 → `quota_exhausted`,
@@ -55,7 +56,8 @@ export function createTavilyClient(config: Pick<Config, 'vendors'>, deps: Tavily
           method: 'POST',
           url: `${baseUrl}/search`,
           headers: { authorization: `Bearer ${key}` },
-          json: { query, search_depth: 'basic', topic: 'general', max_results: deps.maxResults ?? 5, include_answer: 'basic' },
+          // include_usage: the answer says what the search cost (`usage.credits`, what VENDOR_PRICES charges).
+          json: { query, search_depth: 'basic', topic: 'general', max_results: deps.maxResults ?? 5, include_answer: 'basic', include_usage: true },
           signal,
           dispatcher: deps.dispatcher,
           maxBytes: deps.maxBytes,

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createLushaClient } from '../../src/adapters/lusha.js';
+import { createTavilyClient } from '../../src/adapters/tavily.js';
 import { configFrom } from '../../src/config/index.js';
 import type { Company } from '../../src/domain/company.js';
 import { DEFAULT_VENDOR_PRICES, billedOf, costOf, isPaid, parseVendorPrices, tokenCostOf, unitsOf, withBilled } from '../../src/domain/prices.js';
@@ -66,8 +67,18 @@ describe('the cost of one call', () => {
   });
 });
 
-describe("Lusha's billing.creditsCharged, through the adapter and the usage tally", () => {
+describe("Lusha's billing.creditsCharged and Tavily's usage.credits, through the adapters and the usage tally", () => {
   const fx = useSimulator();
+
+  it("prices a Tavily search by the credits its answer reports (include_usage)", async () => {
+    const tavily = createTavilyClient(fx.config);
+    const usage = new CompanyUsage({ tavily: { usd: 0.008, unit: 'credit' } });
+    const guard = createGuardedCaller({ config: fx.config, clock: { now: () => Date.now() } });
+    const result = await usage.wrap(guard).call(1, 'tavily', (s) => tavily.search('acme-tools.example company', s));
+    expect((fx.sim.requests('tavily')[0]?.json as { include_usage?: boolean }).include_usage).toBe(true);
+    expect(billedOf(result)).toEqual({ credits: 1 });
+    expect(usage.byVendor.get('tavily')).toMatchObject({ calls: 1, costUsd: 0.008 });
+  });
 
   it('prices a lookup by the credits Lusha says it charged', async () => {
     const lusha = createLushaClient(fx.config);
