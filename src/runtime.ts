@@ -143,6 +143,8 @@ export interface Runtime {
 
 /** A member seen within this many seconds is alive (it heartbeats every few seconds). */
 const FLEET_SEEN_S = 30;
+/** How often a run alone looks again for members that joined it (then its limiter moves to PostgreSQL). */
+const FLEET_LOOK_MS = 10_000;
 
 function offPort(vendor: string): never {
   throw new VendorError({ vendor: 'crawler', kind: 'bad_request', detail: `${vendor} is off (no key)` });
@@ -340,17 +342,27 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       }
       if (sources > 1 || (request.resumeRunId !== undefined && request.stored !== undefined)) throw new TypeError('run: give one of companies, input and stored');
       const handle = startRun(runDeps, request);
-      // Another live member of the fleet on this database: the vendors' rates are shared with it.
-      if (!limiter.shared) {
+      // Another live member of the fleet on this database (at the start, or joining while the run
+      // goes on): the vendors' rates are shared with it from then on.
+      const lookForMembers = (): void => {
+        if (limiter.shared) return;
         void fleet
           .seen(FLEET_SEEN_S)
           .then((members) => {
             if (members.some((m) => m.stoppedAt === null && (m.pid !== process.pid || m.host !== hostname()))) limiter.share();
           })
           .catch(() => undefined);
-      }
+      };
+      lookForMembers();
+      const looking = setInterval(lookForMembers, FLEET_LOOK_MS);
+      looking.unref();
       active.add(handle);
-      void handle.done.catch(() => undefined).finally(() => active.delete(handle));
+      void handle.done
+        .catch(() => undefined)
+        .finally(() => {
+          clearInterval(looking);
+          active.delete(handle);
+        });
       return handle;
     },
     work: (opts = {}) => {
