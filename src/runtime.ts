@@ -42,7 +42,10 @@ import { runReport, type RunReport } from './adapters/postgres/report.js';
 import { createLocks } from './adapters/postgres/runLock.js';
 import { createRunQueue } from './adapters/postgres/runQueues.js';
 import { createRunStore } from './adapters/postgres/runs.js';
+import { createAnswerStore } from './adapters/postgres/answers.js';
+import { createRunSpend } from './adapters/postgres/runSpend.js';
 import { createPgBatchWriter } from './adapters/postgres/writer.js';
+import { createSwitchingRateLimiter } from './adapters/rateLimiter.js';
 import { createVendorAdapters } from './adapters/vendors.js';
 import { OPENING_REASONS } from './machines/breaker.machine.js';
 import { createBreakerRegistry } from './streams/breakerRegistry.js';
@@ -51,6 +54,8 @@ import { enrichCompany, type EnrichmentPorts } from './streams/enrichCompany.js'
 import { createGuardedCaller, probeTimeoutMsOf } from './streams/guardedCall.js';
 import { guardEventsTo, type BreakerInfo, type GuardEvent } from './streams/guard.types.js';
 import { createObservability } from './streams/observability.js';
+import { AnswerReuse } from './streams/answers.js';
+import { RunBudgets } from './streams/run/budget.js';
 import { memberDepsOf, startRun, type RunHandle, type RunRequest } from './streams/run/runJob.js';
 import { startWorker, type WorkHandle, type WorkOptions } from './streams/fleet/worker.js';
 import { createSink, type Sink } from './streams/sink.js';
@@ -144,6 +149,11 @@ export interface Runtime {
    */
   close(): Promise<void>;
 }
+
+/** A member seen within this many seconds is alive (it heartbeats every few seconds). */
+const FLEET_SEEN_S = 30;
+/** How often a run alone looks again for members that joined it (then its limiter moves to PostgreSQL). */
+const FLEET_LOOK_MS = 10_000;
 
 function offPort(vendor: string): never {
   throw new VendorError({ vendor: 'crawler', kind: 'bad_request', detail: `${vendor} is off (no key)` });
@@ -261,7 +271,18 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     logger,
   });
   const calls = new Subject<GuardEvent>();
-  const guard = createGuardedCaller({ config, clock, registry: breakers, observer: guardEventsTo((e) => calls.next(e)) });
+  // The vendors' rates: in memory while this process is alone, through PostgreSQL once it works as
+  // a member of a fleet (work(), or a run beside live members) — docs/decisions/080-vendor-rate-limits.md.
+  const limiter = createSwitchingRateLimiter(config.quotas.rates, () => database.pool);
+  const guard = createGuardedCaller({
+    config,
+    clock,
+    registry: breakers,
+    observer: guardEventsTo((e) => calls.next(e)),
+    limiter,
+    concurrency: config.quotas.concurrency,
+    retryBudget: config.quotas.retryBudget,
+  });
   // One subscription for the runtime's lifetime: every transition is logged and persisted, whoever caused it.
   const transitions = recordTransitions({
     transitions$: breakers.transitions$,
@@ -297,6 +318,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ports,
     logger,
     transitions,
+    budgets: new RunBudgets(createRunSpend(db), logger),
+    answers: new AnswerReuse(createAnswerStore(db), config.quotas.answerTtlDays, clock, logger),
     odoo: {
       partnerMap: createPgPartnerMap(database.pool),
       createClient: (target: Parameters<typeof createOdooClient>[0]) => createOdooClient(target, { timeoutMs: config.vendorTimeoutMs, maxResponseBytes: config.odoo.maxResponseBytes }),
@@ -341,8 +364,27 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       }
       if (sources > 1 || (request.resumeRunId !== undefined && request.stored !== undefined)) throw new TypeError('run: give one of companies, input and stored');
       const handle = startRun(runDeps, request);
+      // Another live member of the fleet on this database (at the start, or joining while the run
+      // goes on): the vendors' rates are shared with it from then on.
+      const lookForMembers = (): void => {
+        if (limiter.shared) return;
+        void fleet
+          .seen(FLEET_SEEN_S)
+          .then((members) => {
+            if (members.some((m) => m.stoppedAt === null && (m.pid !== process.pid || m.host !== hostname()))) limiter.share();
+          })
+          .catch(() => undefined);
+      };
+      lookForMembers();
+      const looking = setInterval(lookForMembers, FLEET_LOOK_MS);
+      looking.unref();
       active.add(handle);
-      void handle.done.catch(() => undefined).finally(() => active.delete(handle));
+      void handle.done
+        .catch(() => undefined)
+        .finally(() => {
+          clearInterval(looking);
+          active.delete(handle);
+        });
       return handle;
     },
     work: (opts = {}) => {
@@ -351,6 +393,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4096) {
         throw new RangeError(`work: concurrency must be an integer from 1 to 4096, got ${String(concurrency)}`);
       }
+      limiter.share();
       const handle = startWorker(
         {
           member: (q) => memberDepsOf(runDeps, q, logger),

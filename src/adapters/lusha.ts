@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import type { Company, Contact } from '../domain/company.js';
+import { withBilled } from '../domain/prices.js';
 import { VendorError } from '../domain/errors.js';
 import type { ContactSourcePort, ContactsInput } from '../domain/ports.js';
 import { systemClock } from './clock.js';
@@ -24,12 +25,17 @@ const JobTitle = z.object({ title: z.string().nullish() }).nullish();
 const Social = z.object({ linkedin: z.string().nullish() }).nullish();
 const ItemError = z.object({ code: z.union([z.string(), z.number()]).optional() }).nullish();
 
+/** `billing` of a V3 answer: the credits the request was charged (VENDOR_APIS.md). */
+const Billing = z.object({ creditsCharged: z.number().nonnegative() }).partial().optional();
+
 const ProspectingSchema = z.object({
   requestId: z.string().optional(),
+  billing: Billing,
   results: z.array(z.object({ id: z.union([z.string(), z.number()]).transform(String), error: ItemError })),
 });
 
 const EnrichSchema = z.object({
+  billing: Billing,
   results: z.array(
     z.object({
       id: z.union([z.string(), z.number()]).transform(String),
@@ -87,14 +93,15 @@ export function createLushaClient(config: Pick<Config, 'vendors'>, deps: LushaDe
     return expectJson('lusha', req, { now: clock.now, refine: refineLusha(clock.now) });
   };
   /** The ids of the company's contacts (`POST /v3/contacts/prospecting`), errored previews left out. */
-  const prospect = async (include: CompanyFilter, signal: AbortSignal): Promise<string[]> => {
+  const prospect = async (include: CompanyFilter, signal: AbortSignal): Promise<{ ids: string[]; credits: number | undefined }> => {
     const body = await post('/v3/contacts/prospecting', { pagination: { page: 0, size: deps.maxContacts ?? 10 }, filters: { companies: { include } } }, signal);
-    return validateBody('lusha', ProspectingSchema, body).results.filter((r) => !r.error).map((r) => r.id);
+    const parsed = validateBody('lusha', ProspectingSchema, body);
+    return { ids: parsed.results.filter((r) => !r.error).map((r) => r.id), credits: parsed.billing?.creditsCharged };
   };
   /** The contacts of those ids with their emails (`POST /v3/contacts/enrich`). */
-  const enrich = async (ids: string[], signal: AbortSignal): Promise<Contact[]> => {
+  const enrich = async (ids: string[], signal: AbortSignal): Promise<{ contacts: Contact[]; credits: number | undefined }> => {
     const enriched = validateBody('lusha', EnrichSchema, await post('/v3/contacts/enrich', { ids, reveal: ['emails'] }, signal));
-    return enriched.results.flatMap((r): Contact[] => {
+    const contacts = enriched.results.flatMap((r): Contact[] => {
       const fullName = r.fullName ?? [r.firstName, r.lastName].filter(Boolean).join(' ');
       if (r.error || !fullName) return [];
       const email = r.emails?.find((e) => e.type === 'work') ?? r.emails?.[0];
@@ -108,15 +115,20 @@ export function createLushaClient(config: Pick<Config, 'vendors'>, deps: LushaDe
         source: 'lusha',
       }];
     });
+    return { contacts, credits: enriched.billing?.creditsCharged };
   };
   const lookup = (input: ContactsInput) => {
     // Kept once the search succeeded: a retry after a failed enrich must not pay for it again.
-    let ids: string[] | null = null;
+    // The search's credits are charged once, with the attempt that returns the contacts.
+    let found: { ids: string[]; credits: number | undefined } | null = null;
     return async (signal: AbortSignal): Promise<Contact[]> => {
       const include = companyFilter(input.company, input.facts.name ?? null);
       if (!include) return [];
-      ids ??= await prospect(include, signal);
-      return ids.length === 0 ? [] : enrich(ids, signal);
+      found ??= await prospect(include, signal);
+      if (found.ids.length === 0) return found.credits === undefined ? [] : withBilled([], { credits: found.credits });
+      const { contacts, credits } = await enrich(found.ids, signal);
+      // What Lusha reports it charged (billing.creditsCharged of both requests), when it does.
+      return credits === undefined && found.credits === undefined ? contacts : withBilled(contacts, { credits: (credits ?? 0) + (found.credits ?? 0) });
     };
   };
   return {

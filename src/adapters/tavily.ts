@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import { VendorError } from '../domain/errors.js';
 import type { SearchPort, SearchResult } from '../domain/ports.js';
+import { withBilled } from '../domain/prices.js';
 import { systemClock } from './clock.js';
 import { requireKey, type HttpAdapterDeps } from './http/deps.js';
 import { expectJson } from './http/request.js';
@@ -23,6 +24,8 @@ const SearchResponseSchema = z.object({
   results: z.array(ResultSchema),
   // An older docs example shows a string ("1.67"); both are accepted.
   response_time: z.union([z.number(), z.string()]).optional(),
+  // Sent with include_usage (or by a proxy that adds it): the credits the search cost.
+  usage: z.object({ credits: z.number().nonnegative() }).optional(),
 });
 
 /** Options of the Tavily client. */
@@ -33,7 +36,8 @@ export interface TavilyDeps extends HttpAdapterDeps {
 
 /**
  * Tavily search (SearchPort): `POST {TAVILY_BASE_URL}/search` with `Authorization: Bearer <key>`
- * (never the legacy body key), `search_depth: basic` (1 credit), `include_answer: basic`.
+ * (never the legacy body key), `search_depth: basic` (1 credit), `include_answer: basic`,
+ * `include_usage` (the credits it cost, kept on the result for its price: `billedOf`).
  *
  * @throws Error at construction when TAVILY_API_KEY is empty
  * @throws VendorError (vendor `tavily`) from `search`: HTTP 432/433 → `quota_exhausted`,
@@ -52,7 +56,8 @@ export function createTavilyClient(config: Pick<Config, 'vendors'>, deps: Tavily
           method: 'POST',
           url: `${baseUrl}/search`,
           headers: { authorization: `Bearer ${key}` },
-          json: { query, search_depth: 'basic', topic: 'general', max_results: deps.maxResults ?? 5, include_answer: 'basic' },
+          // include_usage: the answer says what the search cost (`usage.credits`, what VENDOR_PRICES charges).
+          json: { query, search_depth: 'basic', topic: 'general', max_results: deps.maxResults ?? 5, include_answer: 'basic', include_usage: true },
           signal,
           dispatcher: deps.dispatcher,
           maxBytes: deps.maxBytes,
@@ -66,10 +71,11 @@ export function createTavilyClient(config: Pick<Config, 'vendors'>, deps: Tavily
         },
       );
       const parsed = validateBody('tavily', SearchResponseSchema, body);
-      return {
+      const result: SearchResult = {
         answer: parsed.answer ?? null,
         hits: parsed.results.map((r) => ({ title: r.title, url: r.url, content: r.content, ...(r.score === undefined ? {} : { score: r.score }) })),
       };
+      return parsed.usage ? withBilled(result, { credits: parsed.usage.credits }) : result;
     },
   };
 }

@@ -36,5 +36,7 @@ export function summaryFromReport(report: RunReport, extra: { malformedRows?: nu
     exports,
     odooExportDisabled: run.odooExportDisabled,
     odooExportDisabledReason: run.odooExportDisabled ? run.odooExportDisabledReason : null,
+    cost: report.cost,
+    budget: report.budget,
   };
 }

@@ -3,7 +3,7 @@ import type { TenantId } from '../domain/vendor.js';
 import { explainDisabledReason } from '../domain/index.js';
 
 /** Usage of one vendor during the run (from run_vendor_usage): the sums of its `vendor.usage` events. */
-export type VendorUsageSummary = Pick<Extract<RunEvent, { type: 'vendor.usage' }>, 'vendor' | 'calls' | 'errors' | 'retries' | 'tokens' | 'costUsd'>;
+export type VendorUsageSummary = Pick<Extract<RunEvent, { type: 'vendor.usage' }>, 'vendor' | 'calls' | 'errors' | 'retries' | 'tokens' | 'costUsd' | 'rateWaits' | 'rateWaitMs' | 'retriesRefused' | 'reuses' | 'savedUsd'>;
 
 /** Latency of one stage over the run's companies, in milliseconds. */
 export interface StageSummary {
@@ -35,6 +35,10 @@ export interface RunSummary {
   odooExportDisabledReason: string | null;
   /** The fatal error when status is failed. */
   error?: string | null;
+  /** Cost per company (from company_enrichment_runs.cost_usd); absent: not known. */
+  cost?: { totalUsd: number; perCompanyUsd: number; top: { companyId: number; costUsd: number }[] };
+  /** RUN_BUDGET_USD and what the run spent; absent: not known. */
+  budget?: { budgetUsd: number | null; spentUsd: number; companiesSkipped: number };
 }
 
 /** Degraded companies as a fraction of all companies (0 for an empty run). */
@@ -70,6 +74,8 @@ function table(rows: string[][], indent = '  '): string[] {
   return rows.map((row) => indent + row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd());
 }
 
+/** `n (total s)`: the attempts that waited for a rate-limit turn and how long they waited in all. */
+const rateWaits = (v: VendorUsageSummary): string => ((v.rateWaits ?? 0) === 0 ? '0' : `${v.rateWaits} (${((v.rateWaitMs ?? 0) / 1000).toFixed(1)}s)`);
 const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const seconds = (ms: number | null): string => (ms === null ? '' : ` in ${(ms / 1000).toFixed(1)}s`);
 
@@ -95,8 +101,34 @@ export function renderSummary(s: RunSummary, options: { colour?: boolean } = {})
   out.push(bold('Vendors'));
   if (s.vendors.length === 0) out.push('  (no vendor calls)');
   else {
-    const rows = [...s.vendors].sort((a, b) => a.vendor.localeCompare(b.vendor)).map((v) => [v.vendor, String(v.calls), String(v.errors), String(v.retries), String(v.tokens), v.costUsd.toFixed(4)]);
-    out.push(...table([['vendor', 'calls', 'errors', 'retries', 'tokens', 'cost USD'], ...rows]));
+    const rows = [...s.vendors]
+      .sort((a, b) => a.vendor.localeCompare(b.vendor))
+      .map((v) => [v.vendor, String(v.calls), String(v.errors), String(v.retries), String(v.retriesRefused ?? 0), rateWaits(v), String(v.tokens), v.costUsd.toFixed(4)]);
+    out.push(...table([['vendor', 'calls', 'errors', 'retries', 'retries refused', 'rate waits', 'tokens', 'cost USD'], ...rows]));
+  }
+  const waits = s.vendors.filter((v) => (v.rateWaits ?? 0) > 0);
+  const waitMs = waits.reduce((n, v) => n + (v.rateWaitMs ?? 0), 0);
+  out.push(
+    `  rate limits: ${waits.length === 0 ? 'no call waited' : `${waits.reduce((n, v) => n + (v.rateWaits ?? 0), 0)} attempts waited ${(waitMs / 1000).toFixed(1)}s for their turn (${waits.map((v) => `${v.vendor} ${v.rateWaits}`).join(', ')})`}`,
+  );
+  const refused = s.vendors.reduce((n, v) => n + (v.retriesRefused ?? 0), 0);
+  if (refused > 0) out.push(`  retry budget: ${refused} retries refused`);
+  const reused = s.vendors.filter((v) => (v.reuses ?? 0) > 0);
+  if (reused.length > 0) {
+    const saved = reused.reduce((n, v) => n + (v.savedUsd ?? 0), 0);
+    out.push(`  stored answers: ${reused.reduce((n, v) => n + (v.reuses ?? 0), 0)} reused, ${saved.toFixed(4)} USD saved (${reused.map((v) => `${v.vendor} ${v.reuses}`).join(', ')})`);
+  }
+  if (s.cost) {
+    const top = s.cost.top[0];
+    out.push(`  cost: ${s.cost.totalUsd.toFixed(4)} USD, ${s.cost.perCompanyUsd.toFixed(4)} per company${top ? `, most ${top.costUsd.toFixed(4)} (company ${top.companyId})` : ''}`);
+  }
+  if (s.budget) {
+    const b = s.budget;
+    out.push(
+      b.budgetUsd === null
+        ? `  budget: none (spent ${b.spentUsd.toFixed(4)} USD)`
+        : `  budget: spent ${b.spentUsd.toFixed(4)} of ${b.budgetUsd} USD${b.companiesSkipped > 0 ? `, exhausted: ${b.companiesSkipped} companies had paid steps skipped (BUDGET_EXHAUSTED)` : ''}`,
+    );
   }
   out.push(bold(`Breaker transitions: ${s.breakerTransitions.length}`));
   out.push(...table(s.breakerTransitions.map((t) => [`tenant ${t.tenantId} ${t.vendor}`, `${t.from} -> ${t.to}`, t.reason, new Date(t.at).toISOString()])));

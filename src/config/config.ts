@@ -1,3 +1,7 @@
+import type { AnswerTtlDays } from '../domain/answers.js';
+import type { VendorPrices } from '../domain/prices.js';
+import type { VendorRates } from '../domain/quotas.js';
+import type { RetryBudgetPolicy } from '../domain/retryBudget.js';
 import type { BreakerVendor } from '../domain/vendor.js';
 
 /** Retry policy of every guarded call. */
@@ -31,6 +35,21 @@ export interface VendorEndpoint {
 export interface Config {
   retry: RetryConfig;
   breaker: BreakerConfig;
+  /** Vendor quotas (DESIGN.md "Vendor quotas, retry budgets and cost"). */
+  quotas: {
+    /** VENDOR_RATE_LIMITS: requests per window per vendor; a vendor not listed is not limited. */
+    rates: VendorRates;
+    /** VENDOR_CONCURRENCY: calls of a vendor at once per process; a vendor not listed has no bound. */
+    concurrency: Partial<Record<BreakerVendor, number>>;
+    /** RETRY_BUDGET_PERCENT and RETRY_BUDGET_MIN_PER_S over 10 s; null: retries are not budgeted. */
+    retryBudget: RetryBudgetPolicy | null;
+    /** VENDOR_PRICES: what each paid vendor's calls cost. */
+    prices: VendorPrices;
+    /** RUN_BUDGET_USD: a run's cap on vendor spend; null: none. */
+    runBudgetUsd: number | null;
+    /** VENDOR_ANSWER_TTL_DAYS: days a paid answer is reused; a vendor absent or 0: never. */
+    answerTtlDays: AnswerTtlDays;
+  };
   features: {
     tavilyFallback: boolean;
     apifyLinkedin: boolean;

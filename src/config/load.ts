@@ -112,6 +112,15 @@ export function loadConfig(env: Env = process.env): Config {
       coolOffS: v('CB_COOL_OFF_S'),
       exemptVendors: [...new Set(v<Config['breaker']['exemptVendors']>('CB_GLOBAL_EXEMPT_VENDORS'))],
     },
+    quotas: {
+      rates: v('VENDOR_RATE_LIMITS'),
+      concurrency: v('VENDOR_CONCURRENCY'),
+      retryBudget:
+        v<number | null>('RETRY_BUDGET_PERCENT') === null ? null : { percent: v('RETRY_BUDGET_PERCENT'), minPerS: v('RETRY_BUDGET_MIN_PER_S'), windowS: 10 },
+      prices: v('VENDOR_PRICES'),
+      runBudgetUsd: v('RUN_BUDGET_USD'),
+      answerTtlDays: v('VENDOR_ANSWER_TTL_DAYS'),
+    },
     features: {
       tavilyFallback: v('ENABLE_TAVILY_FALLBACK'),
       apifyLinkedin: v('ENABLE_APIFY_LINKEDIN'),

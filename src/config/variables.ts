@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_ANSWER_TTL_DAYS, parseAnswerTtlDays } from '../domain/answers.js';
+import { DEFAULT_VENDOR_PRICES, parseVendorPrices } from '../domain/prices.js';
+import { DEFAULT_VENDOR_CONCURRENCY, DEFAULT_VENDOR_RATE_LIMITS, parseVendorConcurrency, parseVendorRates } from '../domain/quotas.js';
 
 /**
  * The environment variables of DESIGN.md "Configuration", each with its default, its schema and
@@ -105,10 +108,49 @@ const crawlTemplate = z
 /** The start of an environment variable name (what ODOO_KEY_ENV_PREFIX must be). */
 const keyEnvPrefix = z.string().trim().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not the start of a variable name');
 
+/** A `vendor=…` list parsed by one of src/domain/quotas.ts's parsers (which say what is wrong). */
+const vendorMap = <T>(parse: (text: string) => T | string) =>
+  z.string().transform((v, ctx) => {
+    const out = parse(v);
+    if (typeof out === 'string') {
+      ctx.addIssue({ code: 'custom', message: out });
+      return z.NEVER;
+    }
+    return out;
+  });
+
+/** An optional integer percentage: empty means none. */
+const optionalPercent = z
+  .string()
+  .trim()
+  .pipe(z.union([z.literal('').transform(() => null), int(0, 100)]));
+
+/** A decimal number >= 0 (e.g. retries a second). */
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, 'not a number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+
+/** An optional decimal number >= 0: empty means none. */
+const optionalDecimal = z
+  .string()
+  .trim()
+  .pipe(z.union([z.literal('').transform(() => null), decimal(0, 1_000_000_000)]));
+
 export const VARIABLES: readonly VariableSpec[] = [
   { name: 'RETRY_MAX_ATTEMPTS', default: '3', schema: int(1, 20), expected: 'an integer from 1 to 20', doc: 'Attempts per guarded call, the first included.' },
   { name: 'RETRY_BASE_DELAY_MS', default: '250', schema: ms(0), expected: msExpected(0), doc: 'First backoff delay, in milliseconds.' },
   { name: 'RETRY_MAX_DELAY_MS', default: '4000', schema: ms(0), expected: msExpected(0, ', not below RETRY_BASE_DELAY_MS'), doc: 'Cap on any single delay, jitter included, in milliseconds; a longer Retry-After ends the retries of a 429 and is cut to this cap on a 5xx.' },
+  { name: 'RETRY_BUDGET_PERCENT', default: '20', schema: optionalPercent, expected: 'an integer from 0 to 100, or empty', doc: 'Retry budget per (tenant, vendor): retries may add at most this percentage of the calls of the last 10 s (plus RETRY_BUDGET_MIN_PER_S a second); a retry it refuses is not made. Empty: retries are not budgeted.' },
+  { name: 'RETRY_BUDGET_MIN_PER_S', default: '10', schema: decimal(0, 100000), expected: 'a number from 0 to 100000', doc: 'Retries a second per (tenant, vendor) the retry budget always allows, whatever the calls (Finagle\'s minRetriesPerSec).' },
+  { name: 'VENDOR_RATE_LIMITS', default: DEFAULT_VENDOR_RATE_LIMITS, schema: vendorMap(parseVendorRates), expected: 'vendor=N/s or vendor=N/min, comma separated (vendors: tavily, openai, zerobounce, lusha, apify_linkedin, odoo)', doc: 'Requests per vendor for the whole fleet (PostgreSQL when several processes work, memory when one does); a call waits for its turn within its deadline. Defaults, smallest documented paid plan (docs/VENDOR_APIS.md): Tavily 100 RPM (development key; production keys 1,000 RPM, docs.tavily.com/documentation/rate-limits), OpenAI 500 RPM (usage tier 1; the account\'s Limits page has the real number), ZeroBounce 80,000 per 10 s on /v2/validate (zerobounce.net/docs/api-dashboard), Lusha 40/min (Free and Starter plans, docs.lusha.com), Apify 30/s per resource (apify-docs openapi.yaml). Empty: no vendor is limited.' },
+  { name: 'VENDOR_CONCURRENCY', default: DEFAULT_VENDOR_CONCURRENCY, schema: vendorMap(parseVendorConcurrency), expected: 'vendor=N, comma separated, N from 1 to 4096', doc: 'Calls of a vendor at once per process (a bulkhead): a slow vendor cannot hold every company slot, and an outage\'s first wave is at most (CB_ERROR_THRESHOLD + N - 1) x RETRY_MAX_ATTEMPTS requests. Default apify_linkedin=8 (about 8 actor runs fit the smallest paid plan\'s memory). Empty: no bound but RUN_CONCURRENCY.' },
+  { name: 'VENDOR_PRICES', default: DEFAULT_VENDOR_PRICES, schema: vendorMap(parseVendorPrices), expected: 'vendor=USD/unit, comma separated, unit one of call, credit, result, 1k_tokens', doc: "USD per call, credit, result or 1,000 tokens of each paid vendor: every successful call's cost_usd in run_vendor_usage, from what the vendor reports it charged where it does (Lusha's billing.creditsCharged, Tavily's usage.credits, OpenAI's tokens), else the documented rule (a basic Tavily search is 1 credit, a ZeroBounce `unknown` is free, an actor bills per result). Defaults (list prices as assumed on 2026-12-04; set your contract's): Tavily 0.008/credit (pay-as-you-go, tavily.com/pricing), ZeroBounce 0.008/credit (smallest pack, zerobounce.net/email-validation-pricing), Lusha 0.1/credit (an estimate for the smaller plans), Apify LinkedIn 0.008/result (HarvestAPI Full mode, $8 per 1,000, docs/VENDOR_APIS.md). OpenAI without an entry: the model's list price per token." },
+  { name: 'RUN_BUDGET_USD', default: '', schema: optionalDecimal, expected: 'empty or a number of USD >= 0', doc: "Caps a run's spend on vendor calls (the run's, shared by every worker): once spent, paid steps are skipped with BUDGET_EXHAUSTED:<vendor>, free ones (the crawl, the deterministic extraction) still run and the run completes. Kept with the run when it starts. Empty: no cap." },
+  { name: 'VENDOR_ANSWER_TTL_DAYS', default: DEFAULT_ANSWER_TTL_DAYS, schema: vendorMap(parseAnswerTtlDays), expected: 'vendor=days, comma separated (days 0 to 3650; 0 alone turns reuse off)', doc: "Days a paid answer (per tenant, keyed by vendor, endpoint and the normalised query) is reused instead of bought again, across runs and workers; the provenance of what it supplied says `storedAnswer.fetchedAt`. Defaults: search results a week (tavily=7), a site's facts a month (openai=30), people a month (apify_linkedin=30, lusha=30: people change jobs), an address's verification a month (zerobounce=30). A vendor not listed, or 0: never reused." },
   { name: 'CB_ERROR_THRESHOLD', default: '3', schema: int(1), expected: 'an integer >= 1', doc: 'Consecutive failed guarded calls that open a (tenant, vendor) breaker.' },
   { name: 'CB_COOL_OFF_S', default: '300', schema: int(0), expected: 'an integer >= 0 (seconds)', doc: 'Seconds a breaker stays open before one probe is let through.' },
   { name: 'CB_GLOBAL_EXEMPT_VENDORS', default: '', schema: vendorList, expected: 'a comma-separated list of tavily, openai, zerobounce, lusha, apify_linkedin, odoo', doc: 'Vendors that are never short-circuited.' },

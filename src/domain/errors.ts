@@ -118,6 +118,30 @@ export class CircuitOpenError extends Error {
   }
 }
 
+const BUDGET_EXHAUSTED_BRAND = Symbol.for('lead-enrich.BudgetExhaustedError');
+
+/**
+ * A paid call refused because the run has spent its RUN_BUDGET_USD: no request made. The step
+ * records `BUDGET_EXHAUSTED:<vendor>`; free steps go on and the run completes.
+ */
+export class BudgetExhaustedError extends Error {
+  readonly [BUDGET_EXHAUSTED_BRAND] = true;
+  readonly vendor: BreakerVendor;
+  readonly runId: number;
+
+  constructor(runId: number, vendor: BreakerVendor, spentUsd: number, budgetUsd: number) {
+    super(`run ${runId} has spent ${spentUsd.toFixed(4)} of its ${budgetUsd} USD budget: ${vendor} not called`);
+    this.name = 'BudgetExhaustedError';
+    this.vendor = vendor;
+    this.runId = runId;
+  }
+}
+
+/** Type guard for {@link BudgetExhaustedError}. */
+export function isBudgetExhaustedError(value: unknown): value is BudgetExhaustedError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BUDGET_EXHAUSTED_BRAND] === true;
+}
+
 /** Type guard for {@link CircuitOpenError}. */
 export function isCircuitOpenError(value: unknown): value is CircuitOpenError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CIRCUIT_OPEN_BRAND] === true;

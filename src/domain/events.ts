@@ -117,7 +117,16 @@ export interface StageEvent {
 
 /** Events that flow through the persistence sink. `runId` is the enrichment run's id. */
 export type RunEvent =
-  | { type: 'company.finished'; runId: number; tenantId: TenantId; output: EnrichmentOutput; startedAt: number; finishedAt: number }
+  | {
+      type: 'company.finished';
+      runId: number;
+      tenantId: TenantId;
+      output: EnrichmentOutput;
+      startedAt: number;
+      finishedAt: number;
+      /** What the company's vendor calls cost, in USD (company_enrichment_runs.cost_usd). Absent: 0. */
+      costUsd?: number;
+    }
   | {
       type: 'vendor.usage';
       runId: number;
@@ -134,6 +143,14 @@ export type RunEvent =
       retries: number;
       tokens: number;
       costUsd: number;
+      /** Attempts that waited for a rate-limit turn (VENDOR_RATE_LIMITS), and how long in all, in ms. Absent: 0. */
+      rateWaits?: number;
+      rateWaitMs?: number;
+      /** Retries the (tenant, vendor) retry budget refused. Absent: 0. */
+      retriesRefused?: number;
+      /** Stored paid answers reused instead of bought again, and what they had cost. Absent: 0. */
+      reuses?: number;
+      savedUsd?: number;
     }
   | ({ type: 'stage.event'; runId: number } & StageEvent)
   | ({ type: 'breaker.transition'; runId: number | null } & BreakerTransition)

@@ -17,3 +17,7 @@ export * from './backoff.js';
 export * from './queue.js';
 export * from './breakerState.js';
 export * from './window.js';
+export * from './quotas.js';
+export * from './retryBudget.js';
+export * from './prices.js';
+export * from './answers.js';

@@ -79,6 +79,8 @@ export interface EmailVerification {
   email: string;
   status: EmailStatus;
   subStatus: string | null;
+  /** Epoch ms: the verification is a stored answer fetched then (VENDOR_ANSWER_TTL_DAYS), not bought again. */
+  storedAt?: number;
 }
 
 /** ZeroBounce: verify one address. */

@@ -8,4 +8,6 @@ export interface ProvenanceEntry {
   step: StepName;
   source: SourceName;
   at: string;
+  /** The field came from a stored paid answer (VENDOR_ANSWER_TTL_DAYS), fetched then (ISO 8601), not bought again. */
+  storedAnswer?: { fetchedAt: string };
 }

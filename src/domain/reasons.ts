@@ -15,11 +15,17 @@ export type ReasonCode =
   | 'LUSHA_FAIL'
   | 'ZEROBOUNCE_DEFER'
   | 'DEADLINE_EXCEEDED'
-  | `CIRCUIT_OPEN:${BreakerVendor}`;
+  | `CIRCUIT_OPEN:${BreakerVendor}`
+  | `BUDGET_EXHAUSTED:${BreakerVendor}`;
 
 /** The reason recorded when an open breaker refuses a call to `vendor`. */
 export function circuitOpenReason(vendor: BreakerVendor): ReasonCode {
   return `CIRCUIT_OPEN:${vendor}`;
+}
+
+/** The reason recorded when the run's RUN_BUDGET_USD is spent and a paid call to `vendor` is skipped. */
+export function budgetExhaustedReason(vendor: BreakerVendor): ReasonCode {
+  return `BUDGET_EXHAUSTED:${vendor}`;
 }
 
 /** `degraded_reasons` as stored: the comma-joined list in recorded order, or null when empty. */

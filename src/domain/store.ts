@@ -26,6 +26,8 @@ export interface RunParams {
   concurrency?: number;
   dryRun?: boolean;
   staleDays?: number | null;
+  /** RUN_BUDGET_USD when the run started (null: no cap): the run's budget, whichever worker spends it. */
+  budgetUsd?: number | null;
   [key: string]: unknown;
 }
 

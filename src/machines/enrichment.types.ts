@@ -24,8 +24,25 @@ import type {
  * `partial` carries what a multi-call step got before it failed (email verification).
  */
 export type StepOutcome<T> =
-  | { ok: true; value: T; at: number; durationMs: number }
-  | { ok: false; refused: boolean; kind: ErrorKind | null; detail: string | null; partial?: T; at: number; durationMs: number | null };
+  | {
+      ok: true;
+      value: T;
+      at: number;
+      durationMs: number;
+      /** The value is a stored paid answer (VENDOR_ANSWER_TTL_DAYS) the vendor gave then (epoch ms); no call was made. */
+      reused?: { fetchedAt: number };
+    }
+  | {
+      ok: false;
+      refused: boolean;
+      /** Refused because the run's budget is spent (BUDGET_EXHAUSTED), not by an open breaker. */
+      budget?: boolean;
+      kind: ErrorKind | null;
+      detail: string | null;
+      partial?: T;
+      at: number;
+      durationMs: number | null;
+    };
 
 /** Feature switches of DESIGN.md "Configuration". */
 export interface EnrichmentFeatures {

@@ -1,5 +1,7 @@
 import {
+  budgetExhaustedReason,
   circuitOpenReason,
+  isBudgetExhaustedError,
   isCircuitOpenError,
   isEmailAddress,
   isVendorError,
@@ -59,9 +61,11 @@ export function initialContext(input: EnrichmentInput): Ctx {
  */
 export function outcomeOfError(error: unknown): StepOutcome<never> & { ok: false } {
   const vendorError = !isCircuitOpenError(error) && isVendorError(error) ? error : null;
+  const budget = isBudgetExhaustedError(error);
   return {
     ok: false,
-    refused: isCircuitOpenError(error),
+    refused: isCircuitOpenError(error) || budget,
+    ...(budget ? { budget: true } : {}),
     kind: vendorError?.kind ?? null,
     detail: vendorError?.detail ?? null,
     at: Number.NaN,
@@ -102,16 +106,19 @@ function advance(ctx: Ctx, outcome: StepOutcome<unknown>): Ctx {
   return { ...ctx, lastAt, inFlight: null };
 }
 
+/** Why a refused call was refused: the run's budget (`BUDGET_EXHAUSTED:<vendor>`) or its breaker (`CIRCUIT_OPEN:<vendor>`). */
+const refusalReason = (vendor: BreakerVendor, o: { budget?: boolean }): ReasonCode => (o.budget ? budgetExhaustedReason(vendor) : circuitOpenReason(vendor));
+
 /** A breaker vendor's step failed: its own reason, or `CIRCUIT_OPEN:<vendor>` alone when refused. */
 function failureStage(ctx: Ctx, s: StepName, vendor: BreakerVendor, failReason: ReasonCode, o: StepOutcome<unknown> & { ok: false }, fallback: string | null): { reason: ReasonCode; record: Stage } {
-  const reason = o.refused ? circuitOpenReason(vendor) : failReason;
+  const reason = o.refused ? refusalReason(vendor, o) : failReason;
   const extra = { fallback_taken: fallback, vendor, error_kind: o.kind, detail: o.detail };
   const record = stage(ctx, s, o.refused ? 'refused' : 'error', endOf(ctx, o), { errorCode: reason, durationMs: o.durationMs, extra });
   return { reason, record };
 }
 
 /** Adds addresses not yet known (case-insensitive), with provenance. */
-function addEmails(ctx: Ctx, addresses: readonly (string | null)[], source: SourceName, s: StepName, at: number): Ctx {
+function addEmails(ctx: Ctx, addresses: readonly (string | null)[], source: SourceName, s: StepName, at: number, stored?: StoredMark): Ctx {
   const known = new Set([...ctx.emails.map((e) => e.email), ...(ctx.company.knownContacts ?? []).map((c) => c.email?.toLowerCase()), ...(ctx.company.knownEmails ?? [])]);
   const emails: EmailRecord[] = [...ctx.emails];
   const provenance = [...ctx.provenance];
@@ -121,10 +128,14 @@ function addEmails(ctx: Ctx, addresses: readonly (string | null)[], source: Sour
     if (!email || known.has(email)) continue;
     known.add(email);
     emails.push({ email, status: 'unverified', source });
-    provenance.push({ field: `emails.${email}`, step: s, source, at: stamp });
+    provenance.push({ field: `emails.${email}`, step: s, source, at: stamp, ...stored });
   }
   return { ...ctx, emails, provenance };
 }
+
+/** The provenance mark of a field from a stored paid answer (absent for a fresh one). */
+type StoredMark = { storedAnswer: { fetchedAt: string } } | undefined;
+const storedMark = (reused: { fetchedAt: number } | undefined): StoredMark => (reused ? { storedAnswer: { fetchedAt: iso(reused.fetchedAt) } } : undefined);
 
 /** The company has a name but no domain: nothing to crawl, which is a thin crawl. */
 export function applyNoDomain(ctx: Ctx): Ctx {
@@ -166,10 +177,10 @@ export function applySearch(ctx: Ctx, o: StepOutcome<SearchResult>): Ctx {
   return { ...next, evidence: { ...next.evidence, search: o.value }, stages: [...next.stages, record], outcomes: { ...next.outcomes, search: 'ok' } };
 }
 
-function withFacts(ctx: Ctx, facts: CompanyFacts, source: SourceName, at: number): Ctx {
+function withFacts(ctx: Ctx, facts: CompanyFacts, source: SourceName, at: number, stored?: StoredMark): Ctx {
   const present = Object.entries(facts).filter(([, v]) => v !== null && v !== undefined);
   const stamp = iso(at);
-  const provenance = present.map(([k]) => ({ field: `facts.${k}`, step: 'extract' as const, source, at: stamp }));
+  const provenance = present.map(([k]) => ({ field: `facts.${k}`, step: 'extract' as const, source, at: stamp, ...stored }));
   return { ...ctx, facts: Object.fromEntries(present) as CompanyFacts, provenance: [...ctx.provenance, ...provenance] };
 }
 
@@ -198,7 +209,7 @@ export function applyExtraction(ctx: Ctx, o: StepOutcome<CompanyFacts>): Ctx {
   const next = advance(ctx, o);
   if (o.ok) {
     const record = stage(next, 'extract', 'ok', o.at, { durationMs: o.durationMs, extra: { vendor: 'openai' } });
-    const fromModel = withFacts({ ...next, stages: [...next.stages, record], outcomes: { ...next.outcomes, extract: 'ok' } }, o.value, 'openai', o.at);
+    const fromModel = withFacts({ ...next, stages: [...next.stages, record], outcomes: { ...next.outcomes, extract: 'ok' } }, o.value, 'openai', o.at, storedMark(o.reused));
     // A model that stated nothing leaves the facts to the deterministic extraction; one that left out
     // the company's own name or site gets them from the input, so the stored facts never lose them.
     if (Object.keys(fromModel.facts).length === 0) return fillFacts(fromModel, extractDeterministically({ company: ctx.company, crawl: ctx.evidence.crawl, search: ctx.evidence.search }), 'deterministic', o.at);
@@ -232,7 +243,7 @@ export function applyContacts(ctx: Ctx, vendor: 'apify_linkedin' | 'lusha', o: S
   const offset = next.contacts.length;
   const stamp = iso(o.at);
   const provenance = found.flatMap((c, i) =>
-    CONTACT_FIELDS.filter((f) => c[f] !== null && c[f] !== undefined).map((f) => ({ field: `contacts[${offset + i}].${f}`, step: 'contacts' as const, source: vendor, at: stamp })),
+    CONTACT_FIELDS.filter((f) => c[f] !== null && c[f] !== undefined).map((f) => ({ field: `contacts[${offset + i}].${f}`, step: 'contacts' as const, source: vendor, at: stamp, ...storedMark(o.reused) })),
   );
   const record = stage(next, 'contacts', 'ok', o.at, { durationMs: o.durationMs, extra: { fallback_taken: fallback, vendor } });
   const withContacts: Ctx = {
@@ -242,7 +253,7 @@ export function applyContacts(ctx: Ctx, vendor: 'apify_linkedin' | 'lusha', o: S
     stages: [...next.stages, record],
     outcomes: { ...next.outcomes, [key]: 'ok' },
   };
-  return addEmails(withContacts, found.map((c) => c.email), vendor, 'contacts', o.at);
+  return addEmails(withContacts, found.map((c) => c.email), vendor, 'contacts', o.at, storedMark(o.reused));
 }
 
 function withStatuses(ctx: Ctx, results: readonly EmailVerification[], at: number): Ctx {
@@ -252,7 +263,7 @@ function withStatuses(ctx: Ctx, results: readonly EmailVerification[], at: numbe
   const emails = ctx.emails.map((e) => {
     const r = e.status === 'unverified' ? byEmail.get(e.email) : undefined;
     if (!r) return e;
-    provenance.push({ field: `emails.${e.email}.status`, step: 'verify', source: 'zerobounce', at: stamp });
+    provenance.push({ field: `emails.${e.email}.status`, step: 'verify', source: 'zerobounce', at: stamp, ...storedMark(r.storedAt === undefined ? undefined : { fetchedAt: r.storedAt }) });
     return { ...e, status: r.status, subStatus: r.subStatus };
   });
   return { ...ctx, emails, provenance };
@@ -271,7 +282,7 @@ export function applyVerification(ctx: Ctx, o: StepOutcome<EmailVerification[]>)
   const at = endOf(next, o);
   const partial = withStatuses(next, o.partial ?? [], at);
   const deferred = partial.emails.map((e) => (e.status === 'unverified' ? { ...e, status: 'unknown' as const } : e));
-  const reasons: ReasonCode[] = o.refused ? [circuitOpenReason('zerobounce'), 'ZEROBOUNCE_DEFER'] : ['ZEROBOUNCE_DEFER'];
+  const reasons: ReasonCode[] = o.refused ? [refusalReason('zerobounce', o), 'ZEROBOUNCE_DEFER'] : ['ZEROBOUNCE_DEFER'];
   const extra = { vendor: 'zerobounce' as const, error_kind: o.kind, detail: o.detail };
   const record = stage(next, 'verify', o.refused ? 'refused' : 'error', at, { errorCode: reasons[0] ?? null, durationMs: o.durationMs, extra });
   return { ...partial, emails: deferred, reasons: [...partial.reasons, ...reasons], stages: [...partial.stages, record], outcomes: { ...partial.outcomes, verify: o.refused ? 'refused' : 'failed' } };

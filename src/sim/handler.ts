@@ -50,6 +50,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   json: unknown;
   fault: FaultMode;
+  /** When it arrived (epoch ms, the simulator's own clock): the rate a fleet's limiter lets through. */
+  at: number;
 }
 
 /** Which party a path belongs to, and the path below its prefix. */
@@ -130,7 +132,7 @@ export async function handle(state: SimState, req: IncomingMessage, res: ServerR
   // A site whose domain starts with `stuck` never answers (a company that runs into its deadline).
   const stuckSite = vendor === 'crawler' && path.startsWith('/stuck');
   const fault = stuckSite ? 'hang' : decideFault(profile, callIndex, state.randoms.get(vendor) ?? Math.random, Date.now() - firstCallAt);
-  state.requests.get(vendor)?.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: { ...req.headers }, json, fault });
+  state.requests.get(vendor)?.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: { ...req.headers }, json, fault, at: Date.now() });
   const latency = state.latencyMs + (profile.latencyMs ?? 0);
   if (latency > 0) {
     await new Promise<void>((resolve) => {

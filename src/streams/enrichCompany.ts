@@ -25,6 +25,8 @@ export interface EnrichCompanyDeps {
   onStageEvent?: (event: StageEvent) => void;
   /** Token usage of each successful OpenAI extraction. */
   onUsage?: (usage: ModelUsage) => void;
+  /** Stored paid answers reused within VENDOR_ANSWER_TTL_DAYS. Default none. */
+  answers?: EnrichmentActorDeps['answers'];
   /** Timer source of the machine's deadline (`after`); defaults to the global setTimeout (fakeable in tests). */
   machineClock?: ActorOptions<EnrichmentMachine>['clock'];
 }
@@ -72,6 +74,7 @@ export function enrichCompany(company: Company, deps: EnrichCompanyDeps): Promis
     companyId: company.companyId,
     deadline: startedAt + input.deadlineMs,
     ...(deps.onUsage ? { onUsage: deps.onUsage } : {}),
+    ...(deps.answers ? { answers: deps.answers } : {}),
   };
   const actor = createActor(providedMachine, {
     input,

@@ -17,6 +17,9 @@ import {
 } from '../domain/index.js';
 import { outcomeOfError } from '../machines/enrichment.updates.js';
 import type { ContactsActorInput, CrawlActorInput, ExtractActorInput, SearchActorInput, StepOutcome, VerifyActorInput } from '../machines/enrichment.types.js';
+import { costOf, type VendorPrices } from '../domain/prices.js';
+import type { BreakerVendor } from '../domain/vendor.js';
+import type { AnswerReuse } from './answers.js';
 import type { GuardedCaller } from './guard.types.js';
 
 /** The ports one company's enrichment reaches the world through (src/domain/ports.ts). */
@@ -53,7 +56,20 @@ export interface EnrichmentActorDeps {
   /** Epoch ms (injected clock) after which the guarded call starts no new attempt or wait. */
   deadline: number;
   onUsage?: (usage: ModelUsage) => void;
+  /** Stored paid answers (VENDOR_ANSWER_TTL_DAYS), with the prices a fresh answer is stored at. Default none. */
+  answers?: { reuse: AnswerReuse; prices: VendorPrices; onReuse?: (vendor: BreakerVendor, savedUsd: number) => void };
 }
+
+/** The step's outcome from a stored answer to the same request when there is one, else `fresh()` (stored when paid). */
+function reuseOr<T>(d: EnrichmentActorDeps, vendor: BreakerVendor, endpoint: string, query: unknown, fresh: () => Promise<StepOutcome<T>>, costOfValue?: (value: T) => number): Promise<StepOutcome<T>> {
+  const a = d.answers;
+  if (!a || !a.reuse.enabled(vendor)) return fresh();
+  const onReuse = a.onReuse;
+  return a.reuse.reuseOr(d.tenantId, vendor, endpoint, query, fresh, costOfValue ?? ((v: T) => costOf(vendor, v, a.prices)), onReuse && ((usd) => onReuse(vendor, usd)));
+}
+
+/** What a contact lookup is asked: the company's domain and name. */
+const contactsQuery = (input: ContactsActorInput) => ({ domain: input.company.domain ?? null, name: input.facts.name ?? input.company.name ?? null });
 
 /**
  * One guarded call, timed with the injected clock and turned into a {@link StepOutcome}: never
@@ -115,33 +131,35 @@ export function createEnrichmentActors(deps: EnrichmentActorDeps | CompanyDepsOf
     }),
     searchCompany: fromPromise<StepOutcome<SearchResult>, SearchActorInput>(({ input, signal, system }) => {
       const d = of(system);
-      return guardedOutcome(d, 'tavily', (s) => d.ports.search.search(input.query, s), signal);
+      return reuseOr(d, 'tavily', 'search', { query: input.query }, () => guardedOutcome(d, 'tavily', (s) => d.ports.search.search(input.query, s), signal));
     }),
     extractFacts: fromPromise<StepOutcome<CompanyFacts>, ExtractActorInput>(async ({ input, signal, system }) => {
       const d = of(system);
-      const outcome = await guardedOutcome(d, 'openai', (s) => d.ports.extractor.extract({ company: input.company, text: input.text }, s), signal);
+      const query = { domain: input.company.domain ?? null, name: input.company.name ?? null, text: input.text };
+      const outcome = await reuseOr(d, 'openai', 'chat/completions', query, () => guardedOutcome(d, 'openai', (s) => d.ports.extractor.extract({ company: input.company, text: input.text }, s), signal), (v) => v.costUsd ?? 0);
       if (!outcome.ok) return { ...outcome, partial: undefined };
+      if (outcome.reused) return { ...outcome, value: outcome.value.facts }; // no tokens spent
       d.onUsage?.({ tenantId: d.tenantId, companyId: d.companyId, vendor: 'openai', usage: outcome.value.usage, costUsd: outcome.value.costUsd });
       return { ...outcome, value: outcome.value.facts };
     }),
     findContactsApify: fromPromise<StepOutcome<Contact[]>, ContactsActorInput>(({ input, signal, system }) => {
       const d = of(system);
-      return guardedOutcome(d, 'apify_linkedin', (s) => d.ports.apify.findContacts(input, s), signal);
+      return reuseOr(d, 'apify_linkedin', 'company-employees', contactsQuery(input), () => guardedOutcome(d, 'apify_linkedin', (s) => d.ports.apify.findContacts(input, s), signal));
     }),
     findContactsLusha: fromPromise<StepOutcome<Contact[]>, ContactsActorInput>(({ input, signal, system }) => {
       const d = of(system);
       // One lookup, retried as a whole by the guarded call: its attempts share Lusha's paid search.
       const lusha = d.ports.lusha;
-      return guardedOutcome(d, 'lusha', lusha.lookup ? lusha.lookup(input) : (s) => lusha.findContacts(input, s), signal);
+      return reuseOr(d, 'lusha', 'v3/contacts', contactsQuery(input), () => guardedOutcome(d, 'lusha', lusha.lookup ? lusha.lookup(input) : (s) => lusha.findContacts(input, s), signal));
     }),
     verifyEmails: fromPromise<StepOutcome<EmailVerification[]>, VerifyActorInput>(async ({ input, signal, system }) => {
       const d = of(system);
       const started = d.clock.now();
       const verified: EmailVerification[] = [];
       for (const email of input.emails) {
-        const outcome = await guardedOutcome(d, 'zerobounce', (s) => d.ports.verifier.verify(email, s), signal);
+        const outcome = await reuseOr(d, 'zerobounce', 'v2/validate', { email }, () => guardedOutcome(d, 'zerobounce', (s) => d.ports.verifier.verify(email, s), signal));
         if (!outcome.ok) return { ...outcome, partial: verified, durationMs: outcome.at - started };
-        verified.push(outcome.value);
+        verified.push(outcome.reused ? { ...outcome.value, storedAt: outcome.reused.fetchedAt } : outcome.value);
       }
       const at = d.clock.now();
       return { ok: true, value: verified, at, durationMs: at - started };

@@ -14,13 +14,20 @@ export interface GuardedCallOptions {
   signal?: AbortSignal;
   /** Epoch milliseconds (injected clock) after which no new attempt or backoff wait starts. */
   deadline?: number;
+  /** Told of what the quotas did to this call: a wait for a rate-limit turn, a retry the budget refused (per-company usage). */
+  onQuota?: (event: QuotaEvent) => void;
 }
+
+/** What the vendor quotas did to one call (DESIGN.md "Vendor quotas, retry budgets and cost"). */
+export type QuotaEvent = { type: 'rate_wait'; waitedMs: number } | { type: 'retry_refused' };
 
 /** One thing the guarded call did: an attempt made, a retry about to wait, a call refused. */
 export type GuardEvent =
   | { type: 'attempt'; tenantId: TenantId; vendor: VendorName; attempt: number; ok: boolean; kind: ErrorKind | null; durationMs: number }
   | { type: 'retry'; tenantId: TenantId; vendor: VendorName; attempt: number; delayMs: number; kind: ErrorKind }
-  | { type: 'refused'; tenantId: TenantId; vendor: BreakerVendor };
+  | { type: 'refused'; tenantId: TenantId; vendor: BreakerVendor }
+  | { type: 'rate_wait'; tenantId: TenantId; vendor: BreakerVendor; waitedMs: number }
+  | { type: 'retry_refused'; tenantId: TenantId; vendor: BreakerVendor };
 
 /** The {@link GuardObserver} that hands every {@link GuardEvent} to `next` (the runtime's `calls$`). */
 export function guardEventsTo(next: (event: GuardEvent) => void): GuardObserver {
@@ -28,6 +35,8 @@ export function guardEventsTo(next: (event: GuardEvent) => void): GuardObserver 
     onAttempt: (e) => next({ type: 'attempt', tenantId: e.tenantId, vendor: e.vendor, attempt: e.attempt, ok: e.ok, kind: e.error?.kind ?? null, durationMs: e.durationMs }),
     onRetry: (e) => next({ type: 'retry', ...e }),
     onRefused: (e) => next({ type: 'refused', ...e }),
+    onRateWait: (e) => next({ type: 'rate_wait', ...e }),
+    onRetryRefused: (e) => next({ type: 'retry_refused', ...e }),
   };
 }
 
@@ -46,6 +55,10 @@ export interface GuardObserver {
   onRetry?(event: { tenantId: TenantId; vendor: VendorName; attempt: number; delayMs: number; kind: ErrorKind }): void;
   /** A call refused by an open breaker (no request made). */
   onRefused?(event: { tenantId: TenantId; vendor: BreakerVendor }): void;
+  /** An attempt that waited for its vendor's rate-limit turn (VENDOR_RATE_LIMITS), before its request. */
+  onRateWait?(event: { tenantId: TenantId; vendor: BreakerVendor; waitedMs: number }): void;
+  /** A retry the (tenant, vendor) retry budget refused: not made, the call failed as it stood. */
+  onRetryRefused?(event: { tenantId: TenantId; vendor: BreakerVendor }): void;
 }
 
 /**

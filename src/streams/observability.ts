@@ -20,6 +20,14 @@ export interface VendorUsageIncrement {
   tokens?: number;
   /** US dollars. */
   costUsd?: number;
+  /** Attempts that waited for a rate-limit turn, and the milliseconds waited. */
+  rateWaits?: number;
+  rateWaitMs?: number;
+  /** Retries the retry budget refused. */
+  retriesRefused?: number;
+  /** Stored answers reused, and what they had cost. */
+  reuses?: number;
+  savedUsd?: number;
   /** The company whose calls these were, counted only with the result recorded for it (RunEvent `vendor.usage`). */
   companyId?: number | null;
 }
@@ -90,6 +98,8 @@ export function createObservability(deps: { sink: Sink; store: Pick<RunStore, 'a
         push({
           type: 'vendor.usage', runId, tenantId, companyId: usage.companyId ?? null, vendor, calls: usage.calls ?? 0, errors: usage.errors ?? 0,
           retries: usage.retries ?? 0, tokens: usage.tokens ?? 0, costUsd: usage.costUsd ?? 0,
+          rateWaits: usage.rateWaits ?? 0, rateWaitMs: usage.rateWaitMs ?? 0, retriesRefused: usage.retriesRefused ?? 0,
+          reuses: usage.reuses ?? 0, savedUsd: usage.savedUsd ?? 0,
         }),
     };
   };

@@ -10,7 +10,7 @@ const summary: RunSummary = {
   malformedRows: 2,
   reasons: { CRAWL_THIN: 30, 'CIRCUIT_OPEN:openai': 12, TAVILY_FAIL: 12, ZEROBOUNCE_DEFER: 40 },
   vendors: [
-    { vendor: 'tavily', calls: 60, errors: 14, retries: 9, tokens: 0, costUsd: 0.48 },
+    { vendor: 'tavily', calls: 60, errors: 14, retries: 9, tokens: 0, costUsd: 0.48, rateWaits: 12, rateWaitMs: 34_500, retriesRefused: 4, reuses: 5, savedUsd: 0.04 },
     { vendor: 'openai', calls: 188, errors: 3, retries: 2, tokens: 91234, costUsd: 0.1234567 },
   ],
   breakerTransitions: [
@@ -46,8 +46,11 @@ describe('run summary', () => {
     const reasonLines = ['ZEROBOUNCE_DEFER', 'CRAWL_THIN', 'CIRCUIT_OPEN:openai', 'TAVILY_FAIL'].map((r) => lineWith(text, r));
     expect(reasonLines.map((l) => lines(text).indexOf(l))).toEqual([...reasonLines.map((l) => lines(text).indexOf(l))].sort((a, b) => a - b));
     expect(new Set(reasonLines.map((l) => l.length)).size).toBe(1);
-    expect(lineWith(text, '  openai')).toMatch(/openai\s+188\s+3\s+2\s+91234\s+0\.1235$/);
-    expect(lineWith(text, '  tavily')).toMatch(/tavily\s+60\s+14\s+9\s+0\s+0\.4800$/);
+    expect(lineWith(text, '  openai')).toMatch(/openai\s+188\s+3\s+2\s+0\s+0\s+91234\s+0\.1235$/);
+    expect(lineWith(text, '  tavily')).toMatch(/tavily\s+60\s+14\s+9\s+4\s+12 \(34\.5s\)\s+0\s+0\.4800$/);
+    expect(lineWith(text, 'rate limits:')).toBe('  rate limits: 12 attempts waited 34.5s for their turn (tavily 12)');
+    expect(lineWith(text, 'retry budget:')).toBe('  retry budget: 4 retries refused');
+    expect(lineWith(text, 'stored answers:')).toBe('  stored answers: 5 reused, 0.0400 USD saved (tavily 5)');
     expect(lineWith(text, 'Breaker transitions')).toContain('2');
     expect(lineWith(text, 'closed -> open')).toMatch(/tenant 7 openai\s+closed -> open\s+threshold\s+2026-01-02T03:04:05\.000Z/);
     expect(lineWith(text, '  crawl')).toMatch(/crawl\s+120\s+981$/);

@@ -339,9 +339,14 @@ describe('lead-enrich demo (npm start)', () => {
         'ZEROBOUNCE_DEFER',
         'DEADLINE_EXCEEDED',
         'CIRCUIT_OPEN:apify_linkedin',
+        'BUDGET_EXHAUSTED:openai',
       ];
       for (const code of reasons) expect(r.stdout, code).toMatch(new RegExp(`\\n\\s+${code}\\s+\\d+\\n`));
       expect(r.stdout).toMatch(/halfOpen -> closed/);
+      // Quotas at work (issue 14): OpenAI's rate makes calls wait; tenant 2's budget runs out.
+      expect(r.stdout).toMatch(/rate limits: [1-9]\d* attempts waited \d+\.\ds for their turn \(.*openai [1-9]/);
+      expect(r.stdout).toMatch(/budget: spent 2\.\d{4} of 2 USD, exhausted: [1-9]\d* companies had paid steps skipped \(BUDGET_EXHAUSTED\)/);
+      expect(r.stdout).toMatch(/budget: none \(spent \d+\.\d{4} USD\)/);
       expect(r.stdout).toMatch(/exported_stripped\s+[1-9]\d*\n/);
       expect(r.stdout).toMatch(/disabled\s+[1-9]\d*\n/);
       expect(r.stdout).toContain(join(dir, 'data'));

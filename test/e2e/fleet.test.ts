@@ -142,3 +142,50 @@ describe('lead-enrich worker', () => {
     expect(rows[0]!.n).toBeGreaterThan(0);
   }, 180_000);
 });
+
+describe('VENDOR_RATE_LIMITS across the fleet (issue 14)', () => {
+  it('three worker processes share one vendor rate through PostgreSQL: the simulator never sees more than the limit', async () => {
+    const w = await world({ latencyMs: 5 });
+    // Apify LinkedIn at 4 a second for the whole fleet; three workers of two slots each would send
+    // six at once (and up to 12 a second each with a limiter of their own).
+    const env = w.env({ ...FLEET_ENV, COMPANY_DEADLINE_MS: '60000', VENDOR_RATE_LIMITS: 'apify_linkedin=4/s', VENDOR_CONCURRENCY: '' });
+    const runId = await enqueue(w, 311, env);
+    const exits = await Promise.all(workers(env, 3).map((c) => c.exited));
+    for (const e of exits) expect(e.code, e.stderr).toBe(0);
+    expect((await runsOf(db.pool(), 311))[0]?.status).toBe('completed');
+    const at = w.sim.requests('apify_linkedin').map((r) => r.at).sort((a, b) => a - b);
+    expect(at).toHaveLength(N);
+    // Fixed one-second windows of 4: any second holds at most two windows' worth, and N requests
+    // need at least N/4 - 1 whole windows after the first.
+    for (let i = 0; i < at.length; i++) expect(at.filter((t) => t >= at[i]! && t < at[i]! + 1000).length).toBeLessThanOrEqual(8);
+    expect(at[at.length - 1]! - at[0]!).toBeGreaterThanOrEqual((N / 4 - 1) * 1000 - 100);
+    const { rows } = await db.pool().query<{ waits: number }>(`SELECT rate_waits::int AS waits FROM run_vendor_usage WHERE run_id = $1 AND vendor = 'apify_linkedin'`, [runId]);
+    expect(rows[0]!.waits).toBeGreaterThan(0);
+    // The windows were kept in PostgreSQL.
+    const { rows: windows } = await db.pool().query(`SELECT key FROM vendor_rate_limits WHERE key = 'rl_apify_linkedin:apify_linkedin'`);
+    expect(windows).toHaveLength(1);
+  }, 180_000);
+
+  it('lead-enrich run beside live workers shares their rate from its start', async () => {
+    const w = await world({ latencyMs: 5 });
+    const env = w.env({ ...FLEET_ENV, COMPANY_DEADLINE_MS: '60000', VENDOR_RATE_LIMITS: 'apify_linkedin=4/s', VENDOR_CONCURRENCY: '' });
+    const input = w.file('fleet-312.csv', companiesCsv(N, 'fleet312'));
+    const since = new Date();
+    const helpers = [spawnCli(['worker', '--concurrency', '2'], env), spawnCli(['worker', '--concurrency', '2'], env)];
+    await waitFor(
+      async () => {
+        const { rows } = await db.pool().query<{ n: number }>(`SELECT count(*)::int AS n FROM fleet_workers WHERE kind = 'worker' AND stopped_at IS NULL AND started_at >= $1`, [since]);
+        return rows[0]!.n >= 2 ? true : undefined;
+      },
+      { what: 'two workers in fleet_workers', timeoutMs: 60_000, intervalMs: 100 },
+    );
+    const run = await runCli(['run', '--tenant', '312', '--input', input, '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    for (const h of helpers) h.process.kill('SIGTERM');
+    for (const h of helpers) expect((await h.exited).code).toBe(0);
+    const at = w.sim.requests('apify_linkedin').map((r) => r.at).sort((a, b) => a - b);
+    expect(at).toHaveLength(N);
+    for (let i = 0; i < at.length; i++) expect(at.filter((t) => t >= at[i]! && t < at[i]! + 1000).length).toBeLessThanOrEqual(8);
+    expect(at[at.length - 1]! - at[0]!).toBeGreaterThanOrEqual((N / 4 - 1) * 1000 - 100);
+  }, 180_000);
+});

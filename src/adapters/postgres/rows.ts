@@ -33,6 +33,7 @@ export function companyRows(events: readonly RunEvent[]): { companies: object[];
     timings: e.output.timings,
     started_at: e.startedAt,
     finished_at: Math.max(e.finishedAt, e.startedAt),
+    cost_usd: e.costUsd ?? 0,
   }));
   const companies = lastByKey(finished, (e) => `${e.tenantId}/${e.output.companyId}`).map((e) => ({
     run_id: e.runId,
@@ -97,17 +98,22 @@ export function resultKeys(events: readonly RunEvent[]): Set<string> {
  * row `gated` counts only if the company's result in the same batch is the one recorded.
  */
 export function usageRows(events: readonly RunEvent[], results = resultKeys(events)): object[] {
-  const sums = new Map<string, { run_id: number; tenant_id: number; company_id: number | null; gated: boolean; vendor: string; calls: number; errors: number; retries: number; tokens: number; cost_usd: number }>();
+  const sums = new Map<string, { run_id: number; tenant_id: number; company_id: number | null; gated: boolean; vendor: string; calls: number; errors: number; retries: number; tokens: number; cost_usd: number; rate_waits: number; rate_wait_ms: number; retries_refused: number; reuses: number; saved_usd: number }>();
   for (const e of only(events, 'vendor.usage')) {
     const companyId = e.companyId ?? null;
     const key = `${e.runId}/${e.tenantId}/${e.vendor}/${companyId}`;
     const gated = companyId !== null && results.has(`${e.runId}/${companyId}`);
-    const row = sums.get(key) ?? { run_id: e.runId, tenant_id: e.tenantId, company_id: companyId, gated, vendor: e.vendor, calls: 0, errors: 0, retries: 0, tokens: 0, cost_usd: 0 };
+    const row = sums.get(key) ?? { run_id: e.runId, tenant_id: e.tenantId, company_id: companyId, gated, vendor: e.vendor, calls: 0, errors: 0, retries: 0, tokens: 0, cost_usd: 0, rate_waits: 0, rate_wait_ms: 0, retries_refused: 0, reuses: 0, saved_usd: 0 };
     row.calls += e.calls;
     row.errors += e.errors;
     row.retries += e.retries;
     row.tokens += e.tokens;
     row.cost_usd += e.costUsd;
+    row.rate_waits += e.rateWaits ?? 0;
+    row.rate_wait_ms += Math.round(e.rateWaitMs ?? 0);
+    row.retries_refused += e.retriesRefused ?? 0;
+    row.reuses += e.reuses ?? 0;
+    row.saved_usd += e.savedUsd ?? 0;
     sums.set(key, row);
   }
   return [...sums.values()];

@@ -37,13 +37,13 @@ const SQL = {
       name = coalesce(companies.name, EXCLUDED.name), facts = EXCLUDED.facts,
       last_enriched_at = greatest(companies.last_enriched_at, EXCLUDED.last_enriched_at), updated_at = now()`,
   companyRuns: `INSERT INTO company_enrichment_runs AS c (run_id, company_id, tenant_id, status, degraded_reasons, reasons,
-      facts, provenance, fallbacks, timings, started_at, finished_at, export_status, export_partner_id, export_detail, exported_at)
+      facts, provenance, fallbacks, timings, started_at, finished_at, export_status, export_partner_id, export_detail, exported_at, cost_usd)
     SELECT r.run_id, r.company_id, r.tenant_id, r.status, r.degraded_reasons, r.reasons, r.facts, r.provenance,
       r.fallbacks, r.timings, to_timestamp(r.started_at / 1000.0), to_timestamp(r.finished_at / 1000.0),
-      r.export_status, r.partner_id, r.detail, CASE WHEN r.exported THEN now() END
+      r.export_status, r.partner_id, r.detail, CASE WHEN r.exported THEN now() END, coalesce(r.cost_usd, 0)
     FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, company_id bigint, tenant_id int, status text,
       degraded_reasons text, reasons text[], facts jsonb, provenance jsonb, fallbacks text[], timings jsonb,
-      started_at float8, finished_at float8, exported boolean, export_status text, partner_id int, detail text)
+      started_at float8, finished_at float8, exported boolean, export_status text, partner_id int, detail text, cost_usd numeric)
     WHERE EXISTS (SELECT FROM ledger)
     ON CONFLICT (run_id, company_id) DO NOTHING
     RETURNING c.run_id, c.company_id`,
@@ -66,15 +66,19 @@ const SQL = {
         THEN contacts.email_sub_status ELSE EXCLUDED.email_sub_status END,
       verified_at = coalesce(EXCLUDED.verified_at, contacts.verified_at),
       last_seen_run_id = EXCLUDED.last_seen_run_id, updated_at = now()`,
-  usage: `INSERT INTO run_vendor_usage (run_id, tenant_id, vendor, calls, errors, retries, tokens, cost_usd)
-    SELECT r.run_id, r.tenant_id, r.vendor, sum(r.calls), sum(r.errors), sum(r.retries), sum(r.tokens), sum(r.cost_usd)
+  usage: `INSERT INTO run_vendor_usage (run_id, tenant_id, vendor, calls, errors, retries, tokens, cost_usd, rate_waits, rate_wait_ms, retries_refused, reuses, saved_usd)
+    SELECT r.run_id, r.tenant_id, r.vendor, sum(r.calls), sum(r.errors), sum(r.retries), sum(r.tokens), sum(r.cost_usd),
+      sum(r.rate_waits), sum(r.rate_wait_ms), sum(r.retries_refused), sum(r.reuses), sum(r.saved_usd)
     FROM jsonb_to_recordset(@::jsonb) AS r(run_id bigint, tenant_id int, company_id bigint, gated boolean, vendor text,
-      calls bigint, errors bigint, retries bigint, tokens bigint, cost_usd numeric)
+      calls bigint, errors bigint, retries bigint, tokens bigint, cost_usd numeric, rate_waits bigint, rate_wait_ms bigint, retries_refused bigint, reuses bigint, saved_usd numeric)
     WHERE EXISTS (SELECT FROM ledger) AND ${GATE}
     GROUP BY r.run_id, r.tenant_id, r.vendor
     ON CONFLICT (run_id, tenant_id, vendor) DO UPDATE SET calls = run_vendor_usage.calls + EXCLUDED.calls,
       errors = run_vendor_usage.errors + EXCLUDED.errors, retries = run_vendor_usage.retries + EXCLUDED.retries,
       tokens = run_vendor_usage.tokens + EXCLUDED.tokens, cost_usd = run_vendor_usage.cost_usd + EXCLUDED.cost_usd,
+      rate_waits = run_vendor_usage.rate_waits + EXCLUDED.rate_waits, rate_wait_ms = run_vendor_usage.rate_wait_ms + EXCLUDED.rate_wait_ms,
+      retries_refused = run_vendor_usage.retries_refused + EXCLUDED.retries_refused,
+      reuses = run_vendor_usage.reuses + EXCLUDED.reuses, saved_usd = run_vendor_usage.saved_usd + EXCLUDED.saved_usd,
       updated_at = now()`,
   stages: `INSERT INTO run_event_logs (run_id, tenant_id, company_id, stage, event, status, error_code, duration_ms, extra, at)
     SELECT r.run_id, r.tenant_id, r.company_id, r.stage, r.event, r.status, r.error_code, r.duration_ms, r.extra,

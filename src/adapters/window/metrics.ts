@@ -90,7 +90,9 @@ export async function serveMetrics(reader: WindowReader): Promise<string> {
 export type CallEvent =
   | { type: 'attempt'; tenantId: number; vendor: string; ok: boolean; kind: string | null }
   | { type: 'retry'; tenantId: number; vendor: string; kind: string }
-  | { type: 'refused'; tenantId: number; vendor: string };
+  | { type: 'refused'; tenantId: number; vendor: string }
+  | { type: 'rate_wait'; tenantId: number; vendor: string; waitedMs: number }
+  | { type: 'retry_refused'; tenantId: number; vendor: string };
 
 /** What a worker's /metrics reads at scrape time. */
 export interface WorkerMetricsSources {
@@ -115,6 +117,9 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
   const errors = counter('lead_enrich_vendor_errors_total', 'Vendor attempts that failed, by error kind.', ['tenant', 'vendor', 'kind']);
   const retries = counter('lead_enrich_vendor_retries_total', 'Retries of vendor calls (a backoff wait started), by the error kind retried.', ['tenant', 'vendor', 'kind']);
   const refusals = counter('lead_enrich_vendor_refusals_total', 'Calls refused by an open breaker (no request made).', ['tenant', 'vendor']);
+  const rateWaits = counter('lead_enrich_vendor_rate_waits_total', 'Vendor attempts that waited for their rate-limit turn (VENDOR_RATE_LIMITS).', ['tenant', 'vendor']);
+  const rateWaitSeconds = counter('lead_enrich_vendor_rate_wait_seconds_total', 'Time vendor attempts spent waiting for their rate-limit turn, in seconds.', ['tenant', 'vendor']);
+  const retriesRefused = counter('lead_enrich_vendor_retries_refused_total', 'Retries the retry budget refused (RETRY_BUDGET_PERCENT).', ['tenant', 'vendor']);
   const transitions = counter('lead_enrich_breaker_transitions_total', 'Breaker transitions, by the state entered.', ['tenant', 'vendor', 'state']);
   const done = counter('lead_enrich_companies_done_total', 'Companies finished by this process.', ['tenant']);
   const degraded = counter('lead_enrich_companies_degraded_total', 'Companies finished by this process with at least one degradation reason.', ['tenant']);
@@ -150,6 +155,10 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
         calls.inc({ ...l, kind: e.ok ? 'ok' : (e.kind ?? 'unknown') });
         if (!e.ok) errors.inc({ ...l, kind: e.kind ?? 'unknown' });
       } else if (e.type === 'retry') retries.inc({ ...l, kind: e.kind });
+      else if (e.type === 'rate_wait') {
+        rateWaits.inc(l);
+        rateWaitSeconds.inc(l, e.waitedMs / 1000);
+      } else if (e.type === 'retry_refused') retriesRefused.inc(l);
       else refusals.inc(l);
     },
     onRunEvent(e) {

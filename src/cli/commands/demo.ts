@@ -23,7 +23,18 @@ export const DEMO_SETTINGS: Record<string, string> = {
   RUN_CONCURRENCY: '6',
   SHUTDOWN_GRACE_MS: '3000',
   ODOO_URL: '',
+  // Quotas at work (issue 14): OpenAI held to 10 calls a second, so some companies wait for their
+  // turn (the summary's rate-limits line; the plans' own limits, e.g. Lusha's 40 a minute, would
+  // hold the demo's one-second deadlines). Tenant 2's run also has a budget (DEMO_BUDGET_USD).
+  VENDOR_RATE_LIMITS: 'tavily=20/s,openai=10/s,lusha=20/s,apify_linkedin=30/s',
 };
+
+/**
+ * Tenant 2's run budget, USD: it runs out part of the way (its summary's budget line, and
+ * BUDGET_EXHAUSTED on the companies after it). Tenant 1's run has none, so that its Apify breaker
+ * is seen to recover.
+ */
+export const DEMO_BUDGET_USD = 2;
 
 /** Fault profile of the simulators: every reason code, a breaker that opens and recovers. */
 async function startDemoSimulators(): Promise<{ sim: Simulator; odoo: FakeOdoo }> {
@@ -77,7 +88,8 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
           const input = join(dir, `tenant-${tenantId}.csv`);
           writeFileSync(input, demoCsv(tenantId, count));
           process.stderr.write(`\ndemo: tenant ${tenantId}: enriching ${input}\n`);
-          const code = await executeRun(runtime, planRun({ tenant: String(tenantId), input }), { onRunId: (runId) => runIds.push(runId) });
+          const plan = { ...planRun({ tenant: String(tenantId), input }), ...(tenantId === 2 ? { params: { budgetUsd: DEMO_BUDGET_USD } } : {}) };
+          const code = await executeRun(runtime, plan, { onRunId: (runId) => runIds.push(runId) });
           worst = Math.max(worst, code);
           if (code === EXIT_INTERRUPTED) break; // Ctrl-C ends the demo, not just this tenant's run
         }

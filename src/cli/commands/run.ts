@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/index.js';
 import { systemClock } from '../../adapters/clock.js';
 import { isInputError, inputFormatOf, parseInputFormat, type InputFormat } from '../../adapters/input.js';
-import { explainDisabledReason } from '../../domain/index.js';
+import { explainDisabledReason, type RunParams } from '../../domain/index.js';
 import { createRuntime, type RunProgress, type RunRequest, type Runtime } from '../../runtime.js';
 import { createInspector, type InspectMode, type RunInspector } from '../../adapters/inspect.js';
 import { createProgressReporter } from '../progress.js';
@@ -42,6 +42,8 @@ export interface RunPlan {
   dryRun: boolean;
   /** `--enqueue-only`: record and queue the run, print its id, leave it to the workers. */
   enqueueOnly: boolean;
+  /** More parameters for a new run's row (e.g. the demo's `budgetUsd` for one tenant's run). */
+  params?: RunParams;
 }
 
 /** `--inspect [mode]`: null when absent, `server` when given without a mode; a UsageError for an unknown mode. */
@@ -129,7 +131,8 @@ export function runRequestOf(plan: RunPlan): RunRequest {
   const concurrency = plan.concurrency !== undefined ? { concurrency: plan.concurrency } : {};
   const enqueueOnly = plan.enqueueOnly ? { enqueueOnly: true } : {};
   if (plan.resumeRunId !== null) return { resumeRunId: plan.resumeRunId, ...input, ...concurrency, ...enqueueOnly };
-  return { tenantId: plan.tenantId as number, ...input, ...(plan.input === null ? { stored: { staleDays: plan.staleDays } } : {}), ...concurrency, dryRun: plan.dryRun, ...enqueueOnly };
+  const params = plan.params ? { params: plan.params } : {};
+  return { tenantId: plan.tenantId as number, ...input, ...(plan.input === null ? { stored: { staleDays: plan.staleDays } } : {}), ...concurrency, dryRun: plan.dryRun, ...enqueueOnly, ...params };
 }
 
 /**

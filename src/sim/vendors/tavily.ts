@@ -9,7 +9,7 @@ export const tavilySim: VendorSim = {
   authorised: (req, key) => req.headers.authorization === `Bearer ${key}`,
   ok(req, ctx) {
     if (req.method !== 'POST' || req.path !== '/search') return error(404, 'Not Found');
-    const body = req.json as { query?: unknown; max_results?: unknown } | undefined;
+    const body = req.json as { query?: unknown; max_results?: unknown; include_usage?: unknown } | undefined;
     if (typeof body?.query !== 'string') return error(400, 'Invalid request: query is required');
     const query = body.query;
     const domain = /([a-z0-9-]+\.[a-z.]+)/i.exec(query)?.[1] ?? query.split(/\s+/)[0] ?? 'example.com';
@@ -30,6 +30,8 @@ export const tavilySim: VendorSim = {
       results,
       response_time: 0.42,
       request_id: `sim-${h.toString(16)}`,
+      // As documented: the credits the search cost, only with include_usage (a basic search is 1).
+      ...(body.include_usage === true ? { usage: { credits: 1 } } : {}),
     });
   },
   invalidKey: () => error(401, 'Unauthorized: missing or invalid API key.'),

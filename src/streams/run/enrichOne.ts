@@ -3,6 +3,8 @@ import { logContext, type Clock, type Company, type EnrichmentOutput, type Logge
 import { enrichCompany, type EnrichCompanyDeps, type EnrichmentPorts } from '../enrichCompany.js';
 import type { GuardedCaller } from '../guard.types.js';
 import type { Observability } from '../observability.js';
+import type { AnswerReuse } from '../answers.js';
+import { budgetedGuard, type RunBudgets } from './budget.js';
 import { CompanyUsage } from './usage.js';
 
 /** What {@link enrichOne} needs. */
@@ -14,6 +16,10 @@ export interface EnrichOneDeps {
   ports: EnrichmentPorts;
   logger: Logger;
   inspect?: EnrichCompanyDeps['inspect'];
+  /** Stored paid answers (VENDOR_ANSWER_TTL_DAYS). Default none. */
+  answers?: AnswerReuse;
+  /** The runs' budgets (RUN_BUDGET_USD): paid calls are refused once a run's is spent. Default none. */
+  budgets?: RunBudgets;
 }
 
 /**
@@ -23,20 +29,23 @@ export interface EnrichOneDeps {
  * (the company then has no row, so it is done again). Vendor failures never reject; only the sink can.
  */
 export async function enrichOne(deps: EnrichOneDeps, runId: number, company: Company, abort: AbortSignal): Promise<EnrichmentOutput | null> {
-  const usage = new CompanyUsage();
+  const { budgets } = deps;
+  const prices = deps.config.quotas.prices;
+  const usage = new CompanyUsage(prices, budgets ? (usd) => budgets.spend(runId, usd) : undefined);
   const stages: StageEvent[] = [];
   const startedAt = deps.clock.now();
   let output: EnrichmentOutput;
   try {
     output = await enrichCompany(company, {
       config: deps.config,
-      guard: usage.wrap(deps.guard),
+      guard: usage.wrap(budgets ? budgetedGuard(deps.guard, budgets, runId, prices) : deps.guard),
       ports: deps.ports,
       clock: deps.clock,
       signal: abort,
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
       onStageEvent: (event) => stages.push(event),
       onUsage: (u) => usage.addTokens(u.vendor, u.usage.totalTokens, u.costUsd),
+      ...(deps.answers ? { answers: { reuse: deps.answers, prices, onReuse: (vendor, savedUsd) => usage.addReuse(vendor, savedUsd) } } : {}),
     });
   } catch (error) {
     if (abort.aborted) return null;
@@ -48,7 +57,7 @@ export async function enrichOne(deps: EnrichOneDeps, runId: number, company: Com
   const events = deps.obs.group();
   for (const e of stages) void events.recordStage(runId, e);
   for (const [vendor, t] of usage.byVendor) void events.bumpVendor(runId, company.tenantId, vendor, { ...t, companyId: company.companyId });
-  await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt });
+  await events.commit({ type: 'company.finished', runId, tenantId: company.tenantId, output, startedAt, finishedAt, costUsd: usage.totalCostUsd() });
   if (deps.logger.isLevelEnabled('debug')) {
     deps.logger.child(logContext({ runId, companyId: company.companyId })).debug({ reasons: output.degradedReasons, fallbacks: output.fallbacks }, 'company enriched');
   }

@@ -28,6 +28,8 @@ import type { OdooExportDeps } from '../odoo/odooExport.js';
 import type { Sink } from '../sink.js';
 import type { TransitionRecorder } from '../transitionRecorder.js';
 import { runMember, type MemberDeps } from '../fleet/member.js';
+import type { AnswerReuse } from '../answers.js';
+import type { RunBudgets } from './budget.js';
 import { startRunRow, type RunSource, type StartedRun } from './runStart.js';
 
 /** Everything a run is composed of (built once per runtime by the composition root). */
@@ -52,6 +54,10 @@ export interface RunJobDeps {
   /** Waits between looks at the queue and between progress readings. */
   sleep: Sleep;
   inspect?: (event: InspectionEvent) => void;
+  /** The runs' budgets (RUN_BUDGET_USD), shared by every run and worker of the runtime. Default none. */
+  budgets?: RunBudgets;
+  /** Stored paid answers (VENDOR_ANSWER_TTL_DAYS). Default none. */
+  answers?: AnswerReuse;
 }
 
 /** What a fleet member needs, from what a run is composed of. */
@@ -64,6 +70,8 @@ export function memberDepsOf(deps: RunJobDeps, work: WorkQueue, logger: Logger):
     ports: deps.ports,
     logger,
     ...(deps.inspect ? { inspect: deps.inspect } : {}),
+    ...(deps.budgets ? { budgets: deps.budgets } : {}),
+    ...(deps.answers ? { answers: deps.answers } : {}),
     work,
     store: deps.store,
     runQueue: deps.queue,
@@ -268,7 +276,7 @@ export function startRun(deps: RunJobDeps, request: RunRequest): RunHandle {
         let run: StartedRun | null;
         try {
           run = await startRunRow(
-            { store: deps.store, inputs: deps.inputs },
+            { store: deps.store, inputs: deps.inputs, runBudgetUsd: deps.config.quotas.runBudgetUsd },
             {
               ...(request.tenantId !== undefined ? { tenantId: request.tenantId } : {}),
               ...(request.resumeRunId !== undefined ? { resumeRunId: request.resumeRunId } : {}),

@@ -60,6 +60,8 @@ export interface StartedRun {
 export interface StartDeps {
   store: Pick<RunStore, 'getRun' | 'createRun' | 'tenantCompanies'>;
   inputs: InputOpener;
+  /** RUN_BUDGET_USD, kept in a new run's params (its budget, whichever worker spends it). Default none. */
+  runBudgetUsd?: number | null;
 }
 
 /** Opens an input; an input that cannot be read at all is a {@link RunRequestError}. */
@@ -105,7 +107,7 @@ export async function startRunRow(deps: StartDeps, request: StartRequest, signal
     ? { inputPath: got.input.path, inputKind: got.input.kind, inputFormat: got.input.format }
     : { inputPath: null, inputKind: kind === 'companies' ? 'given' : 'stored' };
   const staleDays = request.source?.kind === 'stored' ? request.source.staleDays : null;
-  const params: RunParams = { ...inputParams, concurrency: request.concurrency, dryRun: request.dryRun, staleDays, ...request.params };
+  const params: RunParams = { ...inputParams, concurrency: request.concurrency, dryRun: request.dryRun, staleDays, budgetUsd: deps.runBudgetUsd ?? null, ...request.params };
   try {
     const runId = await deps.store.createRun(tenantId, params);
     return { runId, tenantId, dryRun: request.dryRun, concurrency: request.concurrency, previousStatus: null, ...got };

@@ -90,6 +90,7 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
     for (const d of durations) await obs.logEvent(dirty, 5004, 'crawl', 'finished', 'ok', { companyId: 1, durationMs: d, extra: { fallback_taken: null } });
     await obs.logEvent(dirty, 5004, 'search', 'error', 'failed', { companyId: 3, errorCode: 'TAVILY_FAIL', durationMs: 5, extra: { fallback_taken: 'tavily' } });
     await obs.bumpVendor(dirty, 5004, 'tavily', { calls: 1, errors: 1, retries: 2 });
+    await obs.bumpVendor(dirty, 5004, 'tavily', { calls: 0, rateWaits: 2, rateWaitMs: 1250, retriesRefused: 3 });
     await obs.recordTransition({ tenantId: 5004, vendor: 'tavily', from: 'closed', to: 'open', at: clock.now(), reason: 'threshold' }, dirty);
 
     expect(await obs.finaliseRun(clean)).toMatchObject({ done: 4, degraded: 0, runDegraded: false });
@@ -105,7 +106,7 @@ describe('sink writes, replay, finalise and the runs repository (real PostgreSQL
 
     const report = await runReport(pool, dirty);
     expect(report?.reasons).toEqual([{ reason: 'ZEROBOUNCE_DEFER', companies: 1 }]);
-    expect(report?.vendors).toEqual([{ vendor: 'tavily', calls: 1, errors: 1, retries: 2, tokens: 0, costUsd: 0 }]);
+    expect(report?.vendors).toEqual([{ vendor: 'tavily', calls: 1, errors: 1, retries: 2, tokens: 0, costUsd: 0, rateWaits: 2, rateWaitMs: 1250, retriesRefused: 3, reuses: 0, savedUsd: 0 }]);
     expect(report?.breakerTransitions).toMatchObject([{ vendor: 'tavily', from: 'closed', to: 'open', reason: 'threshold' }]);
     expect(report?.stages.map((s) => s.stage)).toEqual(['company', 'crawl', 'search']);
     expect(report?.exports).toEqual([{ exportStatus: 'pending', companies: 4 }]);
