@@ -72,6 +72,9 @@ const base = {
   LOG_LEVEL: 'warn',
   COMPANY_DEADLINE_MS: String(Math.max(30_000, LATENCY * 40)),
   FLEET_POLL_MS: '200',
+  // The fleet is measured, not the vendors' plans: no rate limit and no bulkhead unless asked for.
+  VENDOR_RATE_LIMITS: env.VENDOR_RATE_LIMITS ?? '',
+  VENDOR_CONCURRENCY: env.VENDOR_CONCURRENCY ?? '',
 };
 let tenant = 900;
 

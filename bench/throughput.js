@@ -38,6 +38,9 @@ const BASELINE = env.BENCH_BASELINE ? fileURLToPath(new URL(`file://${env.BENCH_
 const PIPELINES = ['bare', ...(env.BENCH_GUARDED === '0' ? [] : ['guarded']), ...(BASELINE ? ['before'] : []), 'ours'];
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 1);
 const TARGET = { ratio: 0.8, floorSlack: 1.15, heapPerCompany: 20 * 1024 };
+// The pipeline is measured, not the vendors' plans: no rate limit and no bulkhead unless asked for
+// (the defaults hold Tavily to 100 calls a minute, which would be the whole measurement).
+const QUOTAS = { VENDOR_RATE_LIMITS: env.VENDOR_RATE_LIMITS ?? '', VENDOR_CONCURRENCY: env.VENDOR_CONCURRENCY ?? '' };
 const WORKER = fileURLToPath(new URL('./throughput-worker.js', import.meta.url));
 
 // --- database: a fresh one on DATABASE_URL's server, else the embedded server in a temp dir ---------
@@ -131,7 +134,7 @@ async function main() {
               sims.reset();
               // SINK_* variables pass through, to try other batch sizes without editing anything.
               const sinkEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SINK_')));
-              const jobEnv = { ...sims.overrides, ...sinkEnv, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
+              const jobEnv = { ...sims.overrides, ...sinkEnv, ...QUOTAS, DATABASE_URL: db.url, LOG_LEVEL, RUN_CONCURRENCY: String(concurrency) };
               one[pipeline] = await measure({ pipeline, round, companies, warmup: WARMUP, concurrency, latencyMs, tenantId: tenantId++, env: jobEnv, logDir: tmp, heapSnapshotDir: env.BENCH_HEAP_SNAPSHOT, trace: env.BENCH_TRACE === '1' }, sims);
               runs[pipeline].push(one[pipeline]);
             }
