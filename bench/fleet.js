@@ -7,14 +7,13 @@
 // BENCH_FLEET_LATENCY (200), BENCH_FLEET_OUTAGE (1; 0 leaves the outage out), DATABASE_URL (a server: a fresh database is created and dropped; unset:
 // the embedded PostgreSQL in a temporary directory).
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../dist/adapters/postgres/embedded.js';
+import { openBenchDatabase } from './database.js';
 import { startSimulator } from '../dist/sim/index.js';
 
 const env = process.env;
@@ -24,28 +23,6 @@ const WORKERS = (env.BENCH_FLEET_WORKERS ?? '1,2,4').split(',').map(Number);
 const LATENCY = Number(env.BENCH_FLEET_LATENCY ?? 200);
 const CLI = fileURLToPath(new URL('../bin/lead-enrich.js', import.meta.url));
 
-async function openBenchDatabase(tmp) {
-  if (env.DATABASE_URL) {
-    const name = `lead_enrich_bench_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      async drop() {
-        const c = new pg.Client({ connectionString: env.DATABASE_URL });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      },
-    };
-  }
-  const server = await startEmbeddedPostgres({ dataDir: join(tmp, 'data') });
-  return { url: server.url, drop: () => server.stop() };
-}
 
 function cli(args, environment) {
   const child = spawn(process.execPath, [CLI, ...args], { env: environment, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,6 +9,7 @@ import { createMemoryRateLimiter, createPgRateLimiter } from '../dist/adapters/r
 import { configFrom } from '../dist/config/index.js';
 import { VendorError } from '../dist/domain/errors.js';
 import { createGuardedCaller } from '../dist/streams/guardedCall.js';
+import { mulberry32 } from '../dist/sim/random.js';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,17 +18,6 @@ const arg = (name, fallback) => {
 const CALLS = arg('calls', 200_000);
 const PER_MS = 10;
 
-/** A seeded uniform random in [0, 1) (mulberry32): the same faults for every contender. */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function amplification(faultRate, budgeted) {
   let now = Date.UTC(2026, 0, 1);
@@ -35,7 +25,7 @@ async function amplification(faultRate, budgeted) {
   // Retries at once (no backoff wait), the breaker out of the way (exempt): only the budget limits retries.
   const config = configFrom({ RETRY_MAX_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '0', RETRY_MAX_DELAY_MS: '0', CB_GLOBAL_EXEMPT_VENDORS: 'tavily', VENDOR_RATE_LIMITS: '' });
   const guard = createGuardedCaller({ config, clock, scheduler: queueScheduler, random: () => 0.5, retryBudget: budgeted ? config.quotas.retryBudget : null });
-  const random = seeded(14);
+  const random = mulberry32(14); // the same faults for every contender
   let requests = 0;
   const fn = () => {
     requests += 1;

@@ -12,14 +12,13 @@
 // memory after a full GC every 10 % of its run), DATABASE_URL (a server: a fresh database is created and dropped;
 // unset: the embedded PostgreSQL in a temporary directory).
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../dist/adapters/postgres/embedded.js';
+import { openBenchDatabase } from './database.js';
 import { migrate } from '../dist/adapters/postgres/migrate.js';
 import { startSimulator, SIM_VENDORS } from '../dist/sim/index.js';
 
@@ -43,30 +42,6 @@ const TARGET = { ratio: 0.8, floorSlack: 1.15, heapPerCompany: 20 * 1024 };
 const QUOTAS = { VENDOR_RATE_LIMITS: env.VENDOR_RATE_LIMITS ?? '', VENDOR_CONCURRENCY: env.VENDOR_CONCURRENCY ?? '' };
 const WORKER = fileURLToPath(new URL('./throughput-worker.js', import.meta.url));
 
-// --- database: a fresh one on DATABASE_URL's server, else the embedded server in a temp dir ---------
-async function openBenchDatabase(tmp) {
-  if (env.DATABASE_URL) {
-    const name = `lead_enrich_bench_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      where: `fresh database ${name} on ${url.host}`,
-      async drop() {
-        const c = new pg.Client({ connectionString: env.DATABASE_URL });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      },
-    };
-  }
-  const server = await startEmbeddedPostgres({ dataDir: join(tmp, 'data') });
-  return { url: server.url, where: `embedded PostgreSQL in ${tmp}`, drop: () => server.stop() };
-}
 
 // --- simulators: one per party, so that every vendor has its own origin as in production -----------
 async function startSimulators(latencyMs) {

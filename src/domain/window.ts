@@ -1,6 +1,6 @@
 import type { BreakerStateName } from './events.js';
 import type { FleetMember, QueueDepth } from './queue.js';
-import type { RunRow, StageStats } from './store.js';
+import type { RunCounts, RunRow, StageStats } from './store.js';
 import type { TenantId } from './vendor.js';
 
 /**
@@ -29,16 +29,11 @@ export interface RunListQuery {
   pageSize: number;
 }
 
-/** The counts of a run as of now (from its rows, a run still going included). */
-export interface RunLiveCounts {
-  /** Companies of its input (or done, when more: a caller's own companies). */
-  total: number;
-  done: number;
-  degraded: number;
-  failed: number;
-  exported: number;
-  exportFailed: number;
-}
+/**
+ * The counts of a run as of now (from its rows, a run still going included); `total` is the
+ * companies of its input (or done, when more: a caller's own companies).
+ */
+export type RunLiveCounts = Omit<RunCounts, 'runDegraded'>;
 
 /** One row of the runs list. */
 export interface RunListItem {

@@ -9,8 +9,8 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli, spawnCli } from './support/cli.js';
-import { countRows, inputIds, resultRows, runsOf, waitFor } from './support/queries.js';
-import { companiesCsv, ODOO, SHORT_TIMEOUTS, useDatabase, useWorld, type World } from './support/world.js';
+import { countRows, ids, inputIds, resultRows, runsOf, waitFor } from './support/queries.js';
+import { companiesCsv, ODOO, partnerRefs, SHORT_TIMEOUTS, useDatabase, useWorld } from './support/world.js';
 
 const db = useDatabase();
 const world = useWorld(db.url);
@@ -18,15 +18,6 @@ const world = useWorld(db.url);
 beforeAll(async () => {
   await ensureBuilt();
 }, 240_000);
-
-const ids = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
-/** Refs of the tenant's company partners in the fake Odoo (one per exported company). */
-const partnerRefs = (w: World, tenantId: number): string[] =>
-  w.odoo
-    .database(ODOO.db)
-    .partners.all()
-    .filter((p) => p.is_company === true && String(p.ref).startsWith(`lead-enrich:${tenantId}:`))
-    .map((p) => String(p.ref));
 
 describe('lead-enrich run', () => {
   it('with every vendor faulty exits 0 with one row per company, every one degraded, the run completed', async () => {

@@ -6,8 +6,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli, spawnCli, type CliChild } from './support/cli.js';
-import { countRows, resultRows, runsOf, waitFor } from './support/queries.js';
-import { companiesCsv, ODOO, useDatabase, useWorld, type World } from './support/world.js';
+import { countRows, ids, resultRows, runsOf, waitFor } from './support/queries.js';
+import { companiesCsv, partnerRefs, useDatabase, useWorld, type World } from './support/world.js';
 
 const db = useDatabase();
 const world = useWorld(() => db.url());
@@ -17,16 +17,7 @@ beforeAll(async () => {
 }, 120_000);
 
 const N = 24;
-const ids = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
 const FLEET_ENV = { COMPANY_DEADLINE_MS: '3000', SHUTDOWN_GRACE_MS: '1000', FLEET_MAINTENANCE_S: '1', FLEET_POLL_MS: '100', FLEET_EXPORT_CHUNK: '5', RUN_CONCURRENCY: '2' };
-
-/** Refs of the tenant's company partners in the fake Odoo. */
-const partnerRefs = (w: World, tenantId: number): string[] =>
-  w.odoo
-    .database(ODOO.db)
-    .partners.all()
-    .filter((p) => p.is_company === true && String(p.ref).startsWith(`lead-enrich:${tenantId}:`))
-    .map((p) => String(p.ref));
 
 /** Queues a run of N companies for `tenantId` and returns its id (printed alone on stdout). */
 async function enqueue(w: World, tenantId: number, env: Record<string, string>): Promise<number> {

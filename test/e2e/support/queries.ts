@@ -55,3 +55,6 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, options: {
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
   }
 }
+
+/** The ids 1..n, in order. */
+export const ids = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);

@@ -121,3 +121,11 @@ export function companiesCsv(count: number, prefix = 'co'): string {
   for (let i = 1; i <= count; i++) lines.push(`${i},"${prefix} ${i} Ltd",${prefix}-${i}.example`);
   return `${lines.join('\n')}\n`;
 }
+
+/** Refs of the tenant's company partners in the fake Odoo (one per exported company). */
+export const partnerRefs = (w: World, tenantId: number): string[] =>
+  w.odoo
+    .database(ODOO.db)
+    .partners.all()
+    .filter((p) => p.is_company === true && String(p.ref).startsWith(`lead-enrich:${tenantId}:`))
+    .map((p) => String(p.ref));
