@@ -27,6 +27,9 @@ describe('worker metrics', () => {
     m.onCall({ type: 'attempt', tenantId: 12, vendor: 'tavily', ok: false, kind: 'server_error' });
     m.onCall({ type: 'attempt', tenantId: 12, vendor: 'openai', ok: true, kind: null });
     m.onCall({ type: 'refused', tenantId: 12, vendor: 'tavily' });
+    m.onCall({ type: 'rate_wait', tenantId: 12, vendor: 'lusha', waitedMs: 1500 });
+    m.onCall({ type: 'rate_wait', tenantId: 12, vendor: 'lusha', waitedMs: 250 });
+    m.onCall({ type: 'retry_refused', tenantId: 12, vendor: 'tavily' });
     const events: RunEvent[] = [
       { type: 'stage.event', runId: 1, tenantId: 12, companyId: 1, stage: 'crawl', event: 'finish', status: 'ok', errorCode: null, durationMs: 30, extra: {}, at: 0 },
       { type: 'stage.event', runId: 1, tenantId: 12, companyId: 1, stage: 'crawl', event: 'finish', status: 'ok', errorCode: null, durationMs: 3000, extra: {}, at: 0 },
@@ -47,6 +50,9 @@ describe('worker metrics', () => {
     expect(s.samples('lead_enrich_vendor_errors_total')).toHaveLength(1); // a success is no error
     expect(s.value('lead_enrich_vendor_retries_total', { vendor: 'tavily', kind: 'server_error' })).toBe(1);
     expect(s.value('lead_enrich_vendor_refusals_total', { tenant: '12', vendor: 'tavily' })).toBe(1);
+    expect(s.value('lead_enrich_vendor_rate_waits_total', { tenant: '12', vendor: 'lusha' })).toBe(2);
+    expect(s.value('lead_enrich_vendor_rate_wait_seconds_total', { tenant: '12', vendor: 'lusha' })).toBeCloseTo(1.75);
+    expect(s.value('lead_enrich_vendor_retries_refused_total', { tenant: '12', vendor: 'tavily' })).toBe(1);
     expect(s.value('lead_enrich_companies_done_total', { tenant: '12' })).toBe(2);
     expect(s.value('lead_enrich_companies_degraded_total', { tenant: '12' })).toBe(1);
     expect(s.value('lead_enrich_breaker_transitions_total', { tenant: '12', vendor: 'tavily', state: 'open' })).toBe(1);
