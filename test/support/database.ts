@@ -28,6 +28,12 @@ export async function createTestDatabase(adminUrl: string): Promise<{ url: strin
     async drop() {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
+      // A pool's end() resolves before its connections' backends have gone: terminating one still
+      // ending makes its pool emit an 'error' nobody listens to any more. Let them go first (up
+      // to 5 s), then force whatever is left (a test that leaked a connection).
+      const left = async (): Promise<number> =>
+        (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name])).rows[0]?.n ?? 0;
+      for (const until = Date.now() + 5_000; (await left()) > 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
     },
